@@ -1,0 +1,163 @@
+/**
+ * Rules that relate several keys, or depend on the stage. Each returns problems with the key
+ * path they concern; together with the schema's own issues they are reported at once.
+ */
+import type { ConfigProblem } from "./load";
+import type { SecretKey, StageInput } from "./schema";
+import { EDP_SERVICES } from "./stages";
+import { cidrContains, cidrsOverlap, type Ipv4Cidr, parseIpv4Cidr } from "./validators";
+
+export interface CrossCheckContext {
+  stack: string;
+  secrets: Partial<Record<SecretKey, unknown>>;
+}
+
+type Check = (cfg: StageInput, ctx: CrossCheckContext) => ConfigProblem[];
+
+const cidrOf = (text: string) => parseIpv4Cidr(text) as Ipv4Cidr; // the schema has already rejected bad syntax
+
+const stageMatchesStack: Check = (cfg, { stack }) =>
+  cfg.stage === stack
+    ? []
+    : [{ key: "edp:stage", message: `is ${JSON.stringify(cfg.stage)} but the stack is ${JSON.stringify(stack)}: a stack's name is its stage` }];
+
+const network: Check = (cfg) => {
+  const out: ConfigProblem[] = [];
+  const n = cfg.network;
+  const ranges: [string, Ipv4Cidr][] = [
+    ["edp:network.vpcCidr", cidrOf(n.vpcCidr)],
+    ["edp:network.podCidr", cidrOf(n.podCidr)],
+    ["edp:network.serviceCidr", cidrOf(n.serviceCidr)],
+  ];
+  for (let i = 0; i < ranges.length; i++) {
+    for (let j = i + 1; j < ranges.length; j++) {
+      const [ka, a] = ranges[i];
+      const [kb, b] = ranges[j];
+      if (cidrsOverlap(a, b)) out.push({ key: kb, message: `${b.text} overlaps ${ka} (${a.text}); VPC, pod and service CIDRs must be disjoint` });
+    }
+  }
+  const vpc = ranges[0][1];
+  const seenZones = new Set<string>();
+  n.zones.forEach((z, i) => {
+    const key = `edp:network.zones[${i}]`;
+    if (!z.zoneId.startsWith(`${cfg.region}`)) out.push({ key: `${key}.zoneId`, message: `${z.zoneId} is not a zone of region ${cfg.region} (alicloud:region)` });
+    if (seenZones.has(z.zoneId)) out.push({ key: `${key}.zoneId`, message: `${z.zoneId} is listed twice; use distinct zones` });
+    seenZones.add(z.zoneId);
+    const sw = cidrOf(z.vswitchCidr);
+    if (!cidrContains(vpc, sw)) out.push({ key: `${key}.vswitchCidr`, message: `${sw.text} is not inside edp:network.vpcCidr (${vpc.text})` });
+    n.zones.slice(0, i).forEach((other, j) => {
+      if (cidrsOverlap(cidrOf(other.vswitchCidr), sw)) out.push({ key: `${key}.vswitchCidr`, message: `${sw.text} overlaps edp:network.zones[${j}].vswitchCidr (${other.vswitchCidr})` });
+    });
+  });
+  return out;
+};
+
+const cluster: Check = (cfg, { secrets }) => {
+  const create = cfg.cluster.create !== undefined;
+  const adopt = secrets.clusterKubeconfig !== undefined;
+  if (create && adopt) {
+    return [{ key: "edp:cluster.create", message: "and edp:clusterKubeconfig are mutually exclusive: either create an ACK cluster or adopt one from a kubeconfig, not both" }];
+  }
+  if (!create && !adopt) {
+    return [{ key: "edp:cluster.create", message: "is missing: set edp:cluster.create to create an ACK cluster, or edp:clusterKubeconfig (secret) to adopt one" }];
+  }
+  const out: ConfigProblem[] = [];
+  const names = new Set<string>();
+  cfg.cluster.create?.nodePools.forEach((p, i) => {
+    if (p.minSize > p.maxSize) out.push({ key: `edp:cluster.create.nodePools[${i}].minSize`, message: `${p.minSize} is larger than maxSize ${p.maxSize}` });
+    if (names.has(p.name)) out.push({ key: `edp:cluster.create.nodePools[${i}].name`, message: `${p.name} is used by another node pool` });
+    names.add(p.name);
+  });
+  return out;
+};
+
+const images: Check = (cfg) => {
+  const out: ConfigProblem[] = [];
+  for (const service of EDP_SERVICES) {
+    const tag = cfg.images.tags[service];
+    if (tag === undefined) out.push({ key: `edp:images.tags.${service}`, message: "is missing: every EDP service needs an image tag" });
+    else if (tag === "latest" && cfg.stage !== "testing") {
+      out.push({ key: `edp:images.tags.${service}`, message: `is "latest", which is not allowed in ${cfg.stage}: pin a release tag` });
+    }
+  }
+  for (const service of Object.keys(cfg.images.tags)) {
+    if (!(EDP_SERVICES as readonly string[]).includes(service)) {
+      out.push({ key: `edp:images.tags.${service}`, message: `is not an EDP service (expected one of ${EDP_SERVICES.join(", ")})` });
+    }
+  }
+  return out;
+};
+
+const vault: Check = (cfg) => {
+  const out: ConfigProblem[] = [];
+  if (cfg.vault.seal === "shamir" && cfg.stage !== "testing") {
+    out.push({ key: "edp:vault.seal", message: `is "shamir", which only testing may use; ${cfg.stage} unseals automatically with alicloudkms` });
+  }
+  if (cfg.vault.replicas % 2 === 0) out.push({ key: "edp:vault.replicas", message: `is ${cfg.vault.replicas}; raft needs an odd number of voters` });
+  // Apache rejects every certificate once its CRL has expired, so a CRL must outlive several refreshes.
+  if (cfg.vault.crlExpiryHours * 60 < 4 * cfg.e3.crlRefreshMinutes) {
+    out.push({ key: "edp:vault.crlExpiryHours", message: `(${cfg.vault.crlExpiryHours} h) must be at least four E3 refresh periods (edp:e3.crlRefreshMinutes = ${cfg.e3.crlRefreshMinutes})` });
+  }
+  return out;
+};
+
+const e3: Check = (cfg) => {
+  const out: ConfigProblem[] = [];
+  const reserved = new Map([[80, "HTTP"], [443, "HTTPS"]]);
+  for (const field of ["sshPort", "nodeExporterPort"] as const) {
+    const p = cfg.e3[field];
+    if (reserved.has(p)) out.push({ key: `edp:e3.${field}`, message: `${p} is taken by Apache (${reserved.get(p)})` });
+  }
+  if (cfg.e3.sshPort === cfg.e3.nodeExporterPort) out.push({ key: "edp:e3.nodeExporterPort", message: `${cfg.e3.nodeExporterPort} is also edp:e3.sshPort` });
+  cfg.e3.adminCidrs.forEach((c, i) => {
+    if (cidrOf(c).last - cidrOf(c).first + 1 > 2 ** 24) {
+      out.push({ key: `edp:e3.adminCidrs[${i}]`, message: `${c} opens the maintenance ports to more than a /8; name the admin networks` });
+    }
+  });
+  return out;
+};
+
+const edge: Check = (cfg, { secrets }) => {
+  const out: ConfigProblem[] = [];
+  const kubeconfigs = (secrets.edgeKubeconfigs ?? {}) as Record<string, unknown>;
+  const byName = new Map<string, (typeof cfg.edgeClusters)[number]>();
+  cfg.edgeClusters.forEach((c, i) => {
+    if (byName.has(c.name)) out.push({ key: `edp:edgeClusters[${i}].name`, message: `${c.name} is used by another edge cluster` });
+    byName.set(c.name, c);
+    if (c.bootstrap === "direct" && kubeconfigs[c.name] === undefined) {
+      out.push({ key: `edp:edgeClusters[${i}].bootstrap`, message: `is direct but edp:edgeKubeconfigs.${c.name} (secret) is not set` });
+    }
+    const hosts = new Set<string>();
+    c.hosts.forEach((h, j) => {
+      if (hosts.has(h)) out.push({ key: `edp:edgeClusters[${i}].hosts[${j}]`, message: `${h} is listed twice` });
+      hosts.add(h);
+    });
+  });
+  for (const name of Object.keys(kubeconfigs)) {
+    const c = byName.get(name);
+    if (!c) out.push({ key: `edp:edgeKubeconfigs.${name}`, message: "names no cluster in edp:edgeClusters" });
+    else if (c.bootstrap !== "direct") out.push({ key: `edp:edgeKubeconfigs.${name}`, message: "is set but that cluster bootstraps by script; remove it or set bootstrap: direct" });
+  }
+  const seen = new Set<string>();
+  cfg.deployments.forEach((d, i) => {
+    const key = `edp:deployments[${i}]`;
+    if (!(d.template in cfg.chartTemplates)) {
+      out.push({ key: `${key}.template`, message: `${JSON.stringify(d.template)} is not in edp:chartTemplates (${Object.keys(cfg.chartTemplates).join(", ") || "none defined"})` });
+    }
+    const c = byName.get(d.cluster);
+    if (!c) out.push({ key: `${key}.cluster`, message: `${JSON.stringify(d.cluster)} is not in edp:edgeClusters` });
+    else if (d.hostname !== undefined && !c.hosts.includes(d.hostname)) {
+      out.push({ key: `${key}.hostname`, message: `${JSON.stringify(d.hostname)} is not a host of edge cluster ${c.name} (${c.hosts.join(", ") || "no hosts listed"})` });
+    }
+    const id = `${d.cluster}/${d.name}`;
+    if (seen.has(id)) out.push({ key: `${key}.name`, message: `${d.name} is deployed twice to cluster ${d.cluster}` });
+    seen.add(id);
+  });
+  return out;
+};
+
+const CHECKS: Check[] = [stageMatchesStack, network, cluster, images, vault, e3, edge];
+
+export function crossChecks(cfg: StageInput, ctx: CrossCheckContext): ConfigProblem[] {
+  return CHECKS.flatMap((check) => check(cfg, ctx));
+}

@@ -1,0 +1,3 @@
+export { type CertificateAndKey, ConfigError, type ConfigProblem, loadStageConfig, parseStageConfig, type RawConfig, type StageConfig, type StageSecrets } from "./load";
+export type { StageNames } from "./naming";
+export { EDP_SERVICES, type EdpService, nextStage, STAGES, type Stage } from "./stages";

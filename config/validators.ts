@@ -1,0 +1,87 @@
+/**
+ * Pure syntax checks used by the config schema. No Pulumi, no cloud: exported so that tests
+ * can exercise them with tables of cases.
+ */
+import { CronExpressionParser } from "cron-parser";
+import ipaddr from "ipaddr.js";
+
+/** RFC 1123 host name: labels of [a-z0-9-], not starting or ending with '-', at least two labels. */
+export function isDomainName(value: string): boolean {
+  if (value.length > 253) return false;
+  const labels = value.split(".");
+  if (labels.length < 2) return false;
+  return labels.every((l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l)) && !/^[0-9]+$/.test(labels[labels.length - 1]);
+}
+
+/** Kubernetes DNS-1123 label: what a namespace, cluster or host name must be. */
+export function isDns1123Label(value: string): boolean {
+  return value.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value);
+}
+
+export interface Ipv4Cidr {
+  text: string;
+  first: number;
+  last: number;
+}
+
+/** Parses an IPv4 CIDR whose address is the network address (no host bits set). */
+export function parseIpv4Cidr(value: string): Ipv4Cidr | string {
+  if (!ipaddr.IPv4.isValidCIDR(value)) return "is not an IPv4 CIDR such as 10.0.0.0/16";
+  const [addr, prefix] = ipaddr.IPv4.parseCIDR(value);
+  const base = addr.toByteArray().reduce((acc, b) => acc * 256 + b, 0);
+  const size = 2 ** (32 - prefix);
+  if (base % size !== 0) {
+    const network = ipaddr.IPv4.networkAddressFromCIDR(value).toString();
+    return `has host bits set: the network address of /${prefix} is ${network}`;
+  }
+  return { text: value, first: base, last: base + size - 1 };
+}
+
+export function cidrsOverlap(a: Ipv4Cidr, b: Ipv4Cidr): boolean {
+  return a.first <= b.last && b.first <= a.last;
+}
+
+export function cidrContains(outer: Ipv4Cidr, inner: Ipv4Cidr): boolean {
+  return outer.first <= inner.first && inner.last <= outer.last;
+}
+
+/**
+ * A schedule Kubernetes CronJobs accept: five fields (minute hour day month weekday) or one of
+ * the @-macros. cron-parser also accepts a seconds field, which Kubernetes does not.
+ */
+export function cronProblem(value: string): string | undefined {
+  const macros = ["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"];
+  if (macros.includes(value)) return undefined;
+  const fields = value.trim().split(/\s+/);
+  if (fields.length !== 5) return `has ${fields.length} fields; a Kubernetes schedule has 5 (minute hour day month weekday)`;
+  try {
+    CronExpressionParser.parse(value);
+    return undefined;
+  } catch (e) {
+    return `is not a valid cron schedule (${(e as Error).message})`;
+  }
+}
+
+/** Alibaba Cloud region ids where the services this program uses (ACK, OSS, KMS, DNS) exist. */
+export const ALICLOUD_REGIONS = [
+  "eu-central-1",
+  "eu-west-1",
+  "cn-hangzhou",
+  "cn-shanghai",
+  "cn-beijing",
+  "cn-shenzhen",
+  "cn-hongkong",
+  "ap-southeast-1",
+  "ap-southeast-3",
+  "ap-southeast-5",
+  "ap-northeast-1",
+  "us-west-1",
+  "us-east-1",
+  "me-east-1",
+] as const;
+
+/** Classic/application load balancer ids as Alibaba prints them: `lb-` plus 15 to 30 lowercase letters and digits. */
+export const LOAD_BALANCER_ID = /^lb-[a-z0-9]{15,30}$/;
+
+/** An OCI image tag: up to 128 characters of [A-Za-z0-9_.-], not starting with '.' or '-'. */
+export const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;

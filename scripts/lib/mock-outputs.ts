@@ -1,0 +1,81 @@
+/**
+ * Plausible outputs for resources and function calls under the mock runtime. A mock stands in
+ * for the cloud API, never for what the program computes: values are deterministic (derived
+ * from the resource name) so that two synth runs diff cleanly.
+ *
+ * Components add an entry here when the program reads an output the cloud would compute.
+ */
+import { createHash } from "node:crypto";
+
+export const hex = (seed: string, length = 16) => createHash("sha256").update(seed).digest("hex").slice(0, length);
+
+/** A stable RFC 5737 documentation address for a seed: never routable, never a real host. */
+export const docIp = (seed: string) => `203.0.113.${(Number.parseInt(hex(seed, 4), 16) % 250) + 2}`;
+/** A stable private address inside the stack's VPC range. */
+export const privateIp = (seed: string) => `10.0.${Number.parseInt(hex(seed, 2), 16) % 250}.${(Number.parseInt(hex(`${seed}x`, 2), 16) % 250) + 2}`;
+
+const mockPem = (label: string, seed: string) => `-----BEGIN ${label}-----\nMOCK${hex(seed, 48)}\n-----END ${label}-----\n`;
+
+export const mockKubeconfig = (cluster: string) =>
+  [
+    "apiVersion: v1",
+    "kind: Config",
+    `clusters: [{name: ${cluster}, cluster: {server: "https://${docIp(cluster)}:6443", certificate-authority-data: TU9DSw==}}]`,
+    `users: [{name: ${cluster}-admin, user: {token: mock-${hex(cluster, 24)}}}]`,
+    `contexts: [{name: ${cluster}, context: {cluster: ${cluster}, user: ${cluster}-admin}}]`,
+    `current-context: ${cluster}`,
+    "",
+  ].join("\n");
+
+type Props = Record<string, unknown>;
+type OutputFn = (name: string, inputs: Props) => Props;
+
+/** Outputs the cloud computes, by resource type token. Inputs are echoed back as well. */
+export const RESOURCE_OUTPUTS: Record<string, OutputFn> = {
+  "random:index/randomPassword:RandomPassword": (name, i) => ({
+    result: `Mock${hex(name, Math.max(8, Number(i.length ?? 24) - 4))}`.slice(0, Number(i.length ?? 24)),
+    bcryptHash: `$2a$10$${hex(`${name}bcrypt`, 53)}`,
+  }),
+  "random:index/randomId:RandomId": (name) => ({ hex: hex(name, 16), b64Url: hex(name, 11), dec: "1234567890" }),
+  "random:index/randomString:RandomString": (name, i) => ({ result: hex(name, Number(i.length ?? 16)) }),
+  "random:index/randomUuid:RandomUuid": (name) => {
+    const h = hex(name, 32);
+    return { result: `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}` };
+  },
+  "tls:index/privateKey:PrivateKey": (name) => ({
+    privateKeyPem: mockPem("PRIVATE KEY", name),
+    privateKeyOpenssh: mockPem("OPENSSH PRIVATE KEY", name),
+    publicKeyPem: mockPem("PUBLIC KEY", name),
+    publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${hex(name, 43)} mock`,
+    publicKeyFingerprintSha256: `SHA256:${hex(name, 43)}`,
+  }),
+  "tls:index/selfSignedCert:SelfSignedCert": (name) => ({ certPem: mockPem("CERTIFICATE", name) }),
+  "tls:index/locallySignedCert:LocallySignedCert": (name) => ({ certPem: mockPem("CERTIFICATE", name) }),
+  "tls:index/certRequest:CertRequest": (name) => ({ certRequestPem: mockPem("CERTIFICATE REQUEST", name) }),
+  "alicloud:vpc/network:Network": () => ({ routeTableId: "vtb-mock", routerId: "vrt-mock" }),
+  "alicloud:ecs/eipAddress:EipAddress": (name) => ({ ipAddress: docIp(name) }),
+  "alicloud:ecs/instance:Instance": (name) => ({ privateIp: privateIp(name), publicIp: "" }),
+  "alicloud:ram/accessKey:AccessKey": (name) => ({ secret: `mock-secret-${hex(name, 30)}`, status: "Active" }),
+  "alicloud:kms/key:Key": (name) => ({ arn: `acs:kms:eu-central-1:1234567890123456:key/key-${hex(name, 24)}` }),
+  "alicloud:cs/managedKubernetes:ManagedKubernetes": (name) => ({ vpcId: `vpc-${hex(`${name}vpc`, 17)}`, slbInternet: docIp(name) }),
+};
+
+/** Results of function calls (invokes), by token. */
+export const CALL_RESULTS: Record<string, (inputs: Props) => Props> = {
+  "alicloud:cs/getClusterCredential:getClusterCredential": (i) => ({
+    kubeConfig: mockKubeconfig(String(i.clusterId ?? "cluster")),
+    certificateAuthority: { clusterCert: "TU9DSw==", clientCert: "TU9DSw==", clientKey: "TU9DSw==" },
+  }),
+  "alicloud:index/getAccount:getAccount": () => ({ id: "1234567890123456" }),
+  "alicloud:index/getRegions:getRegions": () => ({ ids: ["eu-central-1"], regions: [{ id: "eu-central-1", localName: "Frankfurt" }] }),
+  "alicloud:ecs/getImages:getImages": (i) => ({
+    ids: ["debian_12_10_x64_20G_alibase_20250610.vhd"],
+    images: [{ id: "debian_12_10_x64_20G_alibase_20250610.vhd", name: String(i.nameRegex ?? "debian_12"), osType: "linux" }],
+  }),
+};
+
+/** A cloud-like id for a resource: a prefix from its type, and a hash of its name. */
+export function mockId(type: string, name: string): string {
+  const short = type.split(":").pop()?.toLowerCase().slice(0, 6) ?? "res";
+  return `${short}-${hex(`${type}/${name}`, 17)}`;
+}

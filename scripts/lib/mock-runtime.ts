@@ -1,0 +1,205 @@
+/**
+ * Runs the real program (index.ts) for one stage under Pulumi's mock runtime and records what it
+ * registers: every resource with its type, name, parent, inputs (secret paths noted), and the
+ * resource options tests need, recorded by a stack transformation because the mock monitor does
+ * not see options. Used by the offline synth and, one child process per run, by the tests.
+ *
+ * This is not `pulumi preview`: no provider plugin checks the inputs and no cloud is asked.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import YAML from "yaml";
+import { CALL_RESULTS, mockId, RESOURCE_OUTPUTS } from "./mock-outputs";
+
+export interface RecordedOptions {
+  protect: boolean;
+  retainOnDelete: boolean;
+  deleteBeforeReplace: boolean;
+  ignoreChanges: string[];
+  replaceOnChanges: string[];
+  /** URNs of explicit dependencies. */
+  dependsOn: string[];
+  /** URN of the explicit provider, if any. */
+  provider?: string;
+}
+
+export interface RecordedResource {
+  urn: string;
+  type: string;
+  name: string;
+  custom: boolean;
+  /** URN of the parent resource (the stack for top-level resources). */
+  parent?: string;
+  /** Inputs as the provider would receive them, secrets unwrapped; see secretPaths. */
+  inputs: Record<string, unknown>;
+  /** Dotted paths into inputs whose values are Pulumi secrets. */
+  secretPaths: string[];
+  options: RecordedOptions;
+}
+
+/** A stack output: its resolved value and whether Pulumi keeps it secret. */
+export interface RecordedOutput {
+  value: unknown;
+  secret: boolean;
+}
+
+export interface RunResult {
+  stage: string;
+  resources: RecordedResource[];
+  outputs: Record<string, RecordedOutput>;
+  /** The program's error message, when it failed (for example on invalid config). */
+  error?: string;
+}
+
+export interface RunOptions {
+  stage: string;
+  /** Project root holding Pulumi.yaml and Pulumi.<stage>.yaml. */
+  root: string;
+  /** Replaces the stack file's config (full keys such as "edp:network"); values may be objects. */
+  config?: Record<string, unknown>;
+  /** Keys (full) to delete from the stack file's config. */
+  unset?: string[];
+  /** Secret config the operator would set with `pulumi config set --secret`. */
+  secrets?: Record<string, unknown>;
+  /** Use this stack file instead of Pulumi.<stage>.yaml. */
+  stackFile?: string;
+  /** Program module to run; index.ts of the root by default. */
+  program?: string;
+}
+
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Reads a stack file's config into the runtime's string map. `secure:` values cannot be decrypted here and are skipped. */
+export function readStackConfig(file: string): Record<string, string> {
+  const doc = YAML.parse(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(doc?.config ?? {})) {
+    if (value && typeof value === "object" && "secure" in value) continue;
+    out[key] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return out;
+}
+
+/** Unwraps secret markers the mock monitor passes through, noting where they were. */
+function unwrapSecrets(value: unknown, at: string, paths: string[]): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => unwrapSecrets(v, `${at}[${i}]`, paths));
+  if (value && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    if (obj[SECRET_SIG_KEY] === SECRET_SIG) {
+      paths.push(at);
+      return unwrapSecrets(obj.value, at, []);
+    }
+    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, unwrapSecrets(v, at ? `${at}.${k}` : k, paths)]));
+  }
+  return value;
+}
+
+async function resolveOutput(value: unknown): Promise<RecordedOutput> {
+  let secret = false;
+  const walk = async (v: unknown): Promise<unknown> => {
+    if (pulumi.Output.isInstance(v)) {
+      if (await pulumi.isSecret(v)) secret = true;
+      const inner = await new Promise<unknown>((resolve) => v.apply((x) => resolve(x)));
+      return walk(inner);
+    }
+    if (v instanceof Promise) return walk(await v);
+    if (pulumi.Resource.isInstance(v)) return { urn: await walk(v.urn) };
+    if (Array.isArray(v)) return Promise.all(v.map(walk));
+    if (v && typeof v === "object") {
+      const entries = await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await walk(x)] as const));
+      return Object.fromEntries(entries);
+    }
+    return v;
+  };
+  const resolved = await walk(value);
+  return { value: resolved, secret };
+}
+
+const urnOf = (r: pulumi.Resource) => new Promise<string>((resolve) => r.urn.apply((u) => resolve(u)));
+
+export async function runProgram(opts: RunOptions): Promise<RunResult> {
+  const stackFile = opts.stackFile ?? path.join(opts.root, `Pulumi.${opts.stage}.yaml`);
+  const config: Record<string, string> = readStackConfig(stackFile);
+  for (const key of opts.unset ?? []) delete config[key];
+  for (const [k, v] of Object.entries(opts.config ?? {})) config[k] = typeof v === "string" ? v : JSON.stringify(v);
+  const secretKeys: string[] = [];
+  for (const [k, v] of Object.entries(opts.secrets ?? {})) {
+    config[k] = typeof v === "string" ? v : JSON.stringify(v);
+    secretKeys.push(k);
+  }
+
+  const byName = new Map<string, { inputs: Record<string, unknown>; secretPaths: string[]; custom: boolean; type: string; name: string }>();
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const secretPaths: string[] = [];
+        const inputs = unwrapSecrets(args.inputs, "", secretPaths) as Record<string, unknown>;
+        byName.set(`${args.type}::${args.name}`, { inputs, secretPaths, custom: args.custom ?? true, type: args.type, name: args.name });
+        const extra = RESOURCE_OUTPUTS[args.type]?.(args.name, inputs) ?? {};
+        return { id: args.custom === false ? undefined : mockId(args.type, args.name), state: { ...args.inputs, ...extra } };
+      },
+      call(args) {
+        const fn = CALL_RESULTS[args.token];
+        return fn ? fn(args.inputs) : args.inputs;
+      },
+    },
+    "edp",
+    opts.stage,
+    false,
+  );
+  pulumi.runtime.setAllConfig(config, secretKeys);
+
+  const seen: { resource: pulumi.Resource; type: string; name: string; opts: pulumi.CustomResourceOptions }[] = [];
+  let programExports: Record<string, unknown> = {};
+  let error: string | undefined;
+  try {
+    await pulumi.runtime.runInPulumiStack(async () => {
+      pulumi.runtime.registerStackTransformation((args) => {
+        seen.push({ resource: args.resource, type: args.type, name: args.name, opts: args.opts as pulumi.CustomResourceOptions });
+        return undefined;
+      });
+      const programPath = opts.program ?? path.join(opts.root, "index.ts");
+      programExports = require(programPath);
+      return programExports;
+    });
+  } catch (e) {
+    error = e instanceof Error ? e.message : String(e);
+  }
+
+  const stackResource = pulumi.runtime.getStackResource();
+  const stackUrn = stackResource ? await urnOf(stackResource) : undefined;
+  const resources: RecordedResource[] = [];
+  for (const s of seen) {
+    const urn = await urnOf(s.resource);
+    const rec = byName.get(`${s.type}::${s.name}`);
+    const parent = s.opts.parent ? await urnOf(s.opts.parent) : stackUrn;
+    const deps = s.opts.dependsOn;
+    const depList = deps === undefined ? [] : await Promise.resolve(deps as pulumi.Input<pulumi.Input<pulumi.Resource>[]>);
+    const dependsOn = await Promise.all((Array.isArray(depList) ? depList : [depList]).map(async (d) => urnOf(await Promise.resolve(d as pulumi.Resource))));
+    resources.push({
+      urn,
+      type: s.type,
+      name: s.name,
+      custom: rec?.custom ?? true,
+      parent,
+      inputs: rec?.inputs ?? {},
+      secretPaths: rec?.secretPaths ?? [],
+      options: {
+        protect: s.opts.protect === true,
+        retainOnDelete: s.opts.retainOnDelete === true,
+        deleteBeforeReplace: s.opts.deleteBeforeReplace === true,
+        ignoreChanges: s.opts.ignoreChanges ?? [],
+        replaceOnChanges: s.opts.replaceOnChanges ?? [],
+        dependsOn,
+        provider: s.opts.provider ? await urnOf(s.opts.provider) : undefined,
+      },
+    });
+  }
+  const outputs: Record<string, RecordedOutput> = {};
+  if (!error) {
+    for (const [k, v] of Object.entries(programExports)) outputs[k] = await resolveOutput(v);
+  }
+  return { stage: opts.stage, resources, outputs, error };
+}
