@@ -33,7 +33,7 @@ const positiveInt = z.number().int().positive("must be a whole number greater th
 
 const zoneSchema = z.strictObject({
   /** Availability zone id, e.g. eu-central-1a. */
-  zoneId: z.string().regex(/^[a-z]+-[a-z]+-[0-9]+[a-z]$/, "is not an Alibaba zone id such as eu-central-1a"),
+  zoneId: z.string().regex(/^[a-z]{2}-[a-z]+(-[0-9]+[a-z]|-[a-z])$/, "is not an Alibaba zone id such as eu-central-1a"),
   /** CIDR of this zone's vSwitch; must lie inside the VPC CIDR. */
   vswitchCidr: cidr,
 });

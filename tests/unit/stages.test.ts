@@ -26,3 +26,22 @@ describe("the program per stage", function () {
     assert.equal(run.resources.length, 0);
   });
 });
+
+describe("stack files", () => {
+  it("hold no secret key in plaintext", async () => {
+    const fs = await import("node:fs");
+    const path = await import("node:path");
+    const YAML = (await import("yaml")).default;
+    const { SECRET_KEYS } = await import("../../config/schema");
+    const { ROOT } = await import("../harness/stage");
+    for (const stage of STAGES) {
+      const doc = YAML.parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stage}.yaml`), "utf8")) as { config: Record<string, unknown> };
+      for (const key of Object.keys(SECRET_KEYS)) {
+        const value = doc.config[`edp:${key}`];
+        assert.ok(value === undefined || (typeof value === "object" && value !== null && "secure" in value), `edp:${key} is in plaintext in Pulumi.${stage}.yaml`);
+      }
+      const text = fs.readFileSync(path.join(ROOT, `Pulumi.${stage}.yaml`), "utf8");
+      assert.doesNotMatch(text, /-----BEGIN|password:|secret:\s*[^\s]/i, `Pulumi.${stage}.yaml looks like it holds a secret`);
+    }
+  });
+});

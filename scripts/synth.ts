@@ -1,0 +1,182 @@
+/**
+ * Offline synth: runs the program for one stage under Pulumi's mock runtime and writes what it
+ * would create, for reviewing a change without cloud credentials.
+ *
+ *   npm run synth -- --stack <stage> [--out <dir>]
+ *
+ * It is NOT `pulumi preview`: no provider checks inputs, no cloud is asked what exists, and
+ * values the cloud computes (ids, addresses) are mock stand-ins. Secret values are redacted.
+ * Output is sorted and carries no timestamps, so two runs diff cleanly.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import YAML from "yaml";
+import { isStage, STAGES } from "../config/stages";
+import { type RecordedResource, runProgram } from "./lib/mock-runtime";
+
+export const REDACTED = "[secret]";
+
+const NOT_PREVIEW =
+  "Offline synth under Pulumi's mock runtime. This is NOT `pulumi preview`: nothing was checked by a provider or a cloud;\n" +
+  "ids, addresses and generated values are mock stand-ins, and secret values are redacted.";
+
+/** Replaces the values at the given dotted paths (as the mock runtime records them) with REDACTED. */
+export function redact(value: unknown, secretPaths: string[]): unknown {
+  const set = new Set(secretPaths);
+  const walk = (v: unknown, at: string): unknown => {
+    if (set.has(at)) return REDACTED;
+    if (Array.isArray(v)) return v.map((x, i) => walk(x, `${at}[${i}]`));
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, at ? `${at}.${k}` : k)]));
+    return v;
+  };
+  return walk(value, "");
+}
+
+/** Kubernetes Secret payloads are redacted whether or not the program marked them secret. */
+function redactKubernetesSecret(manifest: Record<string, unknown>): Record<string, unknown> {
+  if (manifest.kind !== "Secret") return manifest;
+  const out = { ...manifest };
+  for (const field of ["data", "stringData"]) {
+    const payload = out[field];
+    if (payload && typeof payload === "object") out[field] = Object.fromEntries(Object.keys(payload).sort().map((k) => [k, REDACTED]));
+  }
+  return out;
+}
+
+const safeName = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "_");
+
+/** Sorts object keys recursively so YAML output is stable. */
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v && typeof v === "object") {
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+    );
+  }
+  return v;
+}
+
+const toYaml = (v: unknown) => YAML.stringify(sortKeys(v), { lineWidth: 0 });
+
+/** Kubernetes kinds the Kubernetes provider registers as resources (not Helm releases or the provider itself). */
+const isKubernetesObject = (r: RecordedResource) =>
+  r.custom && r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh/") && !r.type.startsWith("pulumi:providers:");
+
+/** Generated artefacts that are not Kubernetes objects: which input holds them and how to name the file. */
+const ARTEFACTS: { type: string; field: string; file: (r: RecordedResource) => string }[] = [
+  { type: "alicloud:ecs/instance:Instance", field: "userData", file: (r) => `${r.name}.user-data` },
+  { type: "alicloud:oss/bucketObject:BucketObject", field: "content", file: (r) => String(r.inputs.key ?? r.name) },
+  { type: "alicloud:ram/policy:Policy", field: "policyDocument", file: (r) => `ram-policies/${r.name}.json` },
+  { type: "command:remote:Command", field: "create", file: (r) => `commands/${r.name}.sh` },
+  { type: "command:local:Command", field: "create", file: (r) => `commands/${r.name}.sh` },
+  { type: "kubernetes:helm.sh/v3:Release", field: "values", file: (r) => `helm/${r.name}.values.yaml` },
+  { type: "kubernetes:helm.sh/v4:Chart", field: "values", file: (r) => `helm/${r.name}.values.yaml` },
+];
+
+function treeLines(resources: RecordedResource[]): string[] {
+  const children = new Map<string | undefined, RecordedResource[]>();
+  const urns = new Set(resources.map((r) => r.urn));
+  for (const r of resources) {
+    const parent = r.parent && urns.has(r.parent) ? r.parent : undefined;
+    children.set(parent, [...(children.get(parent) ?? []), r]);
+  }
+  const lines: string[] = [];
+  const walk = (parent: string | undefined, depth: number) => {
+    const list = [...(children.get(parent) ?? [])].sort((a, b) => a.type.localeCompare(b.type) || a.name.localeCompare(b.name));
+    for (const r of list) {
+      const flags = [r.options.protect ? "protect" : "", r.options.retainOnDelete ? "retainOnDelete" : ""].filter(Boolean);
+      lines.push(`${"  ".repeat(depth)}${r.type} ${r.name}${flags.length ? `  [${flags.join(", ")}]` : ""}`);
+      walk(r.urn, depth + 1);
+    }
+  };
+  walk(undefined, 0);
+  return lines;
+}
+
+export interface SynthSummary {
+  stage: string;
+  resources: number;
+  kubernetesObjects: number;
+  artefacts: number;
+  dir: string;
+}
+
+export async function synth(stage: string, outRoot: string, root = path.resolve(__dirname, "..")): Promise<SynthSummary> {
+  const result = await runProgram({ stage, root });
+  if (result.error) throw new Error(result.error);
+  const dir = path.join(outRoot, stage);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const write = (rel: string, text: string) => {
+    const file = path.join(dir, rel);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text.endsWith("\n") ? text : `${text}\n`);
+  };
+
+  const counts = new Map<string, number>();
+  for (const r of result.resources) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
+  const countLines = [...counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([t, n]) => `${String(n).padStart(5)}  ${t}`);
+  write(
+    "resources.txt",
+    [`# ${NOT_PREVIEW.replace(/\n/g, "\n# ")}`, `# stage: ${stage}`, "", ...treeLines(result.resources), "", `# ${result.resources.length} resources by type`, ...countLines].join("\n"),
+  );
+
+  let kubernetesObjects = 0;
+  for (const r of result.resources.filter(isKubernetesObject)) {
+    const manifest = redactKubernetesSecret(redact(r.inputs, r.secretPaths) as Record<string, unknown>);
+    const meta = (manifest.metadata ?? {}) as { name?: string; namespace?: string };
+    const ns = meta.namespace ?? "_cluster";
+    write(path.join("k8s", safeName(ns), `${safeName(String(manifest.kind ?? r.type))}-${safeName(meta.name ?? r.name)}.yaml`), toYaml(manifest));
+    kubernetesObjects++;
+  }
+
+  let artefacts = 0;
+  for (const a of ARTEFACTS) {
+    for (const r of result.resources.filter((x) => x.type === a.type)) {
+      const value = redact(r.inputs, r.secretPaths) as Record<string, unknown>;
+      const content = value[a.field];
+      if (content === undefined) continue;
+      write(path.join("artefacts", a.file(r)), typeof content === "string" ? content : toYaml(content));
+      artefacts++;
+    }
+  }
+
+  const outputs = Object.fromEntries(
+    Object.entries(result.outputs)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, o]) => [k, o.secret ? REDACTED : o.value]),
+  );
+  write("outputs.yaml", toYaml(outputs));
+  return { stage, resources: result.resources.length, kubernetesObjects, artefacts, dir };
+}
+
+function parseArgs(argv: string[]): { stack: string; out: string } {
+  let stack = "";
+  let out = "out";
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--stack" || argv[i] === "-s") stack = argv[++i] ?? "";
+    else if (argv[i] === "--out" || argv[i] === "-o") out = argv[++i] ?? "";
+    else throw new Error(`unknown argument ${argv[i]}; usage: npm run synth -- --stack <${STAGES.join("|")}> [--out <dir>]`);
+  }
+  if (!isStage(stack)) throw new Error(`--stack must be one of ${STAGES.join(", ")} (got ${JSON.stringify(stack)})`);
+  return { stack, out };
+}
+
+if (require.main === module) {
+  (async () => {
+    const { stack, out } = parseArgs(process.argv.slice(2));
+    const started = process.hrtime.bigint();
+    const summary = await synth(stack, path.resolve(out));
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    console.log(NOT_PREVIEW);
+    console.log(
+      `stage ${summary.stage}: ${summary.resources} resources, ${summary.kubernetesObjects} Kubernetes objects, ${summary.artefacts} artefacts -> ${path.relative(process.cwd(), summary.dir) || "."} (${seconds.toFixed(1)} s)`,
+    );
+    process.exit(0);
+  })().catch((e: unknown) => {
+    console.error(e instanceof Error ? e.message : String(e));
+    process.exit(1);
+  });
+}
