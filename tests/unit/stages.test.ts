@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import YAML from "yaml";
 import { STAGES } from "../../config";
-import { runStage } from "../harness/stage";
+import { SECRET_KEYS } from "../../config/schema";
+import { ROOT, runStage } from "../harness/stage";
 
 describe("the program per stage", function () {
   this.timeout(300_000);
@@ -28,12 +32,7 @@ describe("the program per stage", function () {
 });
 
 describe("stack files", () => {
-  it("hold no secret key in plaintext", async () => {
-    const fs = await import("node:fs");
-    const path = await import("node:path");
-    const YAML = (await import("yaml")).default;
-    const { SECRET_KEYS } = await import("../../config/schema");
-    const { ROOT } = await import("../harness/stage");
+  it("hold no secret key in plaintext", () => {
     for (const stage of STAGES) {
       const doc = YAML.parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stage}.yaml`), "utf8")) as { config: Record<string, unknown> };
       for (const key of Object.keys(SECRET_KEYS)) {
