@@ -29,8 +29,8 @@ export async function modelFor(apiVersion: string, kind: string): Promise<Model>
   let mod: Record<string, unknown>;
   try {
     mod = (await import(modulePath)) as Record<string, unknown>;
-  } catch {
-    throw new Error(`no schema package for ${apiVersion} (looked for ${modulePath})`);
+  } catch (e) {
+    throw new Error(`no schema package for ${apiVersion} (looked for ${modulePath})`, { cause: e });
   }
   const model = mod[kind];
   if (typeof model !== "function") throw new Error(`no schema for kind ${kind} in ${apiVersion}`);
@@ -48,6 +48,6 @@ export async function validateObject(obj: Record<string, unknown>): Promise<void
   try {
     new Model(obj).validate();
   } catch (e) {
-    throw new Error(`${label}: ${(e as Error).message}`);
+    throw new Error(`${label}: ${(e as Error).message}`, { cause: e });
   }
 }
