@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import { STAGES } from "../../config";
-import { SECRET_KEYS } from "../../config/schema";
+import { SECRET_KEYS, stageSchema } from "../../config/schema";
 import { ROOT, runStage } from "../harness/stage";
 
 describe("the program per stage", function () {
@@ -42,5 +42,19 @@ describe("stack files", () => {
       const text = fs.readFileSync(path.join(ROOT, `Pulumi.${stage}.yaml`), "utf8");
       assert.doesNotMatch(text, /-----BEGIN|password:|secret:\s*[^\s]/i, `Pulumi.${stage}.yaml looks like it holds a secret`);
     }
+  });
+});
+
+describe("Pulumi.yaml", () => {
+  it("declares every config key with a description, and marks the secret ones secret", () => {
+    const project = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as { config: Record<string, { description?: string; secret?: boolean }> };
+    const keys = Object.keys(stageSchema.shape).filter((k) => k !== "region");
+    for (const key of [...keys, ...Object.keys(SECRET_KEYS)]) {
+      const decl = project.config[key];
+      assert.ok(decl, `edp:${key} is not declared in Pulumi.yaml`);
+      assert.ok((decl.description ?? "").length > 10, `edp:${key} has no description`);
+      assert.equal(decl.secret === true, key in SECRET_KEYS, `edp:${key} secret flag`);
+    }
+    assert.deepEqual(Object.keys(project.config).sort(), [...keys, ...Object.keys(SECRET_KEYS)].sort(), "Pulumi.yaml declares keys the schema does not know");
   });
 });
