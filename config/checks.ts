@@ -12,16 +12,18 @@ export interface CrossCheckContext {
   secrets: Partial<Record<SecretKey, unknown>>;
 }
 
-type Check = (cfg: StageInput, ctx: CrossCheckContext) => ConfigProblem[];
+type CheckFn = (cfg: StageInput, ctx: CrossCheckContext) => ConfigProblem[];
+/** A check and the config sections it reads: it runs whenever those sections are valid. */
+type Check = { needs: (keyof StageInput)[]; run: CheckFn };
 
 const cidrOf = (text: string) => parseIpv4Cidr(text) as Ipv4Cidr; // the schema has already rejected bad syntax
 
-const stageMatchesStack: Check = (cfg, { stack }) =>
+const stageMatchesStack: CheckFn = (cfg, { stack }) =>
   cfg.stage === stack
     ? []
     : [{ key: "edp:stage", message: `is ${JSON.stringify(cfg.stage)} but the stack is ${JSON.stringify(stack)}: a stack's name is its stage` }];
 
-const network: Check = (cfg) => {
+const network: CheckFn = (cfg) => {
   const out: ConfigProblem[] = [];
   const n = cfg.network;
   const ranges: [string, Ipv4Cidr][] = [
@@ -52,7 +54,7 @@ const network: Check = (cfg) => {
   return out;
 };
 
-const cluster: Check = (cfg, { secrets }) => {
+const cluster: CheckFn = (cfg, { secrets }) => {
   const create = cfg.cluster.create !== undefined;
   const adopt = secrets.clusterKubeconfig !== undefined;
   if (create && adopt) {
@@ -71,7 +73,7 @@ const cluster: Check = (cfg, { secrets }) => {
   return out;
 };
 
-const images: Check = (cfg) => {
+const images: CheckFn = (cfg) => {
   const out: ConfigProblem[] = [];
   for (const service of EDP_SERVICES) {
     const tag = cfg.images.tags[service];
@@ -88,7 +90,7 @@ const images: Check = (cfg) => {
   return out;
 };
 
-const vault: Check = (cfg) => {
+const vault: CheckFn = (cfg) => {
   const out: ConfigProblem[] = [];
   if (cfg.vault.seal === "shamir" && cfg.stage !== "testing") {
     out.push({ key: "edp:vault.seal", message: `is "shamir", which only testing may use; ${cfg.stage} unseals automatically with alicloudkms` });
@@ -101,7 +103,7 @@ const vault: Check = (cfg) => {
   return out;
 };
 
-const e3: Check = (cfg) => {
+const e3: CheckFn = (cfg) => {
   const out: ConfigProblem[] = [];
   const reserved = new Map([[80, "HTTP"], [443, "HTTPS"]]);
   for (const field of ["sshPort", "nodeExporterPort"] as const) {
@@ -117,7 +119,7 @@ const e3: Check = (cfg) => {
   return out;
 };
 
-const edge: Check = (cfg, { secrets }) => {
+const edge: CheckFn = (cfg, { secrets }) => {
   const out: ConfigProblem[] = [];
   const kubeconfigs = (secrets.edgeKubeconfigs ?? {}) as Record<string, unknown>;
   const byName = new Map<string, (typeof cfg.edgeClusters)[number]>();
@@ -156,8 +158,20 @@ const edge: Check = (cfg, { secrets }) => {
   return out;
 };
 
-const CHECKS: Check[] = [stageMatchesStack, network, cluster, images, vault, e3, edge];
+const CHECKS: Check[] = [
+  { needs: ["stage"], run: stageMatchesStack },
+  { needs: ["region", "network"], run: network },
+  { needs: ["cluster"], run: cluster },
+  { needs: ["stage", "images"], run: images },
+  { needs: ["stage", "vault", "e3"], run: vault },
+  { needs: ["e3"], run: e3 },
+  { needs: ["edgeClusters", "chartTemplates", "deployments"], run: edge },
+];
 
-export function crossChecks(cfg: StageInput, ctx: CrossCheckContext): ConfigProblem[] {
-  return CHECKS.flatMap((check) => check(cfg, ctx));
+/**
+ * Runs every check whose sections are present in `cfg`. When some sections failed the schema,
+ * the caller passes only the valid ones, so rules about the others still report at once.
+ */
+export function crossChecks(cfg: Partial<StageInput>, ctx: CrossCheckContext): ConfigProblem[] {
+  return CHECKS.filter((c) => c.needs.every((k) => cfg[k] !== undefined)).flatMap((c) => c.run(cfg as StageInput, ctx));
 }

@@ -152,6 +152,13 @@ export function parseStageConfig(raw: RawConfig): StageConfig {
   const result = stageSchema.safeParse(input);
   if (!result.success) {
     for (const issue of result.error.issues) problems.push({ key: keyPath(issue.path), message: describeIssue(issue) });
+    // Cross-key rules still run on the sections that are valid on their own.
+    const valid: Record<string, unknown> = {};
+    for (const [key, schema] of Object.entries(stageSchema.shape)) {
+      const section = schema.safeParse(input[key]);
+      if (section.success && section.data !== undefined) valid[key] = section.data;
+    }
+    problems.push(...crossChecks(valid, { stack: raw.stack, secrets: secretValues }));
     throw new ConfigError(problems);
   }
   const parsed = result.data;

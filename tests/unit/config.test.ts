@@ -116,8 +116,8 @@ describe("stage config validation", () => {
       set(r, "edp:postgres", ["backup", "retentionDays"], -1);
     });
     assert.ok(err);
-    // Schema problems are reported first; the cross-key ones with them when the shape is right.
-    assert.deepEqual(err.problems.map((p) => p.key), ["edp:postgres.backup.retentionDays"]);
+    // A section that fails the schema does not hide cross-key problems of the valid ones.
+    assert.deepEqual(err.problems.map((p) => p.key).sort(), ["edp:images.tags.portal", "edp:network.podCidr", "edp:postgres.backup.retentionDays"]);
     const err2 = problemsOf("staging", (r) => {
       set(r, "edp:network", ["podCidr"], "10.30.0.0/16");
       set(r, "edp:images", ["tags", "portal"], "latest");
