@@ -4,6 +4,7 @@
  */
 import type { ConfigProblem } from "./load";
 import type { SecretKey, StageInput } from "./schema";
+import { stageNames } from "./naming";
 import { EDP_SERVICES } from "./stages";
 import { cidrContains, cidrsOverlap, type Ipv4Cidr, parseIpv4Cidr } from "./validators";
 
@@ -156,7 +157,15 @@ const edge: Check = (cfg, { secrets }) => {
   return out;
 };
 
-const CHECKS: Check[] = [stageMatchesStack, network, cluster, images, vault, e3, edge];
+/** OSS allows 63 characters in a bucket name; the prefix is shared by the stage's longest name. */
+const bucketNames: Check = (cfg) => {
+  const names = stageNames(cfg);
+  return [names.manifestsBucket, names.backupBucket, names.vaultSnapshotBucket]
+    .filter((n) => n.length > 63)
+    .map((n) => ({ key: "edp:bucketPrefix", message: `makes the bucket name ${n} ${n.length} characters long; OSS allows 3 to 63` }));
+};
+
+const CHECKS: Check[] = [stageMatchesStack, bucketNames, network, cluster, images, vault, e3, edge];
 
 export function crossChecks(cfg: StageInput, ctx: CrossCheckContext): ConfigProblem[] {
   return CHECKS.flatMap((check) => check(cfg, ctx));
