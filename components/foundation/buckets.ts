@@ -32,6 +32,13 @@ export interface BucketPlan {
   versioned: boolean;
   /** Deleting the bucket would lose data that cannot be rebuilt from the program. */
   holdsData: boolean;
+  /**
+   * stage: SSE-KMS with the stage's bucket key, so only identities granted that key can read.
+   * oss-managed: SSE-KMS with the key OSS manages for the account, transparent to readers; used
+   * for the manifests bucket, which edge clusters read and which holds only sealed secrets, so
+   * that no edge identity needs any KMS permission.
+   */
+  encryptionKey: "stage" | "oss-managed";
   lifecycleRules: LifecycleRule[];
 }
 
@@ -65,16 +72,17 @@ export function backupLifecycleRules(opts: { prefix: string; retentionDays: numb
 /** The stage's three buckets, with names from cfg.names, validated. */
 export function bucketPlans(names: Pick<StageNames, "manifestsBucket" | "backupBucket" | "vaultSnapshotBucket">, stage: string, retentionDays: number): BucketPlan[] {
   const plans: BucketPlan[] = [
-    { kind: "manifests", slug: "manifests", name: names.manifestsBucket, versioned: false, holdsData: false, lifecycleRules: [] },
+    { kind: "manifests", slug: "manifests", name: names.manifestsBucket, versioned: false, holdsData: false, encryptionKey: "oss-managed", lifecycleRules: [] },
     {
       kind: "backup",
       slug: "pgbackup",
       name: names.backupBucket,
       versioned: true,
       holdsData: true,
+      encryptionKey: "stage",
       lifecycleRules: backupLifecycleRules({ prefix: `${stage}/`, retentionDays, versioned: true }),
     },
-    { kind: "vaultSnapshots", slug: "vault-snapshots", name: names.vaultSnapshotBucket, versioned: false, holdsData: true, lifecycleRules: [] },
+    { kind: "vaultSnapshots", slug: "vault-snapshots", name: names.vaultSnapshotBucket, versioned: false, holdsData: true, encryptionKey: "stage", lifecycleRules: [] },
   ];
   const problems = plans.map((p) => bucketNameProblem(p.name)).filter((p): p is string => p !== undefined);
   if (problems.length > 0) throw new Error(`invalid bucket names (edp:bucketPrefix): ${problems.join("; ")}`);

@@ -12,15 +12,26 @@ import type { Scope } from "./scope";
 export const PUBLIC_TTL = 600;
 export const INTERNAL_TTL = 60;
 
+type Balancer = Pick<alicloud.types.output.slb.GetApplicationLoadBalancersBalancer, "id" | "loadBalancerId" | "address" | "addressType">;
+
+/**
+ * The public address of the ingress load balancer among the lookup's results. The platform's
+ * public names point at it, so an intranet balancer (a private address) is a configuration error.
+ */
+export function ingressAddressOf(balancers: Balancer[], id: string, region: string): string {
+  const lb = balancers.find((b) => b.id === id || b.loadBalancerId === id);
+  if (!lb) throw new Error(`edp:ingress.loadBalancerId: no load balancer ${id} in region ${region}`);
+  if (lb.addressType !== "internet") {
+    throw new Error(`edp:ingress.loadBalancerId: ${id} is an ${lb.addressType} load balancer (${lb.address}); the public platform names need an internet-facing one`);
+  }
+  return lb.address;
+}
+
 /** Address of the stage's existing ingress load balancer, looked up by id (manual §3.3.1). */
 export function lookupIngressAddress(scope: Scope): pulumi.Output<string> {
   const id = scope.cfg.ingress.loadBalancerId;
   const found = alicloud.slb.getApplicationLoadBalancersOutput({ ids: [id] }, { parent: scope.parent });
-  return found.apply((r) => {
-    const lb = r.balancers.find((b) => b.id === id || b.loadBalancerId === id);
-    if (!lb) throw new Error(`edp:ingress.loadBalancerId: no load balancer ${id} in region ${scope.cfg.region}`);
-    return lb.address;
-  });
+  return found.apply((r) => ingressAddressOf(r.balancers, id, scope.cfg.region));
 }
 
 export interface DnsRecords {

@@ -1,4 +1,5 @@
 export { type BucketPlan, backupLifecycleRules, bucketNameProblem, bucketPlans } from "./buckets";
+export { ingressAddressOf } from "./dns";
 export { clusterIngressRules, e3IngressRules, type IngressRule } from "./firewall";
 export { Foundation, type FoundationArgs } from "./foundation";
 export { backupWriterPolicy, edgeClusterReadPolicy, type PrefixAccess, renderPolicy, vaultSnapshotWriterPolicy, vaultUnsealPolicy } from "./policies";

@@ -1,8 +1,8 @@
 /**
  * Two customer-managed KMS keys, each with an alias: one only for Vault's auto-unseal, one for
- * server-side encryption of the buckets. Two keys, not one, because every identity that reads an
- * encrypted bucket (each edge cluster included) needs kms:Decrypt on the bucket key; on a shared
- * key that would also let it decrypt Vault's sealed root key.
+ * server-side encryption of the data buckets (PostgreSQL dumps, Vault snapshots). Two keys, not
+ * one, because every identity that reads or writes such a bucket needs kms:Decrypt on its key;
+ * on a shared key the backup job could also decrypt Vault's sealed root key.
  */
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";

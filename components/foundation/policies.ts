@@ -18,11 +18,10 @@ export const WRITER_OBJECT_ACTIONS: RamAction[] = ["oss:PutObject", "oss:GetObje
 export const VAULT_UNSEAL_ACTIONS: RamAction[] = ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"];
 
 /**
- * Buckets are encrypted with a customer-managed KMS key; OSS then asks KMS on behalf of the
- * requester, so writers need GenerateDataKey and readers Decrypt on that key (and only that key).
+ * The data buckets are encrypted with the stage's bucket key; OSS then asks KMS on behalf of the
+ * requester, so their writers need GenerateDataKey and Decrypt on that key (and only that key).
  */
 export const SSE_WRITE_ACTIONS: RamAction[] = ["kms:GenerateDataKey", "kms:Decrypt"];
-export const SSE_READ_ACTIONS: RamAction[] = ["kms:Decrypt"];
 
 /** ListObjects on a bucket, only for listings under a prefix (oss:Prefix is the request's prefix parameter). */
 export function listUnderPrefix(bucket: string, prefix: string): RamStatement {
@@ -71,16 +70,14 @@ export function vaultUnsealPolicy(unsealKeyArn: string): RamPolicyDocument {
 /**
  * Read-only access of one edge cluster to its own desired state: GetObject under its prefix of
  * the manifests bucket, ListObjects only for listings under that prefix (Flux's Bucket source
- * lists with `spec.prefix`, which must be set to the same prefix), Decrypt on the bucket key.
- * The edge-cluster component creates one RAM user per cluster with this document.
+ * must list with `spec.prefix` set to the same prefix). No KMS permission: the manifests bucket
+ * is encrypted with the OSS-managed key (buckets.ts). The edge-cluster component creates one
+ * RAM user per cluster with this document:
+ * `edgeClusterReadPolicy({ bucket: cfg.names.manifestsBucket, prefix: cfg.names.edgeClusterPrefix(name) })`.
  */
-export function edgeClusterReadPolicy({ bucket, prefix, kmsKeyArn }: PrefixAccess): RamPolicyDocument {
+export function edgeClusterReadPolicy({ bucket, prefix }: Omit<PrefixAccess, "kmsKeyArn">): RamPolicyDocument {
   requirePrefix(prefix, "edge cluster");
-  return policyDocument(
-    { Effect: "Allow", Action: ["oss:GetObject"], Resource: [ossArn(bucket, prefix)] },
-    listUnderPrefix(bucket, prefix),
-    { Effect: "Allow", Action: SSE_READ_ACTIONS, Resource: [kmsKeyArn] },
-  );
+  return policyDocument({ Effect: "Allow", Action: ["oss:GetObject"], Resource: [ossArn(bucket, prefix)] }, listUnderPrefix(bucket, prefix));
 }
 
 /** Serialises a policy document the way RAM stores it. */

@@ -1,5 +1,5 @@
 /**
- * The stage's OSS buckets: private, public access blocked, encrypted with the bucket KMS key.
+ * The stage's OSS buckets: private, public access blocked, server-side encrypted with KMS.
  * Each bucket resource owns its lifecycle rules and versioning (no separate lifecycle resource:
  * OSS replaces the whole rule set, so two owners would overwrite each other).
  */
@@ -19,7 +19,7 @@ export function createBuckets(scope: Scope, kmsKeyId: pulumi.Input<string>): Buc
       {
         bucket: plan.name,
         storageClass: "Standard",
-        serverSideEncryptionRule: { sseAlgorithm: "KMS", kmsMasterKeyId: kmsKeyId },
+        serverSideEncryptionRule: plan.encryptionKey === "stage" ? { sseAlgorithm: "KMS", kmsMasterKeyId: kmsKeyId } : { sseAlgorithm: "KMS" },
         versioning: plan.versioned ? { status: "Enabled" } : undefined,
         lifecycleRules: plan.lifecycleRules.length > 0 ? plan.lifecycleRules : undefined,
         // The versioned backup bucket has two Expiration rules on one prefix (see buckets.ts).

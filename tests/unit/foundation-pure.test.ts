@@ -11,6 +11,7 @@ import {
   e3IngressRules,
   edgeClusterReadPolicy,
   foundationProblems,
+  ingressAddressOf,
   renderPolicy,
   vaultSnapshotWriterPolicy,
   vaultUnsealPolicy,
@@ -34,18 +35,18 @@ function assertScoped(doc: RamPolicyDocument, allowed: string[]) {
 }
 
 describe("foundation RAM policies", () => {
-  it("edge cluster: GetObject on its own prefix, ListObjects only under that prefix, Decrypt on the bucket key", () => {
-    const doc = parse(edgeClusterReadPolicy({ bucket: "example-edp-testing-manifests", prefix: "testing/clusters/lab-line-1/", kmsKeyArn: KEY }));
-    assertScoped(doc, ["acs:oss:*:*:example-edp-testing-manifests/testing/clusters/lab-line-1/*", "acs:oss:*:*:example-edp-testing-manifests", KEY]);
-    assert.deepEqual(actions(doc).sort(), ["kms:Decrypt", "oss:GetObject", "oss:ListObjects"]);
+  it("edge cluster: GetObject on its own prefix and ListObjects only under that prefix, nothing else", () => {
+    const doc = parse(edgeClusterReadPolicy({ bucket: "example-edp-testing-manifests", prefix: "testing/clusters/lab-line-1/" }));
+    assertScoped(doc, ["acs:oss:*:*:example-edp-testing-manifests/testing/clusters/lab-line-1/*", "acs:oss:*:*:example-edp-testing-manifests"]);
+    assert.deepEqual(actions(doc).sort(), ["oss:GetObject", "oss:ListObjects"]);
     const list = doc.Statement.find((s) => s.Action.includes("oss:ListObjects"));
     assert.deepEqual(list?.Condition, { StringLike: { "oss:Prefix": ["testing/clusters/lab-line-1/*"] } });
     assert.ok(!actions(doc).some((a) => /Put|Delete|Abort/.test(a)), "an edge cluster may not write");
   });
 
   it("edge clusters never see each other's prefix", () => {
-    const a = edgeClusterReadPolicy({ bucket: "b-manifests", prefix: "staging/clusters/plant-a-line-1/", kmsKeyArn: KEY });
-    const b = edgeClusterReadPolicy({ bucket: "b-manifests", prefix: "staging/clusters/plant-a-line-2/", kmsKeyArn: KEY });
+    const a = edgeClusterReadPolicy({ bucket: "b-manifests", prefix: "staging/clusters/plant-a-line-1/" });
+    const b = edgeClusterReadPolicy({ bucket: "b-manifests", prefix: "staging/clusters/plant-a-line-2/" });
     const objectsOf = (d: RamPolicyDocument) => resources(d).filter((r) => r.includes("/"));
     assert.notDeepEqual(objectsOf(a), objectsOf(b));
     assert.ok(!objectsOf(a).some((r) => r.includes("plant-a-line-2")));
@@ -59,7 +60,7 @@ describe("foundation RAM policies", () => {
   ];
   for (const [prefix, why] of badPrefixes) {
     it(`rejects an edge-cluster prefix that is ${why}`, () => {
-      assert.throws(() => edgeClusterReadPolicy({ bucket: "b", prefix, kmsKeyArn: KEY }), /prefix/);
+      assert.throws(() => edgeClusterReadPolicy({ bucket: "b", prefix }), /prefix/);
     });
   }
 
@@ -166,6 +167,25 @@ describe("foundation DNS plan", () => {
       target: "ingress",
     });
     assert.ok(plan.filter((r) => r.visibility === "public").every((r) => r.zone === "example-edp.net" && r.fqdn === `${r.rr}.${r.zone}`));
+  });
+});
+
+describe("foundation ingress lookup", () => {
+  const lb = (over: Partial<{ id: string; loadBalancerId: string; address: string; addressType: string }>) => ({
+    id: "lb-gw8t3st1ngz0a1b2c3d4",
+    loadBalancerId: "lb-gw8t3st1ngz0a1b2c3d4",
+    address: "203.0.113.20",
+    addressType: "internet",
+    ...over,
+  });
+  it("takes the address of the configured internet-facing balancer", () => {
+    assert.equal(ingressAddressOf([lb({ id: "lb-other", loadBalancerId: "lb-other", address: "203.0.113.9" }), lb({})], "lb-gw8t3st1ngz0a1b2c3d4", "eu-central-1"), "203.0.113.20");
+  });
+  it("names the key when the balancer does not exist", () => {
+    assert.throws(() => ingressAddressOf([], "lb-gw8t3st1ngz0a1b2c3d4", "eu-central-1"), /edp:ingress\.loadBalancerId: no load balancer lb-gw8t3st1ngz0a1b2c3d4 in region eu-central-1/);
+  });
+  it("rejects an intranet balancer for the public names", () => {
+    assert.throws(() => ingressAddressOf([lb({ addressType: "intranet", address: "10.20.0.5" })], "lb-gw8t3st1ngz0a1b2c3d4", "eu-central-1"), /edp:ingress\.loadBalancerId: .* intranet/);
   });
 });
 

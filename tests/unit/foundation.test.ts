@@ -154,7 +154,7 @@ describe("foundation per stage", function () {
         assert.equal(out.value, p.inputs.kubeconfig);
       });
 
-      it("creates the three buckets, private, public access blocked, SSE-KMS with the bucket key", () => {
+      it("creates the three buckets, private, public access blocked, SSE-KMS (data buckets with the stage's bucket key)", () => {
         const prefix = file["edp:bucketPrefix"];
         const expected = [`${prefix}-${stage}-manifests`, `${prefix}-${stage}-pgbackup`, `${prefix}-${stage}-vault-snapshots`];
         const buckets = run.ofType(T.bucket);
@@ -164,7 +164,8 @@ describe("foundation per stage", function () {
           const name = String(b.inputs.bucket);
           assert.equal(bucketNameProblem(name), undefined);
           assert.match(name, /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/);
-          assert.deepEqual(b.inputs.serverSideEncryptionRule, { sseAlgorithm: "KMS", kmsMasterKeyId: idOf(T.key, "edp-buckets") });
+          const sse = name.endsWith("-manifests") ? { sseAlgorithm: "KMS" } : { sseAlgorithm: "KMS", kmsMasterKeyId: idOf(T.key, "edp-buckets") };
+          assert.deepEqual(b.inputs.serverSideEncryptionRule, sse);
           assert.equal(b.inputs.acl, undefined, "the ACL is owned by BucketAcl");
           assert.equal(b.options.protect, production, `${name} protect`);
           assert.ok(run.ofType(T.acl).some((a) => a.inputs.bucket === name && a.inputs.acl === "private"), `${name} is not private`);
