@@ -1,6 +1,9 @@
 /** Pure parts of the foundation: policy documents, bucket names and lifecycle, DNS plan, firewall rules, preconditions. */
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import YAML from "yaml";
 import {
   backupLifecycleRules,
   backupWriterPolicy,
@@ -18,6 +21,7 @@ import {
 } from "../../components/foundation";
 import type { RamPolicyDocument } from "../../components/shared/ram-policy";
 import { stageNames } from "../../config/naming";
+import { ROOT } from "../harness/stage";
 
 const KEY = "acs:kms:eu-central-1:1234567890123456:key/key-abc";
 const parse = (doc: RamPolicyDocument) => JSON.parse(renderPolicy(doc)) as RamPolicyDocument;
@@ -51,6 +55,21 @@ describe("foundation RAM policies", () => {
     assert.notDeepEqual(objectsOf(a), objectsOf(b));
     assert.ok(!objectsOf(a).some((r) => r.includes("plant-a-line-2")));
   });
+
+  for (const stage of ["testing", "staging", "production"]) {
+    it(`${stage}: scopes each configured edge cluster to cfg.names.edgeClusterPrefix(name) of the manifests bucket`, () => {
+      const file = YAML.parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stage}.yaml`), "utf8")) as { config: Record<string, unknown> };
+      const c = file.config;
+      const names = stageNames({ stage: stage as "testing", bucketPrefix: String(c["edp:bucketPrefix"]), dns: c["edp:dns"] as { publicZone: string; internalZone: string } });
+      const clusters = (c["edp:edgeClusters"] as { name: string }[]).map((x) => x.name);
+      assert.ok(clusters.length > 0);
+      for (const cluster of clusters) {
+        const doc = parse(edgeClusterReadPolicy({ bucket: names.manifestsBucket, prefix: names.edgeClusterPrefix(cluster) }));
+        assert.deepEqual(doc.Statement[0].Resource, [`acs:oss:*:*:${names.manifestsBucket}/${stage}/clusters/${cluster}/*`]);
+        assert.deepEqual(doc.Statement[1].Condition, { StringLike: { "oss:Prefix": [`${stage}/clusters/${cluster}/*`] } });
+      }
+    });
+  }
 
   const badPrefixes: [string, string][] = [
     ["", "empty"],
