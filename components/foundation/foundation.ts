@@ -105,7 +105,14 @@ export class Foundation extends pulumi.ComponentResource implements FoundationOu
 
     const e3Eip = new alicloud.ecs.EipAddress(
       `${name}-e3-eip`,
-      { addressName: `${cfg.names.prefix}-e3`, description: "E3 endpoint host: edge devices and DNS point here", paymentType: "PayAsYouGo", internetChargeType: "PayByTraffic", bandwidth: "100", tags: scope.tags },
+      {
+        addressName: `${cfg.names.prefix}-e3`,
+        description: "E3 endpoint host: edge devices and DNS point here",
+        paymentType: "PayAsYouGo",
+        internetChargeType: "PayByTraffic",
+        bandwidth: "100",
+        tags: scope.tags,
+      },
       // Edge devices in the field know this address; losing it strands them.
       { parent: this, protect: cfg.protect },
     );

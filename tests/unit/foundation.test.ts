@@ -287,6 +287,12 @@ describe("foundation on bad input", function () {
     ["neither create nor adopt", { unset: ["edp:cluster"] }, /edp:cluster\.create: is missing/],
     ["a bucket prefix too long for OSS", { config: { "edp:bucketPrefix": "a".repeat(40) } }, /edp:bucketPrefix: makes the bucket name a+-staging-vault-snapshots 64 characters long/],
   ];
+  it("stops in the component itself when handed a config that skipped the stack-file checks", async () => {
+    const run = await runStage("staging", { program: path.join(ROOT, "tests/fixtures/programs/foundation-one-zone.ts") });
+    assert.match(run.error ?? "", /Invalid foundation configuration:\n {2}- edp:network\.zones: lists 1 zone\(s\)/);
+    assert.deepEqual(run.resources, []);
+  });
+
   for (const [what, options, expected] of cases) {
     it(`stops on ${what}, naming the key, before registering any resource`, async () => {
       const run = await runStage("staging", options);
