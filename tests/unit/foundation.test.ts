@@ -258,6 +258,26 @@ describe("foundation per stage", function () {
   }
 });
 
+describe("foundation access keys", function () {
+  this.timeout(300_000);
+  it("hands out each identity's access key with the secret kept secret", async () => {
+    const run = await runStage("staging", { program: path.join(ROOT, "tests/fixtures/programs/foundation-identities.ts") });
+    assert.equal(run.error, undefined, run.error);
+    const identities = run.output("identities");
+    assert.equal(identities.secret, true, "the access key secrets make the output secret");
+    const value = identities.value as Record<string, { accessKeyId: string; accessKeySecret: string }>;
+    assert.deepEqual(Object.keys(value).sort(), ["backupWriter", "vaultSnapshots", "vaultUnseal"]);
+    for (const [id, name] of [["backupWriter", "pg-backup-writer"], ["vaultUnseal", "vault-unseal"], ["vaultSnapshots", "vault-snapshot-writer"]]) {
+      assert.equal(value[id].accessKeyId, idOf(T.accessKey, `edp-${name}`));
+      assert.match(value[id].accessKeySecret, /^mock-secret-/);
+    }
+    assert.equal(run.output("kmsKeyId").value, idOf(T.key, "edp-vault-unseal"), "kmsKeyId is the Vault unseal key");
+    assert.equal(run.output("bucketKmsKeyId").value, idOf(T.key, "edp-buckets"));
+    const keys = run.ofType(T.accessKey);
+    assert.equal(keys.length, 3);
+  });
+});
+
 describe("foundation with an adopted cluster", function () {
   this.timeout(300_000);
   const kubeconfig = mockKubeconfig("adopted-central");
