@@ -2,13 +2,20 @@
  * The Edge Device Platform, one stack per stage. Config is read and validated first, so an
  * invalid stack file stops the program before any resource is registered.
  */
-import * as random from "@pulumi/random";
+import { Foundation } from "./components/foundation";
 import { loadStageConfig } from "./config";
 
 const cfg = loadStageConfig();
-
-const probe = new random.RandomPassword("probe", { length: 24, special: false });
+const foundation = new Foundation("edp", { config: cfg });
 
 export const stage = cfg.stage;
 export const portalUrl = `https://${cfg.names.publicHost("edp-portal")}/device-management`;
-export const probeSecret = probe.result;
+
+export const kubeconfig = foundation.cluster.kubeconfig;
+export const vpcId = foundation.vpcId;
+export const buckets = foundation.buckets;
+export const ossEndpoint = foundation.ossEndpoint;
+export const e3Address = foundation.e3Eip.ipAddress;
+export const ingressAddress = foundation.ingressAddress;
+export const egressAddress = foundation.egressAddress;
+export const dnsNames = foundation.dnsNames;

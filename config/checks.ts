@@ -4,6 +4,7 @@
  */
 import type { ConfigProblem } from "./load";
 import type { SecretKey, StageInput } from "./schema";
+import { stageNames } from "./naming";
 import { EDP_SERVICES } from "./stages";
 import { cidrContains, cidrsOverlap, type Ipv4Cidr, parseIpv4Cidr } from "./validators";
 
@@ -158,8 +159,17 @@ const edge: CheckFn = (cfg, { secrets }) => {
   return out;
 };
 
+/** OSS allows 63 characters in a bucket name; the prefix is shared by the stage's longest name. */
+const bucketNames: CheckFn = (cfg) => {
+  const names = stageNames(cfg);
+  return [names.manifestsBucket, names.backupBucket, names.vaultSnapshotBucket]
+    .filter((n) => n.length > 63)
+    .map((n) => ({ key: "edp:bucketPrefix", message: `makes the bucket name ${n} ${n.length} characters long; OSS allows 3 to 63` }));
+};
+
 const CHECKS: Check[] = [
   { needs: ["stage"], run: stageMatchesStack },
+  { needs: ["stage", "bucketPrefix", "dns"], run: bucketNames },
   { needs: ["region", "network"], run: network },
   { needs: ["cluster"], run: cluster },
   { needs: ["stage", "images"], run: images },

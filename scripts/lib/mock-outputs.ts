@@ -58,6 +58,21 @@ export const RESOURCE_OUTPUTS: Record<string, OutputFn> = {
   "alicloud:ram/accessKey:AccessKey": (name) => ({ secret: `mock-secret-${hex(name, 30)}`, status: "Active" }),
   "alicloud:kms/key:Key": (name) => ({ arn: `acs:kms:eu-central-1:1234567890123456:key/key-${hex(name, 24)}` }),
   "alicloud:cs/managedKubernetes:ManagedKubernetes": (name) => ({ vpcId: `vpc-${hex(`${name}vpc`, 17)}`, slbInternet: docIp(name) }),
+  "alicloud:vpc/natGateway:NatGateway": (name) => ({ snatTableIds: `stb-${hex(`${name}snat`, 17)}`, forwardTableIds: `ftb-${hex(`${name}fwd`, 17)}`, status: "Available" }),
+  "alicloud:vpc/switch:Switch": () => ({ status: "Available" }),
+  "alicloud:ecs/securityGroup:SecurityGroup": () => ({ securityGroupType: "normal" }),
+  "alicloud:cs/nodePool:NodePool": (name) => ({ nodePoolId: `np${hex(`${name}np`, 30)}`, scalingGroupId: `asg-${hex(`${name}asg`, 17)}` }),
+  "alicloud:oss/bucket:Bucket": (_name, i) => ({
+    extranetEndpoint: "oss-eu-central-1.aliyuncs.com",
+    intranetEndpoint: "oss-eu-central-1-internal.aliyuncs.com",
+    location: "oss-eu-central-1",
+    owner: "1234567890123456",
+    creationDate: "2026-01-01",
+    bucket: i.bucket,
+  }),
+  "alicloud:pvtz/zone:Zone": () => ({ recordCount: 0, isPtr: false }),
+  "alicloud:ram/user:User": () => ({ createTime: "2026-01-01T00:00:00Z" }),
+  "alicloud:ram/policy:Policy": () => ({ type: "Custom", defaultVersion: "v1", attachmentCount: 1 }),
 };
 
 /** Results of function calls (invokes), by token. */
@@ -67,6 +82,12 @@ export const CALL_RESULTS: Record<string, (inputs: Props) => Props> = {
     certificateAuthority: { clusterCert: "TU9DSw==", clientCert: "TU9DSw==", clientKey: "TU9DSw==" },
   }),
   "alicloud:index/getAccount:getAccount": () => ({ id: "1234567890123456" }),
+  // The stage's existing ingress SLB: found by id, with a public address derived from the id.
+  "alicloud:slb/getApplicationLoadBalancers:getApplicationLoadBalancers": (i) => {
+    const ids = Array.isArray(i.ids) ? i.ids.map(String) : [];
+    const balancers = ids.map((id) => ({ id, loadBalancerId: id, loadBalancerName: `ingress-${id}`, address: docIp(id), addressType: "internet", status: "active" }));
+    return { id: "eu-central-1", ids, names: balancers.map((b) => b.loadBalancerName), balancers, slbs: [], totalCount: balancers.length };
+  },
   "alicloud:index/getRegions:getRegions": () => ({ ids: ["eu-central-1"], regions: [{ id: "eu-central-1", localName: "Frankfurt" }] }),
   "alicloud:ecs/getImages:getImages": (i) => ({
     ids: ["debian_12_10_x64_20G_alibase_20250610.vhd"],

@@ -24,6 +24,28 @@ describe("the program per stage", function () {
     assert.deepEqual(urls, STAGES.map((s) => `https://edp-portal.api.${s}.example-edp.net/device-management`));
   });
 
+  it("keeps secret outputs secret in every stage", async () => {
+    for (const stage of STAGES) {
+      const run = await runStage(stage);
+      const sensitive = Object.keys(run.result.outputs).filter((k) => /kubeconfig|password|secret|token|privateKey|bootstrapScript/i.test(k));
+      assert.ok(sensitive.includes("kubeconfig"), `stage ${stage} has no kubeconfig output`);
+      for (const k of sensitive) assert.equal(run.output(k).secret, true, `output ${k} of ${stage} is not secret`);
+      assert.equal(run.output("portalUrl").secret, false);
+    }
+  });
+
+  it("differs between stages where the stack files differ", async () => {
+    const [testing, production] = await Promise.all([runStage("testing"), runStage("production")]);
+    const pools = (run: typeof testing) => run.ofType("alicloud:cs/nodePool:NodePool").map((p) => p.name).sort();
+    assert.ok(pools(production).length > pools(testing).length, "production declares more node pools than testing");
+    const vswitches = (run: typeof testing) => run.ofType("alicloud:vpc/switch:Switch").length;
+    assert.equal(vswitches(testing), 2);
+    assert.equal(vswitches(production), 3);
+    const protectedCount = (run: typeof testing) => run.resources.filter((r) => r.options.protect).length;
+    assert.equal(protectedCount(testing), 0);
+    assert.ok(protectedCount(production) > 0);
+  });
+
   it("stops before registering any resource when the config is invalid", async () => {
     const run = await runStage("staging", { config: { "edp:stage": "qa" } });
     assert.match(run.error ?? "", /edp:stage/);

@@ -1,0 +1,103 @@
+/**
+ * The central Kubernetes cluster: an ACK managed cluster created without workers plus one node
+ * pool per configured pool, or an existing cluster adopted from a kubeconfig. Either way the
+ * result is an explicit k8s.Provider, the only way other components reach the cluster.
+ */
+import * as alicloud from "@pulumi/alicloud";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { Network } from "./network";
+import type { Scope } from "./scope";
+
+export interface CentralClusterParts {
+  provider: k8s.Provider;
+  /** Secret. */
+  kubeconfig: pulumi.Output<string>;
+  /** The ACK cluster id; undefined when the cluster is adopted. */
+  clusterId?: pulumi.Output<string>;
+}
+
+/** Addons ACK installs at creation. Ingress is the platform's own ingress-nginx on the stage's existing SLB. */
+export const ACK_ADDONS = [
+  { name: "flannel" },
+  { name: "csi-plugin" },
+  { name: "csi-provisioner" },
+  { name: "nginx-ingress-controller", disabled: true },
+];
+
+function providerFor(scope: Scope, kubeconfig: pulumi.Output<string>, clusterIdentifier: pulumi.Input<string>): k8s.Provider {
+  return new k8s.Provider(
+    `${scope.name}-central`,
+    // The identifier, not the kubeconfig, tells Pulumi which cluster this is: a refreshed
+    // credential must not look like a new cluster and replace every Kubernetes object.
+    { kubeconfig, clusterIdentifier, enableServerSideApply: true },
+    { parent: scope.parent },
+  );
+}
+
+function createAck(scope: Scope, network: Network): CentralClusterParts {
+  const { name, parent, cfg, tags } = scope;
+  const spec = cfg.cluster.create;
+  if (spec === undefined) throw new pulumi.ResourceError("edp:cluster.create is missing but the cluster is to be created", parent);
+  const vswitchIds = network.vswitches.map((v) => v.id);
+  const cluster = new alicloud.cs.ManagedKubernetes(
+    `${name}-ack`,
+    {
+      name: `${cfg.names.prefix}-central`,
+      clusterSpec: spec.clusterSpec,
+      version: spec.kubernetesVersion,
+      vswitchIds,
+      podCidr: cfg.network.podCidr,
+      serviceCidr: cfg.network.serviceCidr,
+      // Egress is the foundation's NAT gateway; ACK must not create a second one.
+      newNatGateway: false,
+      // The deployer (CI running `pulumi up`) reaches the API server over the internet.
+      slbInternetEnabled: true,
+      securityGroupId: network.clusterSecurityGroup.id,
+      deletionProtection: cfg.protect,
+      addons: ACK_ADDONS,
+      // The ingress SLB is the stage's own (cfg.ingress.loadBalancerId); deleting the cluster must not take it along.
+      deleteOptions: [{ resourceType: "SLB", deleteMode: "retain" }],
+      tags,
+    },
+    { parent, protect: cfg.protect, dependsOn: network.snatEntries },
+  );
+  const autoscaler = new alicloud.cs.AutoscalingConfig(
+    `${name}-autoscaler`,
+    { clusterId: cluster.id, scalerType: "cluster-autoscaler", expander: "least-waste", scaleDownEnabled: true, skipNodesWithLocalStorage: true },
+    { parent },
+  );
+  for (const pool of spec.nodePools) {
+    new alicloud.cs.NodePool(
+      `${name}-pool-${pool.name}`,
+      {
+        clusterId: cluster.id,
+        nodePoolName: `${cfg.names.prefix}-${pool.name}`,
+        vswitchIds,
+        instanceTypes: pool.instanceTypes,
+        systemDiskCategory: "cloud_essd",
+        systemDiskSize: pool.diskSizeGb,
+        securityGroupIds: [network.clusterSecurityGroup.id],
+        scalingConfig: { enable: true, minSize: pool.minSize, maxSize: pool.maxSize },
+        management: { enable: true, autoRepair: true, maxUnavailable: 1 },
+        labels: [{ key: "edp.daim.io/node-pool", value: pool.name }],
+        tags,
+      },
+      { parent, dependsOn: [...network.snatEntries, autoscaler] },
+    );
+  }
+  const credential = alicloud.cs.getClusterCredentialOutput({ clusterId: cluster.id }, { parent });
+  const kubeconfig = pulumi.secret(credential.kubeConfig);
+  return { provider: providerFor(scope, kubeconfig, cluster.id), kubeconfig, clusterId: cluster.id };
+}
+
+function adopt(scope: Scope): CentralClusterParts {
+  const given = scope.cfg.secrets.clusterKubeconfig;
+  if (given === undefined) throw new pulumi.ResourceError("edp:clusterKubeconfig (secret) is missing but the cluster is to be adopted", scope.parent);
+  const kubeconfig = pulumi.secret(given);
+  return { provider: providerFor(scope, kubeconfig, `${scope.cfg.names.prefix}-central-adopted`), kubeconfig };
+}
+
+export function createCentralCluster(scope: Scope, network: Network): CentralClusterParts {
+  return scope.cfg.clusterMode === "create" ? createAck(scope, network) : adopt(scope);
+}

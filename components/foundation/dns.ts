@@ -1,0 +1,64 @@
+/**
+ * DNS: the platform names point at the stage's ingress load balancer, the E3 names at the E3
+ * EIP (public Alibaba DNS), and edp-service at the load balancer inside a PrivateZone bound to
+ * the VPC, so it resolves only there.
+ */
+import * as alicloud from "@pulumi/alicloud";
+import type * as pulumi from "@pulumi/pulumi";
+import { dnsRecordPlan, type RecordPlan } from "./records";
+import type { Scope } from "./scope";
+
+/** Alibaba DNS's smallest TTL on the free edition. */
+export const PUBLIC_TTL = 600;
+export const INTERNAL_TTL = 60;
+
+type Balancer = Pick<alicloud.types.output.slb.GetApplicationLoadBalancersBalancer, "id" | "loadBalancerId" | "address" | "addressType">;
+
+/**
+ * The public address of the ingress load balancer among the lookup's results. The platform's
+ * public names point at it, so an intranet balancer (a private address) is a configuration error.
+ */
+export function ingressAddressOf(balancers: Balancer[], id: string, region: string): string {
+  const lb = balancers.find((b) => b.id === id || b.loadBalancerId === id);
+  if (!lb) throw new Error(`edp:ingress.loadBalancerId: no load balancer ${id} in region ${region}`);
+  if (lb.addressType !== "internet") {
+    throw new Error(`edp:ingress.loadBalancerId: ${id} is an ${lb.addressType} load balancer (${lb.address}); the public platform names need an internet-facing one`);
+  }
+  return lb.address;
+}
+
+/** Address of the stage's existing ingress load balancer, looked up by id (manual §3.3.1). */
+export function lookupIngressAddress(scope: Scope): pulumi.Output<string> {
+  const id = scope.cfg.ingress.loadBalancerId;
+  const found = alicloud.slb.getApplicationLoadBalancersOutput({ ids: [id] }, { parent: scope.parent });
+  return found.apply((r) => ingressAddressOf(r.balancers, id, scope.cfg.region));
+}
+
+export interface DnsRecords {
+  plan: RecordPlan[];
+  internalZone: alicloud.pvtz.Zone;
+}
+
+export function createDnsRecords(scope: Scope, vpcId: pulumi.Input<string>, ingressAddress: pulumi.Input<string>, e3Address: pulumi.Input<string>): DnsRecords {
+  const { name, parent, cfg } = scope;
+  const plan = dnsRecordPlan(cfg.names, cfg.dns);
+  const internalZone = new alicloud.pvtz.Zone(
+    `${name}-internal-zone`,
+    { zoneName: cfg.dns.internalZone, remark: `${cfg.names.prefix}: VPC-internal names` },
+    { parent },
+  );
+  const attachment = new alicloud.pvtz.ZoneAttachment(`${name}-internal-zone`, { zoneId: internalZone.id, vpcs: [{ vpcId }] }, { parent });
+  for (const r of plan) {
+    const value = r.target === "ingress" ? ingressAddress : e3Address;
+    if (r.visibility === "public") {
+      new alicloud.dns.AlidnsRecord(`${name}-dns-${r.name}`, { domainName: r.zone, rr: r.rr, type: "A", value, ttl: PUBLIC_TTL }, { parent });
+    } else {
+      new alicloud.pvtz.ZoneRecord(
+        `${name}-dns-${r.name}`,
+        { zoneId: internalZone.id, rr: r.rr, type: "A", value, ttl: INTERNAL_TTL },
+        { parent, dependsOn: [attachment] },
+      );
+    }
+  }
+  return { plan, internalZone };
+}
