@@ -33,7 +33,7 @@ export interface FoundationOutputs {
   /** OSS endpoint for the region, e.g. oss-eu-central-1.aliyuncs.com, and its VPC-internal twin. */
   ossEndpoint: string;
   ossInternalEndpoint: string;
-  /** KMS key for Vault auto-unseal and bucket encryption. */
+  /** KMS key for Vault auto-unseal only (the buckets use their own key: whoever reads an SSE-KMS bucket needs Decrypt on its key). */
   kmsKeyId: pulumi.Output<string>;
   /** Access keys of least-privilege RAM users. */
   identities: {
