@@ -126,9 +126,11 @@ describe("edge: HelmReleases from chart templates", () => {
     const repos = objects.filter((o) => o.kind === "HelmRepository");
     assert.equal(repos.length, 2);
     const oci = repos.find((r) => (r.spec as { url: string }).url.startsWith("oci://"));
-    assert.equal((oci?.spec as { type?: string }).type, "oci");
+    assert.ok(oci, "no oci HelmRepository");
+    assert.equal((oci.spec as { type?: string }).type, "oci");
     const https = repos.find((r) => (r.spec as { url: string }).url.startsWith("https://"));
-    assert.equal((https?.spec as { type?: string }).type, undefined);
+    assert.ok(https, "no https HelmRepository");
+    assert.equal((https.spec as { type?: string }).type, undefined);
     for (const o of objects) await validateObject(o);
   });
 
