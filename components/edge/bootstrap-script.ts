@@ -30,6 +30,13 @@ export interface BootstrapScriptInput {
   sync: KubeObject[];
 }
 
+/** Stack output that holds the scripts; index.ts exports EdgeClusters.bootstrapScripts under this name. */
+export const SCRIPTS_OUTPUT = "edgeBootstrapScripts";
+
+/** The command an operator runs (with kubectl pointed at the edge cluster) to bootstrap it. */
+export const bootstrapCommand = (stage: string, cluster: string) =>
+  `pulumi stack output --stack ${stage} --show-secrets --json ${SCRIPTS_OUTPUT} | jq -r '.["${cluster}"]' | bash -s --`;
+
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** A here-document whose delimiter provably does not occur in its body. */
@@ -55,8 +62,7 @@ export function renderBootstrapScript(input: BootstrapScriptInput): string {
 #
 # It contains this cluster's desired-state credentials and sealed-secrets private key: do not
 # store it, pipe it (components/edge/README.md):
-#   pulumi stack output --stack ${stage} --show-secrets --json edgeBootstrapScripts \\
-#     | jq -r '.["${cluster}"]' | bash -s -- [--context NAME] [--flux-manifests FILE]
+#   ${bootstrapCommand(stage, cluster)} [--context NAME] [--flux-manifests FILE]
 #
 # Needs bash and kubectl. Asks nothing. Every step is an idempotent server-side apply, so it is
 # safe to re-run; it stops at the first failure with a non-zero exit.

@@ -11,7 +11,7 @@ import * as tls from "@pulumi/tls";
 import type { StageConfig } from "../../config";
 import type { FoundationOutputs } from "../contracts";
 import { CHARTS } from "../versions";
-import { renderBootstrapScript } from "./bootstrap-script";
+import { bootstrapCommand, renderBootstrapScript } from "./bootstrap-script";
 import {
   bucketCredentialsMetadata,
   bucketCredentialsSecret,
@@ -238,6 +238,8 @@ export class EdgeClusters extends pulumi.ComponentResource {
   public readonly sealedSecretsCertificates: pulumi.Output<Record<string, string>>;
   /** Bootstrap script per script-mode cluster; secret. */
   public readonly bootstrapScripts: pulumi.Output<Record<string, string>>;
+  /** Per cluster, how it is bootstrapped: the command to run (script) or a note (direct). Not secret. */
+  public readonly bootstrapCommands: Record<string, string>;
 
   constructor(name: string, args: EdgeClustersArgs, opts?: pulumi.ComponentResourceOptions) {
     super("edp:edge:EdgeClusters", name, args, opts);
@@ -286,6 +288,13 @@ export class EdgeClusters extends pulumi.ComponentResource {
     this.bootstrapScripts = pulumi.secret(
       pulumi.output(Object.fromEntries(entries.flatMap(([n, o]) => (o.bootstrapScript ? [[n, o.bootstrapScript]] : [])))),
     ) as pulumi.Output<Record<string, string>>;
-    this.registerOutputs({ sealedSecretsCertificates: this.sealedSecretsCertificates, bootstrapScripts: this.bootstrapScripts });
+    this.bootstrapCommands = Object.fromEntries(
+      cfg.edgeClusters.map((c) => [c.name, c.bootstrap === "script" ? bootstrapCommand(cfg.stage, c.name) : "applied by pulumi up through edp:edgeKubeconfigs"]),
+    );
+    this.registerOutputs({
+      sealedSecretsCertificates: this.sealedSecretsCertificates,
+      bootstrapScripts: this.bootstrapScripts,
+      bootstrapCommands: this.bootstrapCommands,
+    });
   }
 }

@@ -130,6 +130,11 @@ describe("edge: EdgeClusters component under mocks", function () {
     it("gives scripts to script clusters only, and certificates to all", () => {
       assert.deepEqual(Object.keys(run.output("edgeBootstrapScripts").value as object).sort(), ["site-c", "site-d"]);
       assert.deepEqual(Object.keys(run.output("edgeSealedSecretsCerts").value as object).sort(), ["site-a", "site-b", "site-c", "site-d"]);
+      const commands = run.output("edgeBootstrapCommands");
+      assert.equal(commands.secret, false);
+      const byCluster = commands.value as Record<string, string>;
+      assert.equal(byCluster["site-c"], `pulumi stack output --stack testing --show-secrets --json edgeBootstrapScripts | jq -r '.["site-c"]' | bash -s --`);
+      assert.match(byCluster["site-a"], /pulumi up/);
     });
 
     it("validates every Kubernetes object it applies, in desired states and scripts, against the Kubernetes and Flux schemas", async () => {
