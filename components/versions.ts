@@ -11,6 +11,10 @@ export interface ChartPin {
   version: string;
 }
 
-export const CHARTS = {} satisfies Record<string, ChartPin>;
+export const CHARTS = {
+  // Edge clusters (components/edge). Flux ≥ 2.5 serves the Bucket v1 API the edge sync uses.
+  flux2: { chart: "flux2", repository: "https://fluxcd-community.github.io/helm-charts", version: "2.17.0" },
+  sealedSecrets: { chart: "sealed-secrets", repository: "https://bitnami-labs.github.io/sealed-secrets", version: "2.17.6" },
+} satisfies Record<string, ChartPin>;
 
 export const IMAGES = {} satisfies Record<string, string>;

@@ -3,6 +3,7 @@
  * path they concern; together with the schema's own issues they are reported at once.
  */
 import type { ConfigProblem } from "./load";
+import { isPlaceholder, KNOWN_PLACEHOLDERS_TEXT, placeholderUses } from "./placeholders";
 import type { SecretKey, StageInput } from "./schema";
 import { stageNames } from "./naming";
 import { EDP_SERVICES } from "./stages";
@@ -120,6 +121,8 @@ const e3: CheckFn = (cfg) => {
   return out;
 };
 
+const HELM_RELEASE_NAME_MAX = 53;
+
 const edge: CheckFn = (cfg, { secrets }) => {
   const out: ConfigProblem[] = [];
   const kubeconfigs = (secrets.edgeKubeconfigs ?? {}) as Record<string, unknown>;
@@ -152,10 +155,37 @@ const edge: CheckFn = (cfg, { secrets }) => {
     else if (d.hostname !== undefined && !c.hosts.includes(d.hostname)) {
       out.push({ key: `${key}.hostname`, message: `${JSON.stringify(d.hostname)} is not a host of edge cluster ${c.name} (${c.hosts.join(", ") || "no hosts listed"})` });
     }
+    // Flux names the Helm release after the HelmRelease, and Helm limits release names to 53 characters.
+    if (d.name.length > HELM_RELEASE_NAME_MAX) {
+      out.push({ key: `${key}.name`, message: `${d.name} is ${d.name.length} characters; Helm release names are limited to ${HELM_RELEASE_NAME_MAX}` });
+    }
+    const template = cfg.chartTemplates[d.template];
+    const uses = [
+      ...(template ? placeholderUses(template.values, `edp:chartTemplates.${d.template}.values`) : []),
+      ...placeholderUses(d.values, `${key}.values`),
+    ];
+    for (const use of uses) {
+      if (use.word === "hostname" && d.hostname === undefined) {
+        out.push({
+          key: `${key}.hostname`,
+          message: `is not set, so deployment ${d.name} floats, but {{hostname}} is used at ${use.path}; pin it to a host or use a template without {{hostname}}`,
+        });
+      }
+    }
+    placeholderUses(d.values, `${key}.values`)
+      .filter((u) => !isPlaceholder(u.word))
+      .forEach((u) => {
+        out.push({ key: u.path, message: `{{${u.word}}} is not a placeholder (deployment ${d.name}; known: ${KNOWN_PLACEHOLDERS_TEXT})` });
+      });
     const id = `${d.cluster}/${d.name}`;
     if (seen.has(id)) out.push({ key: `${key}.name`, message: `${d.name} is deployed twice to cluster ${d.cluster}` });
     seen.add(id);
   });
+  for (const [name, template] of Object.entries(cfg.chartTemplates)) {
+    for (const u of placeholderUses(template.values, `edp:chartTemplates.${name}.values`)) {
+      if (!isPlaceholder(u.word)) out.push({ key: u.path, message: `{{${u.word}}} is not a placeholder (known: ${KNOWN_PLACEHOLDERS_TEXT})` });
+    }
+  }
   return out;
 };
 

@@ -27,7 +27,7 @@ describe("the program per stage", function () {
   it("keeps secret outputs secret in every stage", async () => {
     for (const stage of STAGES) {
       const run = await runStage(stage);
-      const sensitive = Object.keys(run.result.outputs).filter((k) => /kubeconfig|password|secret|token|privateKey|bootstrapScript/i.test(k));
+      const sensitive = Object.keys(run.result.outputs).filter((k) => /kubeconfig|password|token|privateKey|bootstrapScript|accessKeySecret|vaultKeys/i.test(k));
       assert.ok(sensitive.includes("kubeconfig"), `stage ${stage} has no kubeconfig output`);
       for (const k of sensitive) assert.equal(run.output(k).secret, true, `output ${k} of ${stage} is not secret`);
       assert.equal(run.output("portalUrl").secret, false);

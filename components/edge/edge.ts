@@ -1,0 +1,301 @@
+/**
+ * Edge clusters (seeds 001, 002): per cluster a desired-state object in OSS, a RAM identity
+ * that reads only that prefix, a centrally made sealed-secrets key, and a Flux bootstrap that
+ * the program applies (direct) or hands out as a script (script). Wiring only: every object,
+ * document and script comes from the pure modules next to this file.
+ */
+import * as alicloud from "@pulumi/alicloud";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import type { StageConfig } from "../../config";
+import type { FoundationOutputs } from "../contracts";
+import { CHARTS } from "../versions";
+import { bootstrapCommand, renderBootstrapScript } from "./bootstrap-script";
+import {
+  bucketCredentialsMetadata,
+  bucketCredentialsSecret,
+  bucketSource,
+  DESIRED_STATE_FILE,
+  desiredStateObjects,
+  type EdgeClusterSpec,
+  FLUX_CHART_VALUES,
+  FLUX_NAMESPACE,
+  identityConfigMap,
+  kustomization,
+  SEALED_SECRETS_NAMESPACE,
+  sealedSecretsKeyMetadata,
+  sealedSecretsKeySecret,
+  sealedSecretsValues,
+  syncMetadata,
+  syncObjects,
+  toMultiDocYaml,
+} from "./manifests";
+import { edgeClusterReadPolicy } from "../foundation/policies";
+import { edgeRamUserName } from "./policy";
+import { type KubeObject, TemplateError } from "./templates";
+import { clusterUuid } from "./uuid";
+
+type EdgeClusterConfig = StageConfig["edgeClusters"][number];
+
+/** Ten years, like the controller's own certificates; rotation is by sealedSecretsKeyVersion, not expiry. */
+const SEALED_SECRETS_CERT_HOURS = 10 * 365 * 24;
+
+export interface EdgeClustersArgs {
+  /** The stage's config: stage, region, names, edge clusters, chart templates, deployments, and the direct clusters' kubeconfigs. */
+  config: Pick<StageConfig, "stage" | "region" | "names" | "edgeClusters" | "chartTemplates" | "deployments"> & {
+    secrets: Pick<StageConfig["secrets"], "edgeKubeconfigs">;
+  };
+  /** The manifests bucket (foundation.buckets.manifests) and its endpoint (foundation.ossEndpoint). */
+  foundation: { buckets: Pick<FoundationOutputs["buckets"], "manifests">; ossEndpoint: string };
+}
+
+/** What the centre hands out for one edge cluster. */
+export interface EdgeClusterOutputs {
+  uuid: string;
+  mode: EdgeClusterConfig["bootstrap"];
+  /** OSS key of its desired state. */
+  desiredStateKey: string;
+  /** PEM certificate for `kubeseal --cert`; public. */
+  sealedSecretsCertificate: pulumi.Output<string>;
+  /** Bootstrap script (script mode); secret. */
+  bootstrapScript?: pulumi.Output<string>;
+}
+
+interface EdgeClusterArgs {
+  spec: Omit<EdgeClusterSpec, "bucket">;
+  mode: EdgeClusterConfig["bootstrap"];
+  namePrefix: string;
+  bucket: pulumi.Output<string>;
+  /** The cluster's desired state (HelmRepositories, HelmReleases, …). */
+  desiredState: KubeObject[];
+  kubeconfig?: pulumi.Output<string>;
+}
+
+/** One edge cluster; kept small on purpose (8 resources in script mode), state grows with the count of clusters. */
+class EdgeCluster extends pulumi.ComponentResource {
+  public readonly outputs: EdgeClusterOutputs;
+
+  constructor(name: string, args: EdgeClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("edp:edge:EdgeCluster", name, args, opts);
+    const { spec, mode } = args;
+    const child = { parent: this };
+    const withBucket = (bucket: string): EdgeClusterSpec => ({ ...spec, bucket });
+
+    const desiredStateKey = `${spec.prefix}${DESIRED_STATE_FILE}`;
+    new alicloud.oss.BucketObject(
+      `${name}-desired-state`,
+      {
+        bucket: args.bucket,
+        key: desiredStateKey,
+        content: toMultiDocYaml(args.desiredState, `Desired state of edge cluster ${spec.name} (stage ${spec.stage}); written by the EDP Pulumi program, do not edit.`),
+        contentType: "application/yaml",
+      },
+      child,
+    );
+
+    const userName = edgeRamUserName(args.namePrefix, spec.name);
+    const user = new alicloud.ram.User(`${name}-reader`, { name: userName, comments: `Reads ${spec.prefix} of the manifests bucket for edge cluster ${spec.name}`, force: true }, child);
+    const policy = new alicloud.ram.Policy(
+      `${name}-reader`,
+      {
+        policyName: `${userName}-read`,
+        description: `Read ${spec.prefix} of the manifests bucket`,
+        policyDocument: args.bucket.apply((b) => JSON.stringify(edgeClusterReadPolicy({ bucket: b, prefix: spec.prefix }))),
+        force: true,
+      },
+      child,
+    );
+    new alicloud.ram.UserPolicyAttachment(`${name}-reader`, { userName: user.name, policyName: policy.policyName, policyType: "Custom" }, child);
+    const accessKey = new alicloud.ram.AccessKey(`${name}-reader`, { userName: user.name }, child);
+
+    // The version in the name makes a rotation a new key; the old one stays on the cluster so
+    // secrets sealed with it still open.
+    const keyName = `${name}-sealed-secrets-v${spec.sealedSecretsKeyVersion}`;
+    const privateKey = new tls.PrivateKey(keyName, { algorithm: "RSA", rsaBits: 4096 }, child);
+    const cert = new tls.SelfSignedCert(
+      keyName,
+      {
+        privateKeyPem: privateKey.privateKeyPem,
+        subject: { commonName: `sealed-secrets ${spec.stage}/${spec.name}`, organization: "EDP edge" },
+        validityPeriodHours: SEALED_SECRETS_CERT_HOURS,
+        earlyRenewalHours: 0,
+        allowedUses: ["key_encipherment", "digital_signature", "cert_signing"],
+        isCaCertificate: false,
+      },
+      child,
+    );
+
+    const keySecret = pulumi
+      .all([cert.certPem, privateKey.privateKeyPem])
+      .apply(([certificate, pem]) => sealedSecretsKeySecret(spec.sealedSecretsKeyVersion, { certificate, privateKey: pem }));
+    const credentials = pulumi
+      .all([accessKey.id, accessKey.secret])
+      .apply(([accessKeyId, accessKeySecret]) => bucketCredentialsSecret({ accessKeyId, accessKeySecret }));
+
+    let bootstrapScript: pulumi.Output<string> | undefined;
+    if (mode === "script") {
+      bootstrapScript = pulumi.secret(
+        pulumi.all([args.bucket, keySecret, credentials]).apply(([bucket, key, creds]) =>
+          renderBootstrapScript({
+            stage: spec.stage,
+            cluster: spec.name,
+            uuid: spec.uuid,
+            identity: identityConfigMap(spec),
+            sealedSecretsKey: key,
+            bucketCredentials: creds,
+            sync: syncObjects(withBucket(bucket)),
+          }),
+        ),
+      );
+    } else {
+      this.bootstrapDirect(name, args, keySecret, credentials);
+    }
+
+    this.outputs = { uuid: spec.uuid, mode, desiredStateKey, sealedSecretsCertificate: cert.certPem, bootstrapScript };
+    this.registerOutputs({ ...this.outputs });
+  }
+
+  /**
+   * Flux, the sync objects and the sealed-secrets key and controller, applied through the
+   * cluster's own provider. Everything is retained on delete: removing a cluster from the stage
+   * file disowns it and never tears down a running site (README, "Removal").
+   */
+  private bootstrapDirect(name: string, args: EdgeClusterArgs, keySecret: pulumi.Output<KubeObject>, credentials: pulumi.Output<KubeObject>) {
+    if (!args.kubeconfig) throw new pulumi.ResourceError(`edge cluster ${args.spec.name} bootstraps directly but has no kubeconfig (edp:edgeKubeconfigs.${args.spec.name})`, this);
+    const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: args.kubeconfig, enableServerSideApply: true }, { parent: this });
+    const opts = { parent: this, provider, retainOnDelete: true };
+    const spec = args.spec;
+    const asSpec = (bucket: string): EdgeClusterSpec => ({ ...spec, bucket });
+
+    const identity = identityConfigMap(spec);
+    new k8s.core.v1.ConfigMap(`${name}-identity`, { metadata: identity.metadata, data: identity.data as Record<string, string> }, opts);
+
+    const flux = new k8s.helm.v3.Release(
+      `${name}-flux`,
+      {
+        name: "flux2",
+        namespace: FLUX_NAMESPACE,
+        createNamespace: true,
+        chart: CHARTS.flux2.chart,
+        version: CHARTS.flux2.version,
+        repositoryOpts: { repo: CHARTS.flux2.repository },
+        values: FLUX_CHART_VALUES,
+      },
+      opts,
+    );
+    const creds = new k8s.core.v1.Secret(
+      `${name}-desired-state-credentials`,
+      { metadata: bucketCredentialsMetadata(), type: "Opaque", data: pulumi.secret(credentials.apply((c) => c.data as Record<string, string>)) },
+      { ...opts, dependsOn: [flux] },
+    );
+    const bucketSourceObject = args.bucket.apply((b) => bucketSource(asSpec(b)));
+    const kustomizationObject = kustomization(spec);
+    const source = new k8s.apiextensions.CustomResource(
+      `${name}-bucket`,
+      {
+        apiVersion: "source.toolkit.fluxcd.io/v1",
+        kind: "Bucket",
+        metadata: syncMetadata(),
+        spec: bucketSourceObject.apply((o) => o.spec as Record<string, unknown>),
+      },
+      { ...opts, dependsOn: [flux, creds] },
+    );
+    new k8s.apiextensions.CustomResource(
+      `${name}-kustomization`,
+      {
+        apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+        kind: "Kustomization",
+        metadata: kustomizationObject.metadata,
+        spec: kustomizationObject.spec as Record<string, unknown>,
+      },
+      { ...opts, dependsOn: [flux, source] },
+    );
+
+    const key = new k8s.core.v1.Secret(
+      `${name}-sealed-secrets-key-v${spec.sealedSecretsKeyVersion}`,
+      { metadata: sealedSecretsKeyMetadata(spec.sealedSecretsKeyVersion), type: "kubernetes.io/tls", data: pulumi.secret(keySecret.apply((k) => k.data as Record<string, string>)) },
+      opts,
+    );
+    new k8s.helm.v3.Release(
+      `${name}-sealed-secrets`,
+      {
+        name: "sealed-secrets",
+        namespace: SEALED_SECRETS_NAMESPACE,
+        chart: CHARTS.sealedSecrets.chart,
+        version: CHARTS.sealedSecrets.version,
+        repositoryOpts: { repo: CHARTS.sealedSecrets.repository },
+        values: sealedSecretsValues(spec.sealedSecretsKeyVersion),
+      },
+      { ...opts, dependsOn: [key] },
+    );
+  }
+}
+
+export class EdgeClusters extends pulumi.ComponentResource {
+  /** Per edge cluster name. */
+  public readonly clusters: Record<string, EdgeClusterOutputs>;
+  /** PEM certificate per cluster, for `kubeseal --cert` (also before the cluster exists). */
+  public readonly sealedSecretsCertificates: pulumi.Output<Record<string, string>>;
+  /** Bootstrap script per script-mode cluster; secret. */
+  public readonly bootstrapScripts: pulumi.Output<Record<string, string>>;
+  /** Per cluster, how it is bootstrapped: the command to run (script) or a note (direct). Not secret. */
+  public readonly bootstrapCommands: Record<string, string>;
+
+  constructor(name: string, args: EdgeClustersArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("edp:edge:EdgeClusters", name, args, opts);
+    const cfg = args.config;
+
+    // Render every cluster's desired state before registering anything, so a template error
+    // stops the program with all clusters untouched.
+    const rendered = cfg.edgeClusters.map((c) => {
+      const spec: Omit<EdgeClusterSpec, "bucket"> = {
+        stage: cfg.stage,
+        name: c.name,
+        uuid: clusterUuid(cfg.stage, c.name),
+        prefix: cfg.names.edgeClusterPrefix(c.name),
+        endpoint: args.foundation.ossEndpoint,
+        region: cfg.region,
+        syncInterval: c.syncInterval,
+        sealedSecretsKeyVersion: c.sealedSecretsKeyVersion,
+      };
+      try {
+        return { c, spec, desiredState: desiredStateObjects(spec, c.bootstrap, cfg.deployments, cfg.chartTemplates) };
+      } catch (e) {
+        if (e instanceof TemplateError) throw new pulumi.ResourceError(e.message, this);
+        throw e;
+      }
+    });
+
+    this.clusters = {};
+    for (const { c, spec, desiredState } of rendered) {
+      const cluster = new EdgeCluster(
+        `${name}-${c.name}`,
+        {
+          spec,
+          mode: c.bootstrap,
+          namePrefix: cfg.names.prefix,
+          bucket: args.foundation.buckets.manifests,
+          desiredState,
+          kubeconfig: cfg.secrets.edgeKubeconfigs[c.name],
+        },
+        { parent: this },
+      );
+      this.clusters[c.name] = cluster.outputs;
+    }
+
+    const entries = Object.entries(this.clusters);
+    this.sealedSecretsCertificates = pulumi.output(Object.fromEntries(entries.map(([n, o]) => [n, o.sealedSecretsCertificate])));
+    this.bootstrapScripts = pulumi.secret(
+      pulumi.output(Object.fromEntries(entries.flatMap(([n, o]) => (o.bootstrapScript ? [[n, o.bootstrapScript]] : [])))),
+    ) as pulumi.Output<Record<string, string>>;
+    this.bootstrapCommands = Object.fromEntries(
+      cfg.edgeClusters.map((c) => [c.name, c.bootstrap === "script" ? bootstrapCommand(cfg.stage, c.name) : "applied by pulumi up through edp:edgeKubeconfigs"]),
+    );
+    this.registerOutputs({
+      sealedSecretsCertificates: this.sealedSecretsCertificates,
+      bootstrapScripts: this.bootstrapScripts,
+      bootstrapCommands: this.bootstrapCommands,
+    });
+  }
+}

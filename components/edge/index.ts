@@ -1,0 +1,1 @@
+export { type EdgeClusterOutputs, EdgeClusters, type EdgeClustersArgs } from "./edge";

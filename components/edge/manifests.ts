@@ -1,0 +1,183 @@
+/**
+ * The Kubernetes objects that bootstrap an edge cluster and the desired state it pulls. Pure:
+ * the same objects are applied by the program (direct) or inlined in the script (script), so
+ * both modes install exactly the same thing.
+ */
+import YAML from "yaml";
+import { CHARTS } from "../versions";
+import { type ChartTemplate, type Deployment, deploymentObjects, helmRelease, helmRepository, type KubeObject, WORKLOAD_NAMESPACE } from "./templates";
+
+export const FLUX_NAMESPACE = "flux-system";
+/** kubeseal's defaults are kube-system/sealed-secrets-controller; using them keeps kubeseal flag-free. */
+export const SEALED_SECRETS_NAMESPACE = "kube-system";
+export const SEALED_SECRETS_CONTROLLER = "sealed-secrets-controller";
+/** The controller uses every Secret with this label in its namespace; the newest seals. */
+export const SEALED_SECRETS_KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key";
+export const IDENTITY_CONFIGMAP = "edp-cluster-identity";
+export const IDENTITY_NAMESPACE = "kube-system";
+export const BUCKET_CREDENTIALS_SECRET = "edp-desired-state-credentials";
+/** Name of both the Bucket source and the Kustomization on the edge. */
+export const SYNC_NAME = "edp-desired-state";
+/** File name of the desired-state object under the cluster's prefix. */
+export const DESIRED_STATE_FILE = "desired-state.yaml";
+/** Pod annotation that restarts the controller when the key version changes (it reads keys only at start). */
+export const KEY_VERSION_ANNOTATION = "edp/sealed-secrets-key-version";
+const MANAGED_BY = { "app.kubernetes.io/managed-by": "edp-edge-bootstrap" };
+
+/** What the objects of one edge cluster are made from. */
+export interface EdgeClusterSpec {
+  stage: string;
+  name: string;
+  uuid: string;
+  /** Object key prefix of its desired state: <stage>/clusters/<name>/. */
+  prefix: string;
+  bucket: string;
+  /** OSS endpoint, oss-<region>.aliyuncs.com. */
+  endpoint: string;
+  region: string;
+  syncInterval: string;
+  sealedSecretsKeyVersion: number;
+}
+
+const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
+
+/** Marks a cluster as this edge cluster; the bootstrap script refuses a cluster whose marker differs. */
+export function identityConfigMap(c: Pick<EdgeClusterSpec, "stage" | "name" | "uuid">): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: IDENTITY_CONFIGMAP, namespace: IDENTITY_NAMESPACE, labels: { ...MANAGED_BY } },
+    data: { stage: c.stage, cluster: c.name, uuid: c.uuid },
+  };
+}
+
+export const sealedSecretsKeyName = (version: number) => `edp-sealed-secrets-key-v${version}`;
+
+export const sealedSecretsKeyMetadata = (keyVersion: number): KubeObject["metadata"] => ({
+  name: sealedSecretsKeyName(keyVersion),
+  namespace: SEALED_SECRETS_NAMESPACE,
+  labels: { [SEALED_SECRETS_KEY_LABEL]: "active", ...MANAGED_BY },
+});
+
+export function sealedSecretsKeySecret(keyVersion: number, pem: { certificate: string; privateKey: string }): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: sealedSecretsKeyMetadata(keyVersion),
+    type: "kubernetes.io/tls",
+    data: { "tls.crt": b64(pem.certificate), "tls.key": b64(pem.privateKey) },
+  };
+}
+
+/** Flux's generic Bucket provider reads the keys `accesskey` and `secretkey`. */
+export const bucketCredentialsMetadata = (): KubeObject["metadata"] => ({ name: BUCKET_CREDENTIALS_SECRET, namespace: FLUX_NAMESPACE, labels: { ...MANAGED_BY } });
+
+export function bucketCredentialsSecret(key: { accessKeyId: string; accessKeySecret: string }): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: bucketCredentialsMetadata(),
+    type: "Opaque",
+    data: { accesskey: b64(key.accessKeyId), secretkey: b64(key.accessKeySecret) },
+  };
+}
+
+/** Metadata of the Bucket source and of the Kustomization (same name, same namespace). */
+export const syncMetadata = (): KubeObject["metadata"] => ({ name: SYNC_NAME, namespace: FLUX_NAMESPACE, labels: { ...MANAGED_BY } });
+
+export function bucketSource(c: EdgeClusterSpec): KubeObject {
+  return {
+    apiVersion: "source.toolkit.fluxcd.io/v1",
+    kind: "Bucket",
+    metadata: syncMetadata(),
+    spec: {
+      interval: c.syncInterval,
+      provider: "generic",
+      bucketName: c.bucket,
+      endpoint: c.endpoint,
+      region: c.region,
+      prefix: c.prefix,
+      secretRef: { name: BUCKET_CREDENTIALS_SECRET },
+    },
+  };
+}
+
+/** Source-controller keeps object keys as paths in its artifact, so the path repeats the prefix. */
+export function kustomization(c: Pick<EdgeClusterSpec, "prefix" | "syncInterval">): KubeObject {
+  return {
+    apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+    kind: "Kustomization",
+    metadata: syncMetadata(),
+    spec: {
+      interval: c.syncInterval,
+      retryInterval: "1m",
+      sourceRef: { kind: "Bucket", name: SYNC_NAME },
+      path: `./${c.prefix.replace(/\/+$/, "")}`,
+      prune: true,
+      wait: false,
+      timeout: "5m",
+    },
+  };
+}
+
+/** The objects that connect a cluster to its desired state, in the order they are applied. */
+export const syncObjects = (c: EdgeClusterSpec): KubeObject[] => [bucketSource(c), kustomization(c)];
+
+/**
+ * Values of the sealed-secrets chart: the kubeseal-default name, no self-made keys (keys come
+ * only from the centre, so the certificate in the stack output stays the one that seals), and
+ * a restart whenever the key version changes.
+ */
+export function sealedSecretsValues(keyVersion: number): Record<string, unknown> {
+  return {
+    fullnameOverride: SEALED_SECRETS_CONTROLLER,
+    keyrenewperiod: "0",
+    podAnnotations: { [KEY_VERSION_ANNOTATION]: String(keyVersion) },
+  };
+}
+
+/** Values of the flux2 chart (direct mode): the controllers the edge sync needs, no image automation. */
+export const FLUX_CHART_VALUES: Record<string, unknown> = {
+  imageAutomationController: { create: false },
+  imageReflectionController: { create: false },
+};
+
+export type BootstrapMode = "direct" | "script";
+
+/**
+ * Everything Flux applies on one cluster: the workload namespace, the deployments' sources and
+ * HelmReleases, and, for script clusters, the sealed-secrets controller (direct clusters get it
+ * from the program, which must be its only owner).
+ */
+export function desiredStateObjects(
+  c: Pick<EdgeClusterSpec, "stage" | "name" | "sealedSecretsKeyVersion">,
+  mode: BootstrapMode,
+  deployments: Deployment[],
+  templates: Record<string, ChartTemplate>,
+): KubeObject[] {
+  const out: KubeObject[] = [{ apiVersion: "v1", kind: "Namespace", metadata: { name: WORKLOAD_NAMESPACE, labels: { ...MANAGED_BY } } }];
+  if (mode === "script") {
+    const pin = CHARTS.sealedSecrets;
+    out.push(
+      helmRepository(pin.repository, FLUX_NAMESPACE, "sealed-secrets"),
+      helmRelease({
+        name: SEALED_SECRETS_CONTROLLER,
+        namespace: FLUX_NAMESPACE,
+        targetNamespace: SEALED_SECRETS_NAMESPACE,
+        chart: pin.chart,
+        version: pin.version,
+        repository: pin.repository,
+        repositoryName: "sealed-secrets",
+        values: sealedSecretsValues(c.sealedSecretsKeyVersion),
+      }),
+    );
+  }
+  out.push(...deploymentObjects(c.stage, c.name, deployments, templates));
+  return out;
+}
+
+/** Multi-document YAML, stable for equal input (so an unchanged cluster is an unchanged object). */
+export function toMultiDocYaml(objects: KubeObject[], header?: string): string {
+  const docs = objects.map((o) => YAML.stringify(o, { lineWidth: 0 }).trimEnd());
+  return `${header ? `${header.split("\n").map((l) => `# ${l}`).join("\n")}\n` : ""}---\n${docs.join("\n---\n")}\n`;
+}
