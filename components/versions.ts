@@ -11,6 +11,16 @@ export interface ChartPin {
   version: string;
 }
 
-export const CHARTS = {} satisfies Record<string, ChartPin>;
+export const CHARTS = {
+  // Vault: the official chart; its image is pinned below so a chart bump does not move Vault.
+  vault: { chart: "vault", repository: "https://helm.releases.hashicorp.com", version: "0.30.0" },
+} satisfies Record<string, ChartPin>;
 
-export const IMAGES = {} satisfies Record<string, string>;
+export const IMAGES = {
+  // Vault: server, and the CLI in the configuration and snapshot jobs (same binary, same version).
+  vault: "hashicorp/vault:1.19.0",
+  // Vault: uploads raft snapshots to OSS (rclone speaks OSS as an S3 provider, "Alibaba").
+  rclone: "rclone/rclone:1.69.1",
+  // Vault: the Shamir unsealer (testing) runs a script on Node.js.
+  node: "node:22.14.0-alpine3.21",
+} satisfies Record<string, string>;
