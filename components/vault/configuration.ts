@@ -161,7 +161,7 @@ export function renderConfigureScript(i: ConfigureScriptInput): string {
     "# The device CA: imported once per certificate, then made the default issuer.",
     `if ! vault read ${q(`${m}/issuer/${pki.issuerName}`)} >/dev/null 2>&1; then`,
     `  imported="$(vault write -field=imported_issuers ${q(`${m}/issuers/import/bundle`)} pem_bundle=@${q(i.caBundleFile)} | tr -d '[]')"`,
-    '  issuer="${imported%% *}"',
+    `  issuer="$(printf '%s\\n' "$imported" | cut -d' ' -f1)"`,
     '  if [ -z "$issuer" ]; then echo "the device CA bundle was not imported (already present under another name?)" >&2; exit 1; fi',
     `  vault write ${q(`${m}/issuer/`)}"$issuer" issuer_name=${q(pki.issuerName)}`,
     "fi",

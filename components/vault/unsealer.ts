@@ -122,7 +122,7 @@ async function unseal(server) {
       return true;
     }
   }
-  throw new Error(server + ": still sealed after " + blobs.length + " key(s), " + "progress unknown; check the threshold");
+  throw new Error(server + ": still sealed after " + blobs.length + " key(s); the ciphertexts hold fewer keys than the threshold");
 }
 
 async function main() {
