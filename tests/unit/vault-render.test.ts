@@ -67,8 +67,8 @@ describe("Vault bootstrap transport", () => {
     const b64 = (s: string) => Buffer.from(s).toString("base64");
     const text = [
       "apiVersion: v1",
-      "clusters: [{name: c, cluster: {server: 'https://10.0.0.1:6443/', certificate-authority-data: " + b64("CA") + "}}]",
-      "users: [{name: u, user: {client-certificate-data: " + b64("CERT") + ", client-key-data: " + b64("KEY") + "}}]",
+      `clusters: [{name: c, cluster: {server: 'https://10.0.0.1:6443/', certificate-authority-data: ${b64("CA")}}}]`,
+      `users: [{name: u, user: {client-certificate-data: ${b64("CERT")}, client-key-data: ${b64("KEY")}}}]`,
       "contexts: [{name: x, context: {cluster: c, user: u}}]",
       "current-context: x",
     ].join("\n");
