@@ -184,7 +184,7 @@ export async function bootstrapVault(opts: BootstrapOptions): Promise<BootstrapR
     if (keys.length === 0) {
       throw new VaultBootstrapError(
         `Vault server ${first.name} is already initialised, but this stack holds no keys from that init. ` +
-          "Either another process initialised it (treat the cluster as compromised and rebuild Vault's storage), or the bootstrap state was lost (import the keys as described in components/vault/README.md).",
+          "Either another process initialised it (treat Vault as compromised and rebuild its storage), or the stack state holding the keys was lost (see components/vault/README.md, \"Lost bootstrap state\").",
       );
     }
     // Standbys join through raft and may answer only later; only the first server must be up.

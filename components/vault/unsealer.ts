@@ -112,7 +112,8 @@ function errorsOf(res) {
 async function unseal(server) {
   const status = await call(server + "/v1/sys/seal-status", "GET");
   if (status.status !== 200) throw new Error(server + ": seal-status answered " + errorsOf(status));
-  if (!status.json.initialized || !status.json.sealed) return false;
+  // A standby that has not joined yet reports initialized=false; submitting keys makes it join (retry_join).
+  if (!status.json.sealed) return false;
   const blobs = JSON.parse(fs.readFileSync(ciphertextsFile, "utf8"));
   for (let i = 0; i < blobs.length; i++) {
     const res = await call(server + "/v1/sys/unseal", "PUT", JSON.stringify({ key: await decrypt(blobs[i]) }), { "Content-Type": "application/json" });
