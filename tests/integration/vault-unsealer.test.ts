@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { renderUnsealerScript, UNSEALER_ENV } from "../../components/vault/unsealer";
-import { FakeVault } from "../helpers/fake-vault";
+import { FakeVault } from "../harness/fake-vault";
 
 const enc = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 

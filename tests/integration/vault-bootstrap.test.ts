@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { type BootstrapOptions, bootstrapVault, VaultBootstrapError } from "../../components/vault/bootstrap";
 import { nodeHttpClient } from "../../components/vault/http";
 import { parseKubeconfig, podProxyTransport } from "../../components/vault/kube";
-import { FakeVault } from "../helpers/fake-vault";
+import { FakeVault } from "../harness/fake-vault";
 
 const noSleep = async () => {};
 
