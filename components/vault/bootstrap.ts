@@ -51,11 +51,14 @@ export interface VaultSession {
   request(method: VaultRequest["method"], path: string, body?: unknown): Promise<unknown>;
 }
 
-export class VaultBootstrapError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "VaultBootstrapError";
-  }
+/**
+ * A bootstrap failure. A plain Error with a name rather than a subclass: Pulumi's closure
+ * serialisation of the dynamic provider does not keep a class that extends Error.
+ */
+export function bootstrapError(message: string): Error {
+  const e = new Error(message);
+  e.name = "VaultBootstrapError";
+  return e;
 }
 
 interface InitStatus {
@@ -73,7 +76,8 @@ interface InitResponse {
   root_token: string;
 }
 
-const RETRYABLE = new Set([0, 429, 500, 502, 503, 504]);
+// A function, not a Set: the closure serialiser turns a captured Set into a plain object.
+const retryable = (status: number) => status === 429 || status === 500 || (status >= 502 && status <= 504);
 
 function errorsOf(res: VaultResponse): string {
   const body = res.json as { errors?: unknown } | undefined;
@@ -96,7 +100,7 @@ async function send(server: VaultServer, req: VaultRequest, opts: BootstrapOptio
   for (let i = 1; i <= attempts; i++) {
     try {
       const res = await server.client(req);
-      if (!RETRYABLE.has(res.status) || !retry) return res;
+      if (!retryable(res.status) || !retry) return res;
       last = errorsOf(res);
     } catch (e) {
       last = e instanceof Error ? e.message : String(e);
@@ -106,13 +110,13 @@ async function send(server: VaultServer, req: VaultRequest, opts: BootstrapOptio
       await sleep(opts.delayMs);
     }
   }
-  throw new VaultBootstrapError(`Vault server ${server.name} is not reachable: ${req.method} ${req.path} failed ${attempts} time(s), last with: ${last}`);
+  throw bootstrapError(`Vault server ${server.name} is not reachable: ${req.method} ${req.path} failed ${attempts} time(s), last with: ${last}`);
 }
 
 async function expectOk<T>(server: VaultServer, req: VaultRequest, opts: BootstrapOptions, retry: boolean): Promise<T> {
   const res = await send(server, req, opts, retry);
   if (res.status < 200 || res.status >= 300) {
-    throw new VaultBootstrapError(`Vault server ${server.name}: ${req.method} ${req.path} answered ${res.status}: ${errorsOf(res)}`);
+    throw bootstrapError(`Vault server ${server.name}: ${req.method} ${req.path} answered ${res.status}: ${errorsOf(res)}`);
   }
   return res.json as T;
 }
@@ -128,12 +132,12 @@ export async function unsealServer(server: VaultServer, keys: string[], opts: Bo
     const res = await send(server, { method: "PUT", path: "/v1/sys/unseal", body: { key } }, opts, false);
     if (res.status !== 200) {
       // Never echo the key itself: the message ends up in the deployment log.
-      throw new VaultBootstrapError(`Vault server ${server.name} rejected unseal key ${i + 1} of ${keys.length}: ${errorsOf(res)}`);
+      throw bootstrapError(`Vault server ${server.name} rejected unseal key ${i + 1} of ${keys.length}: ${errorsOf(res)}`);
     }
     status = res.json as SealStatus;
   }
   if (status.sealed) {
-    throw new VaultBootstrapError(
+    throw bootstrapError(
       `Vault server ${server.name} is still sealed: ${status.progress} of ${status.t} key shares accepted after all ${keys.length} key(s) were submitted`,
     );
   }
@@ -145,7 +149,7 @@ async function waitUnsealedByKms(server: VaultServer, opts: BootstrapOptions): P
     if (!(await sealStatus(server, opts)).sealed) return;
     if (i < opts.attempts) await sleep(opts.delayMs);
   }
-  throw new VaultBootstrapError(
+  throw bootstrapError(
     `Vault server ${server.name} is still sealed after ${opts.attempts} checks; with a KMS seal it unseals itself, so check its log for KMS errors (key, credentials, endpoint)`,
   );
 }
@@ -161,9 +165,9 @@ function session(server: VaultServer, token: string, opts: BootstrapOptions): Va
 /** Initialises Vault if needed, unseals what is sealed, configures once and revokes the root token. */
 export async function bootstrapVault(opts: BootstrapOptions): Promise<BootstrapResult> {
   const [first] = opts.servers;
-  if (!first) throw new VaultBootstrapError("no Vault server to bootstrap");
+  if (!first) throw bootstrapError("no Vault server to bootstrap");
   if (opts.threshold < 1 || opts.threshold > opts.shares) {
-    throw new VaultBootstrapError(`key threshold ${opts.threshold} must be between 1 and the number of shares (${opts.shares})`);
+    throw bootstrapError(`key threshold ${opts.threshold} must be between 1 and the number of shares (${opts.shares})`);
   }
   const unsealed: string[] = [];
   const unsealAll = async (keys: string[], servers: VaultServer[]) => {
@@ -182,7 +186,7 @@ export async function bootstrapVault(opts: BootstrapOptions): Promise<BootstrapR
   if (status.initialized) {
     const keys = opts.knownKeys ?? [];
     if (keys.length === 0) {
-      throw new VaultBootstrapError(
+      throw bootstrapError(
         `Vault server ${first.name} is already initialised, but this stack holds no keys from that init. ` +
           "Either another process initialised it (treat Vault as compromised and rebuild its storage), or the stack state holding the keys was lost (see components/vault/README.md, \"Lost bootstrap state\").",
       );
@@ -199,7 +203,7 @@ export async function bootstrapVault(opts: BootstrapOptions): Promise<BootstrapR
   const init = await expectOk<InitResponse>(first, { method: "PUT", path: "/v1/sys/init", body }, opts, false);
   const keys = (opts.seal === "shamir" ? init.keys_base64 : init.recovery_keys_base64) ?? [];
   if (keys.length !== opts.shares || typeof init.root_token !== "string") {
-    throw new VaultBootstrapError(`Vault server ${first.name} answered the init with ${keys.length} key(s) instead of ${opts.shares}, or without a root token`);
+    throw bootstrapError(`Vault server ${first.name} answered the init with ${keys.length} key(s) instead of ${opts.shares}, or without a root token`);
   }
   opts.log?.(`${first.name}: initialised with ${opts.shares} ${opts.seal === "shamir" ? "unseal" : "recovery"} key shares, threshold ${opts.threshold}`);
   await unsealAll(keys, [first]);

@@ -109,3 +109,55 @@ export class FakeVault {
     this.accepted.clear();
   }
 }
+
+/**
+ * A stand-in Kubernetes API server for the pod proxy: checks the bearer token, strips
+ * `/api/v1/namespaces/<ns>/pods/https:<pod>:<port>/proxy` and forwards to the Vault of that pod.
+ */
+export class FakeApiServerProxy {
+  readonly seen: string[] = [];
+  private server?: http.Server;
+  constructor(
+    private readonly token: string,
+    private readonly pods: Record<string, string>,
+  ) {}
+
+  async start(): Promise<string> {
+    this.server = http.createServer((req, res) => {
+      this.seen.push(`${req.method} ${req.url}`);
+      const m = /^\/api\/v1\/namespaces\/[^/]+\/pods\/https:([^:/]+):\d+\/proxy(\/.*)$/.exec(req.url ?? "");
+      const upstream = m ? this.pods[m[1]] : undefined;
+      if (req.headers.authorization !== `Bearer ${this.token}` || !m || !upstream) {
+        res.writeHead(req.headers.authorization === `Bearer ${this.token}` ? 404 : 401, { "Content-Type": "application/json" });
+        res.end(JSON.stringify({ kind: "Status", status: "Failure" }));
+        return;
+      }
+      const u = new URL(upstream);
+      const { authorization: _drop, ...headers } = req.headers;
+      const fwd = http.request({ host: u.hostname, port: u.port, method: req.method, path: m[2], headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      fwd.on("error", () => {
+        res.writeHead(503).end(JSON.stringify({ kind: "Status", message: "no endpoints available" }));
+      });
+      req.pipe(fwd);
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** A kubeconfig whose current context reaches this server with the token. */
+  kubeconfig(url: string): string {
+    return [
+      `clusters: [{name: c, cluster: {server: "${url}"}}]`,
+      `users: [{name: u, user: {token: ${this.token}}}]`,
+      "contexts: [{name: x, context: {cluster: c, user: u}}]",
+      "current-context: x",
+    ].join("\n");
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { type BootstrapOptions, bootstrapVault, VaultBootstrapError } from "../../components/vault/bootstrap";
+import { type BootstrapOptions, bootstrapVault } from "../../components/vault/bootstrap";
 import { nodeHttpClient } from "../../components/vault/http";
 import { parseKubeconfig, podProxyTransport } from "../../components/vault/kube";
-import { FakeVault } from "../harness/fake-vault";
+import { FakeApiServerProxy, FakeVault } from "../harness/fake-vault";
 
 const noSleep = async () => {};
 
@@ -71,7 +71,7 @@ describe("Vault bootstrap against a loopback Vault API", () => {
   it("refuses an already initialised Vault when the stack holds no keys for it", async () => {
     vault = new FakeVault({ initialized: true, sealed: false, keys: ["a2V5MQ=="], threshold: 1 });
     const url = await vault.start();
-    await assert.rejects(bootstrapVault(options(url)), (e: Error) => e instanceof VaultBootstrapError && /already initialised.*holds no keys/.test(e.message));
+    await assert.rejects(bootstrapVault(options(url)), (e: Error) => e.name === "VaultBootstrapError" && /already initialised.*holds no keys/.test(e.message));
     assert.ok(!vault.state.log.includes("PUT /v1/sys/init"));
   });
 
@@ -155,41 +155,16 @@ describe("Vault bootstrap against a loopback Vault API", () => {
 
   it("goes through the API server's pod proxy with the kubeconfig's credentials", async () => {
     vault = new FakeVault({ seal: "auto" });
-    const upstream = new URL(await vault.start());
-    const prefix = "/api/v1/namespaces/vault/pods/https:vault-0:8200/proxy";
-    const seen: string[] = [];
-    // A stand-in API server: checks the bearer token, strips the proxy prefix, forwards to Vault.
-    const apiServer = http.createServer((req, res) => {
-      seen.push(`${req.method} ${req.url}`);
-      if (req.headers.authorization !== "Bearer api-token" || !req.url?.startsWith(prefix)) {
-        res.writeHead(403).end(JSON.stringify({ kind: "Status", message: "forbidden" }));
-        return;
-      }
-      const fwd = http.request(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url.slice(prefix.length), headers: { ...req.headers, authorization: "" } },
-        (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        },
-      );
-      req.pipe(fwd);
-    });
-    await new Promise<void>((resolve) => apiServer.listen(0, "127.0.0.1", resolve));
+    const api = new FakeApiServerProxy("api-token", { "vault-0": await vault.start() });
     try {
-      const port = (apiServer.address() as AddressInfo).port;
-      const kubeconfig = [
-        `clusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}"}}]`,
-        "users: [{name: u, user: {token: api-token}}]",
-        "contexts: [{name: x, context: {cluster: c, user: u}}]",
-        "current-context: x",
-      ].join("\n");
+      const kubeconfig = api.kubeconfig(await api.start());
       const client = nodeHttpClient(podProxyTransport(parseKubeconfig(kubeconfig), "vault", "vault-0", 8200));
       const result = await bootstrapVault(options("unused", { seal: "auto", servers: [{ name: "vault-0", client }] }));
       assert.equal(result.initialised, true);
-      assert.ok(seen.includes(`PUT ${prefix}/v1/sys/init`), seen.join("\n"));
+      assert.ok(api.seen.includes("PUT /api/v1/namespaces/vault/pods/https:vault-0:8200/proxy/v1/sys/init"), api.seen.join("\n"));
       assert.deepEqual(vault.state.revoked, [vault.state.rootToken]);
     } finally {
-      await new Promise<void>((resolve) => apiServer.close(() => resolve()));
+      await api.stop();
     }
   });
 });
