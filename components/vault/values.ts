@@ -107,6 +107,8 @@ export function renderVaultValues(input: ValuesInput): Record<string, unknown> {
     ui: { enabled: false },
     server: {
       image: { repository, tag },
+      // Pods are restarted one at a time by an operator (standbys first). It also means Helm's
+      // wait does not block on pods that only become Ready once the bootstrap has run.
       updateStrategyType: "OnDelete",
       extraEnvironmentVars: {
         VAULT_CACERT: `${VAULT.tlsMountPath}/ca.crt`,
