@@ -16,6 +16,8 @@ export interface FakeVaultState {
   progress: number;
   rootToken?: string;
   revoked: string[];
+  /** A raft standby that has not joined yet: uninitialised, but unseal keys make it join the leader. */
+  joinsOnUnseal?: boolean;
   /** Every request as "METHOD path". */
   log: string[];
   /** Authenticated requests with their bodies (configuration calls). */
@@ -74,7 +76,7 @@ export class FakeVault {
     }
     if (url === "/v1/sys/seal-status" && method === "GET") return [200, this.sealStatus()];
     if (url === "/v1/sys/unseal" && method === "PUT") {
-      if (!s.initialized) return [400, { errors: ["Vault is not initialized"] }];
+      if (!s.initialized && !s.joinsOnUnseal) return [400, { errors: ["Vault is not initialized"] }];
       const key = String(body?.key ?? "");
       if (!s.keys.includes(key)) {
         s.progress = 0;
@@ -86,6 +88,7 @@ export class FakeVault {
         s.progress += 1;
         if (s.progress >= s.threshold) {
           s.sealed = false;
+          s.initialized = true;
           s.progress = 0;
           this.accepted.clear();
         }

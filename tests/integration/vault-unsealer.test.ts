@@ -94,9 +94,9 @@ describe("Vault Shamir unsealer", () => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  async function setUp(sealed: boolean, secretForScript = "kms-secret") {
+  async function setUp(sealed: boolean, secretForScript = "kms-secret", joining = false) {
     const keys = ["a2V5LW9uZQ==", "a2V5LXR3bw==", "a2V5LXRocmVl", "a2V5LWZvdXI=", "a2V5LWZpdmU="];
-    vault = new FakeVault({ initialized: true, sealed, keys, threshold: 3 });
+    vault = new FakeVault({ initialized: !joining, joinsOnUnseal: joining, sealed, keys, threshold: 3 });
     const plaintexts = Object.fromEntries(keys.slice(0, 3).map((k, i) => [`ciphertext-${i}`, k]));
     kms = new FakeKms("LTAI5tUnseal", "kms-secret", plaintexts);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "edp-unsealer-data-"));
@@ -161,5 +161,13 @@ describe("Vault Shamir unsealer", () => {
     assert.equal(r.code, 1);
     assert.match(r.out, /still sealed after 1 key\(s\)/);
     assert.equal(vault.state.sealed, true);
+  });
+
+  it("unseals a standby that has not joined raft yet, so that it joins", async () => {
+    const { env } = await setUp(true, "kms-secret", true);
+    const r = await runUnsealer(env);
+    assert.equal(r.code, 0, r.out);
+    assert.equal(vault.state.sealed, false);
+    assert.equal(vault.state.initialized, true);
   });
 });
