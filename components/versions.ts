@@ -15,6 +15,15 @@ export const CHARTS = {
   // Edge clusters (components/edge). Flux ≥ 2.5 serves the Bucket v1 API the edge sync uses.
   flux2: { chart: "flux2", repository: "https://fluxcd-community.github.io/helm-charts", version: "2.17.0" },
   sealedSecrets: { chart: "sealed-secrets", repository: "https://bitnami-labs.github.io/sealed-secrets", version: "2.17.6" },
+  // Vault: the official chart; its image is pinned below so a chart bump does not move Vault.
+  vault: { chart: "vault", repository: "https://helm.releases.hashicorp.com", version: "0.30.0" },
 } satisfies Record<string, ChartPin>;
 
-export const IMAGES = {} satisfies Record<string, string>;
+export const IMAGES = {
+  // Vault: server, and the CLI in the configuration and snapshot jobs (same binary, same version).
+  vault: "hashicorp/vault:1.19.0",
+  // Vault: uploads raft snapshots to OSS (rclone speaks OSS as an S3 provider, "Alibaba").
+  rclone: "rclone/rclone:1.69.1",
+  // Vault: the Shamir unsealer (testing) runs a script on Node.js.
+  node: "node:22.14.0-alpine3.21",
+} satisfies Record<string, string>;

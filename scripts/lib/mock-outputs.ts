@@ -100,3 +100,11 @@ export function mockId(type: string, name: string): string {
   const short = type.split(":").pop()?.toLowerCase().slice(0, 6) ?? "res";
   return `${short}-${hex(`${type}/${name}`, 17)}`;
 }
+
+/** Mock unseal/recovery keys of the Vault bootstrap (the Vault init API stands behind it); tests look for them. */
+export const mockVaultKeys = (name: string, shares: number) => Array.from({ length: shares }, (_, i) => `bW9jay12YXVsdC1rZXk${hex(`${name}/${i}`, 32)}`);
+
+RESOURCE_OUTPUTS["alicloud:kms/ciphertext:Ciphertext"] = (name) => ({ ciphertextBlob: `MockKmsCiphertext${hex(`${name}/blob`, 40)}` });
+// Dynamic resources share one type token; each answers by the `kind` its inputs carry.
+RESOURCE_OUTPUTS["pulumi-nodejs:dynamic:Resource"] = (name, i) =>
+  i.kind === "edp:vault:bootstrap" ? { keys: mockVaultKeys(name, Number(i.shares ?? 5)), initialisedAt: "2026-01-01T00:00:00.000Z" } : {};

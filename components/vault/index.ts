@@ -1,0 +1,1 @@
+export { KEY_SHARES, KEY_THRESHOLD, Vault, type VaultArgs } from "./vault";
