@@ -42,7 +42,7 @@ export function e3AlertRules(p: E3AlertParams): PrometheusRuleManifest {
       for: "5m",
       labels: { ...stage, severity: "critical" },
       annotations: {
-        summary: "The device CRL on E3 expires in less than {{ $value | humanizeDuration }}",
+        summary: "The device CRL on E3 expires in {{ $value | humanizeDuration }}",
         description: `Apache on E3 rejects every device certificate once its CRL has passed nextUpdate. Check that Vault publishes a fresh CRL and that edp-crl-refresh.timer on E3 succeeds (journalctl -u edp-crl-refresh).`,
       },
     },

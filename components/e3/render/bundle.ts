@@ -184,7 +184,7 @@ export function renderE3Files(s: E3Settings): { files: E3File[]; managedDirs: Ma
       "0755",
     ),
     file(`${L.packagesHome}/.ssh/id_ed25519`, s.packages.privateKeyOpenssh, "packages", "0600", "packages:packages"),
-    file(`${L.packagesHome}/.ssh/id_ed25519.pub`, `${s.packages.publicKeyOpenssh.trim()} packages@e3-${s.stage}\n`, "packages", "0644", "packages:packages"),
+    file(`${L.packagesHome}/.ssh/id_ed25519.pub`, `${s.packages.publicKeyOpenssh.trim().split(/\s+/).slice(0, 2).join(" ")} packages@e3-${s.stage}\n`, "packages", "0644", "packages:packages"),
     file("/etc/systemd/system/edp-packages-sync.service", sync.service, "units"),
     file("/etc/systemd/system/edp-packages-sync.timer", sync.timer, "units"),
   ];

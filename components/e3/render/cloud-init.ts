@@ -55,5 +55,5 @@ export function renderCloudInit(p: CloudInitParams): string {
     write_files: [{ path: "/etc/ssh/sshd_config.d/10-edp.conf", content: renderSshdConfig(p.sshPort), permissions: "0644", owner: "root:root" }],
     runcmd: [["systemctl", "restart", "ssh"]],
   };
-  return `#cloud-config\n${YAML.stringify(doc)}`;
+  return `#cloud-config\n${YAML.stringify(doc, { lineWidth: 0 })}`;
 }
