@@ -5,7 +5,7 @@
  * CRL refresh script fetching a new CRL from a loopback HTTP server. Each server starts once.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFile, execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
@@ -259,19 +259,36 @@ describe("E3 on loopback: Apache mTLS with CRL, registry, CRL refresh", function
     assert.equal(anonymous.status, 403);
   });
 
-  it("serves Git repositories and packages over HTTPS to a valid certificate", async () => {
+  it("serves Git repositories (read-only) and packages over HTTPS to a valid certificate", async () => {
     const clone = path.join(dir, "clone");
     execFileSync("git", ["-c", `http.curloptResolve=${HOSTS.git}:${params.httpsPort}:127.0.0.1`, "clone", "--quiet", `https://${HOSTS.git}:${params.httpsPort}/device-1.git`, clone], {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, GIT_SSL_CAINFO: path.join(dir, "pki-server", "ca.pem"), GIT_SSL_CERT: device.valid.cert, GIT_SSL_KEY: device.valid.key },
     });
     assert.equal(fs.readFileSync(path.join(clone, "README"), "utf8"), "device repository\n");
+    // Read-only: git-http-backend refuses receive-pack without an authenticated user.
+    fs.writeFileSync(path.join(clone, "NEW"), "x\n");
+    execFileSync("git", ["-C", clone, "add", "NEW"]);
+    execFileSync("git", ["-C", clone, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "--quiet", "-m", "device push"]);
+    const push = spawnSync("git", ["-C", clone, "-c", `http.curloptResolve=${HOSTS.git}:${params.httpsPort}:127.0.0.1`, "push", "origin", "main"], {
+      encoding: "utf8",
+      env: { ...process.env, GIT_SSL_CAINFO: path.join(dir, "pki-server", "ca.pem"), GIT_SSL_CERT: device.valid.cert, GIT_SSL_KEY: device.valid.key, GIT_TERMINAL_PROMPT: "0" },
+    });
+    assert.notEqual(push.status, 0, "a push over HTTPS must fail");
+    assert.match(push.stderr, /403/);
     const release = await https(HOSTS.packages, "/Release", device.valid);
     assert.equal(release.status, 200);
     assert.equal(release.body, "Origin: EDP test\n");
   });
 
   it("redirects plain HTTP to HTTPS except for ACME challenges", async () => {
+    const challengeDir = path.join(dir, "acme", ".well-known", "acme-challenge");
+    fs.mkdirSync(challengeDir, { recursive: true });
+    fs.writeFileSync(path.join(challengeDir, "token-1"), "token-1.thumbprint");
+    execFileSync("chmod", ["-R", "a+rX", path.join(dir, "acme")]);
+    const challenge = await curl(["--resolve", `${HOSTS.packages}:${params.httpPort}:127.0.0.1`, `http://${HOSTS.packages}:${params.httpPort}/.well-known/acme-challenge/token-1`]);
+    assert.equal(challenge.status, 200);
+    assert.equal(challenge.body, "token-1.thumbprint");
     const r = await curl(["--resolve", `${HOSTS.packages}:${params.httpPort}:127.0.0.1`, `http://${HOSTS.packages}:${params.httpPort}/dists/x`]);
     assert.equal(r.status, 301);
     assert.match(r.headers, new RegExp(`location: https://${HOSTS.packages.replace(/\./g, "\\.")}:${params.httpsPort}/dists/x`, "i"));
@@ -346,6 +363,14 @@ describe("E3 on loopback: Apache mTLS with CRL, registry, CRL refresh", function
       assert.ok(rejected(after), `status ${after.status}`);
       const still = await https(HOSTS.monitoring, "/monitoring/x", device.valid);
       assert.equal(still.status, 200, "an unrevoked certificate still works");
+    });
+
+    it("shows why the alert exists: once the CRL Apache holds has expired, even a valid certificate is refused", async () => {
+      deviceCa.crl(params.tls.crlFile, 2);
+      execFileSync("bash", ["-c", `kill -USR1 "$(cat '${params.pidFile}')"`]);
+      await new Promise((res) => setTimeout(res, 3000));
+      const r = await https(HOSTS.monitoring, "/monitoring/x", device.valid);
+      assert.ok(rejected(r), `status ${r.status}`);
     });
   });
 });
