@@ -39,6 +39,8 @@ export interface E3Args {
   serverCa: CaKeyPair;
   /** Namespace of the platform's Prometheus, for the alert rule manifest. */
   monitoringNamespace?: string;
+  /** Labels the platform Prometheus's ruleSelector matches, for the alert rule manifest. */
+  alertRuleLabels?: Record<string, string>;
 }
 
 /** Public names of E3 (manual §4.2); the foundation creates their DNS records. */
@@ -328,6 +330,7 @@ export class E3 extends pulumi.ComponentResource {
       crlRefreshMinutes: e3.crlRefreshMinutes,
       // Critical once less than a third of a CRL's lifetime is left: time for a human to act.
       crlCriticalHours: Math.max(1, Math.floor(cfg.vault.crlExpiryHours / 3)),
+      labels: args.alertRuleLabels,
     });
     this.urls = Object.fromEntries(Object.entries(hosts).map(([k, h]) => [k, `https://${h}`])) as Record<keyof E3HostNames, string>;
 
