@@ -102,7 +102,16 @@ const e3Schema = z.strictObject({
   /** Minutes between CRL downloads from Vault. */
   crlRefreshMinutes: z.number().int().min(1).max(1440),
   /** PEM bundle of a custom CA the E3 host must trust (manual §4.4), if the EDP services use one. */
-  customCaBundle: z.string().optional(),
+  customCaBundle: z
+    .string()
+    .refine((v) => /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.test(v), { message: "is not a PEM bundle of CA certificates" })
+    .optional(),
+  /** rsync source of the Debian master repository E3 mirrors over SSH (manual §4.7): user@host:/path. */
+  packagesUpstream: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]*@[a-z0-9]([a-z0-9.-]*[a-z0-9])?:\/[A-Za-z0-9._/-]*$/, "is not an rsync source such as packages@repo.example.net:/srv/debian"),
+  /** SSH port of the master repository (manual §4.3: 22). */
+  packagesUpstreamPort: port.default(22),
 });
 
 const monitoringSchema = z.strictObject({

@@ -1,0 +1,188 @@
+/**
+ * The E3 component under Pulumi's mocks, per stage: what it creates, with which options, and
+ * that a changed E3 setting reaches the host only through the apply command's trigger.
+ */
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import YAML from "yaml";
+import { STAGES } from "../../config";
+import { readStackConfig } from "../../scripts/lib/mock-runtime";
+import { validateObject } from "../harness/k8s-schema";
+import { ROOT, type RecordedResource, runStage, type StageRun } from "../harness/stage";
+
+const PROGRAM = path.join(ROOT, "tests/fixtures/programs/e3.ts");
+const T = {
+  instance: "alicloud:ecs/instance:Instance",
+  disk: "alicloud:ecs/ecsDisk:EcsDisk",
+  attachment: "alicloud:ecs/ecsDiskAttachment:EcsDiskAttachment",
+  eip: "alicloud:ecs/eipAssociation:EipAssociation",
+  rule: "alicloud:ecs/securityGroupRule:SecurityGroupRule",
+  command: "command:remote:Command",
+  role: "alicloud:ram/role:Role",
+};
+
+const e3Config = (stage: string) => JSON.parse(readStackConfig(path.join(ROOT, `Pulumi.${stage}.yaml`))["edp:e3"]) as Record<string, unknown>;
+const run = (stage: string, e3Override?: Record<string, unknown>) =>
+  runStage(stage, { program: PROGRAM, ...(e3Override ? { config: { "edp:e3": { ...e3Config(stage), ...e3Override } } } : {}) });
+const one = (r: StageRun, type: string) => {
+  const found = r.ofType(type);
+  assert.equal(found.length, 1, `${type}: ${found.length} resources`);
+  return found[0];
+};
+
+/** A resource's inputs with the values at its secret paths removed (they are encrypted in state). */
+function withoutSecrets(res: RecordedResource): unknown {
+  const copy = JSON.parse(JSON.stringify(res.inputs)) as Record<string, unknown>;
+  for (const p of res.secretPaths) {
+    const parts = p.split(".");
+    let node: Record<string, unknown> | undefined = copy;
+    for (const part of parts.slice(0, -1)) node = node?.[part] as Record<string, unknown> | undefined;
+    if (node) delete node[parts[parts.length - 1]];
+  }
+  return copy;
+}
+
+/** The files an apply script writes, decoded: path → content. */
+function filesOf(script: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of script.matchAll(/^put '([^']+)' \S+ \S+ \S+ <<'EDP_FILE'\n([\s\S]*?)\nEDP_FILE$/gm)) {
+    out.set(m[1], Buffer.from(m[2].replace(/\n/g, ""), "base64").toString("utf8"));
+  }
+  return out;
+}
+
+const CUSTOM_CA = ["-----BEGIN CERTIFICATE-----", "MIIBbTCCAROgAwIBAgIUZmFrZSBjdXN0b20gQ0EgZm9yIHRlc3Rz", "-----END CERTIFICATE-----", ""].join("\n");
+
+describe("E3 component (mocks)", function () {
+  this.timeout(300_000);
+
+  for (const stage of STAGES) {
+    describe(stage, () => {
+      let r: StageRun;
+      before(async () => {
+        r = await run(stage);
+        assert.equal(r.error, undefined, r.error);
+      });
+
+      it("creates a Debian 12 instance in the first vSwitch that ignores later user data and image changes", () => {
+        const vm = one(r, T.instance);
+        assert.match(String(vm.inputs.imageId), /^debian_12_/);
+        assert.equal(vm.inputs.vswitchId, "vsw-mock-0");
+        assert.equal(vm.inputs.instanceType, e3Config(stage).instanceType);
+        assert.equal(vm.inputs.internetMaxBandwidthOut, 0);
+        assert.deepEqual([...vm.options.ignoreChanges].sort(), ["imageId", "userData"]);
+        assert.equal(vm.inputs.roleName, `edp-${stage}-e3`);
+        const userData = Buffer.from(String(vm.inputs.userData), "base64").toString("utf8");
+        assert.match(userData, /^#cloud-config\n/);
+        const doc = YAML.parse(userData) as { users: (string | { name: string; ssh_authorized_keys?: string[] })[] };
+        const deploy = doc.users.find((u) => typeof u === "object" && u.name === "edp-deploy") as { ssh_authorized_keys: string[] };
+        assert.match(deploy.ssh_authorized_keys[0], /^ssh-ed25519 AAAA\S+/);
+        assert.doesNotMatch(userData, /PRIVATE KEY/);
+      });
+
+      it("keeps the data disk separate, encrypted, protected and retained in production only", () => {
+        const disk = one(r, T.disk);
+        assert.equal(disk.inputs.size, e3Config(stage).dataDiskGb);
+        assert.equal(disk.inputs.encrypted, true);
+        assert.equal(disk.inputs.deleteWithInstance, false);
+        assert.equal(disk.options.protect, stage === "production");
+        assert.equal(disk.options.retainOnDelete, stage === "production");
+        const attachment = one(r, T.attachment);
+        assert.equal(attachment.inputs.deleteWithInstance, false);
+      });
+
+      it("associates the foundation's EIP", () => {
+        assert.equal(one(r, T.eip).inputs.allocationId, "eip-mock");
+      });
+
+      it("opens 443 and 80 to everyone and SSH and the node exporter only to the admin networks and the VPC", () => {
+        const cfg = e3Config(stage);
+        const vpc = JSON.parse(readStackConfig(path.join(ROOT, `Pulumi.${stage}.yaml`))["edp:network"]).vpcCidr as string;
+        const rules = r.ofType(T.rule).map((x: RecordedResource) => `${x.inputs.portRange} ${x.inputs.cidrIp}`).sort();
+        const restricted = [...(cfg.adminCidrs as string[]), vpc];
+        const expected = [
+          "443/443 0.0.0.0/0",
+          "80/80 0.0.0.0/0",
+          ...restricted.map((c) => `${cfg.sshPort}/${cfg.sshPort} ${c}`),
+          ...restricted.map((c) => `${cfg.nodeExporterPort}/${cfg.nodeExporterPort} ${c}`),
+        ].sort();
+        assert.deepEqual(rules, expected);
+        for (const rule of r.ofType(T.rule)) assert.equal(rule.inputs.type, "ingress");
+      });
+
+      it("gives the instance a RAM role only ECS can assume", () => {
+        const doc = JSON.parse(String(one(r, T.role).inputs.assumeRolePolicyDocument));
+        assert.deepEqual(doc.Statement[0].Principal, { Service: ["ecs.aliyuncs.com"] });
+      });
+
+      it("delivers the configuration over SSH to the EIP, as a secret on stdin, triggered by the config hash", () => {
+        const cmd = one(r, T.command);
+        const conn = cmd.inputs.connection as Record<string, unknown>;
+        assert.equal(conn.host, "203.0.113.10");
+        assert.equal(conn.port, e3Config(stage).sshPort);
+        assert.equal(conn.user, "edp-deploy");
+        assert.equal(cmd.inputs.create, "sudo bash -s");
+        assert.ok(cmd.secretPaths.includes("stdin"), `secret paths: ${cmd.secretPaths.join(", ")}`);
+        assert.ok(cmd.secretPaths.some((p) => p === "connection" || p === "connection.privateKey"), `secret paths: ${cmd.secretPaths.join(", ")}`);
+        assert.deepEqual(cmd.inputs.triggers, [r.output("e3ConfigHash").value]);
+        assert.match(String(r.output("e3ConfigHash").value), /^[0-9a-f]{64}$/);
+        const deps = cmd.options.dependsOn.join(" ");
+        assert.match(deps, /EipAssociation::e3-eip/);
+        assert.match(deps, /EcsDiskAttachment::e3-data-attachment/);
+        const stdin = String(cmd.inputs.stdin);
+        assert.match(stdin, /^#!\/bin\/bash/);
+        assert.match(stdin, /put '\/etc\/apache2\/apache2\.conf' 0644 root:root apache/);
+      });
+
+      it("keeps generated secrets out of everything that is not secret", () => {
+        const secrets = r.ofType("random:index/randomPassword:RandomPassword").map((p) => p.name);
+        assert.equal(secrets.length, 4);
+        // The fixture's platform CA key is its own business; the E3 resources and outputs are checked.
+        const e3Resources = r.resources.filter((x) => x.urn.includes("edp:e3:E3"));
+        const plain =
+          JSON.stringify(e3Resources.filter((x) => x.type !== T.command).map((x) => withoutSecrets(x))) +
+          JSON.stringify(Object.entries(r.result.outputs).filter(([, o]) => !o.secret));
+        const onHost = [...filesOf(String(one(r, T.command).inputs.stdin)).values()].join("\n");
+        // Mock passwords are "Mock" and a hash: each must reach the host, and nothing else.
+        const values = onHost.match(/Mock[0-9a-f]{20,}/g) ?? [];
+        assert.ok(new Set(values).size >= secrets.length, `found ${values.length} generated secrets in the host's files`);
+        for (const v of values) assert.ok(!plain.includes(v), "a generated secret appears outside a secret");
+        assert.doesNotMatch(plain, /PRIVATE KEY-----\\nMOCK/);
+        const component = one(r, "edp:e3:E3");
+        assert.ok(component.secretPaths.some((p) => p === "serverCa" || p === "serverCa.keyPem"), `component secret paths: ${component.secretPaths.join(", ")}`);
+      });
+
+      it("exports the packages user's public key (manual 4.7.1) as a plain output", () => {
+        const key = r.output("e3PackagesPublicKey");
+        assert.equal(key.secret, false);
+        assert.match(String(key.value), new RegExp(`^ssh-ed25519 \\S+ packages@e3-${stage}$`));
+      });
+
+      it("ships a CRL alert rule the platform's Prometheus can load", async () => {
+        const rule = r.output("e3AlertRule").value as Record<string, unknown>;
+        await validateObject(rule);
+        assert.match(JSON.stringify(rule), /edp_e3_crl_next_update_timestamp_seconds/);
+      });
+    });
+  }
+
+  it("changes only the apply command's trigger when an E3 setting changes, never the instance or the disk", async () => {
+    const base = await run("testing");
+    const changed = await run("testing", { crlRefreshMinutes: 20, customCaBundle: CUSTOM_CA });
+    assert.equal(changed.error, undefined, changed.error);
+    for (const type of [T.instance, T.disk, T.attachment, T.eip]) {
+      assert.deepEqual(one(changed, type).inputs, one(base, type).inputs, `${type} inputs changed`);
+    }
+    assert.notDeepEqual(one(changed, T.command).inputs.triggers, one(base, T.command).inputs.triggers);
+    const files = filesOf(String(one(changed, T.command).inputs.stdin));
+    assert.equal(files.get("/usr/local/share/ca-certificates/edp/edp-custom-1.crt"), CUSTOM_CA);
+    assert.match(files.get("/etc/systemd/system/edp-crl-refresh.timer") ?? "", /OnUnitActiveSec=20min/);
+  });
+
+  it("rejects a package upstream that is not an rsync source, naming the key", async () => {
+    const bad = await run("staging", { packagesUpstream: "https://repo.example.net/debian" });
+    assert.match(bad.error ?? "", /edp:e3\.packagesUpstream: is not an rsync source/);
+    const badCa = await run("staging", { customCaBundle: "not a certificate" });
+    assert.match(badCa.error ?? "", /edp:e3\.customCaBundle: is not a PEM bundle/);
+  });
+});
