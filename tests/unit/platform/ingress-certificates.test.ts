@@ -63,7 +63,8 @@ describe("ingress-nginx and cert-manager per stage", function () {
       assert.deepEqual(names, stage === "testing" ? ["platform-ca"] : ["letsencrypt", "platform-ca"]);
       for (const i of issuers) assert.ok(i.options.dependsOn.includes(rel.urn), `${i.name} does not wait for the CRDs`);
       const ca = issuers.find((i) => meta(i.inputs).name === "platform-ca");
-      assert.deepEqual((ca?.inputs.spec as Obj).ca, { secretName: "issuer-ca" });
+      assert.ok(ca);
+      assert.deepEqual((ca.inputs.spec as Obj).ca, { secretName: "issuer-ca" });
       const acme = issuers.find((i) => meta(i.inputs).name === "letsencrypt");
       if (acme) assert.equal(((acme.inputs.spec as Obj).acme as Obj).email, "platform-ops@example-edp.net");
     });
