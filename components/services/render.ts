@@ -6,6 +6,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { EDP_SERVICES, type EdpService, type Stage } from "../../config";
 import type { Exposure } from "../certificates/issuers";
+export { type IngressInput, ingressArgs } from "../shared/ingress";
 import { HTTP_PORT, MANAGEMENT_PORT, ROUTE_HOSTS, type Runtime, SERVICE_CATALOG, type ServiceSpec } from "./catalog";
 
 type Container = k8s.types.input.core.v1.Container;
@@ -185,42 +186,6 @@ export function routeTable(catalog: Record<EdpService, ServiceSpec> = SERVICE_CA
   }
   for (const e of Object.keys(out) as Exposure[]) out[e].sort((a, b) => a.path.localeCompare(b.path));
   return out;
-}
-
-export interface IngressInput {
-  name: string;
-  namespace: pulumi.Input<string>;
-  host: string;
-  issuer: string;
-  paths: { path: string; service: string; port: number }[];
-  annotations?: Record<string, string>;
-}
-
-/** An Ingress of the nginx class with a cert-manager certificate for its host. */
-export function ingressArgs(input: IngressInput): k8s.networking.v1.IngressArgs {
-  return {
-    metadata: {
-      name: input.name,
-      namespace: input.namespace,
-      annotations: { "cert-manager.io/cluster-issuer": input.issuer, ...(input.annotations ?? {}) },
-    },
-    spec: {
-      ingressClassName: "nginx",
-      tls: [{ hosts: [input.host], secretName: `${input.name}-tls` }],
-      rules: [
-        {
-          host: input.host,
-          http: {
-            paths: input.paths.map((p) => ({
-              path: p.path,
-              pathType: "Prefix",
-              backend: { service: { name: p.service, port: { number: p.port } } },
-            })),
-          },
-        },
-      ],
-    },
-  };
 }
 
 /** Host of an exposure, from the stage's naming functions. */
