@@ -96,7 +96,7 @@ describe("EDP services per stage", function () {
         assert.equal((d.inputs.spec as Obj).replicas, stage === "production" ? 2 : 1);
       }
       assert.equal(run.ofType("kubernetes:core/v1:Service").filter((s) => meta(s.inputs).namespace === "edp").length, EDP_SERVICES.length);
-      assert.equal(run.ofType("kubernetes:policy/v1:PodDisruptionBudget").length, stage === "production" ? EDP_SERVICES.length : 0);
+      assert.equal(run.ofType("kubernetes:policy/v1:PodDisruptionBudget").filter((p) => meta(p.inputs).namespace === "edp").length, stage === "production" ? EDP_SERVICES.length : 0);
     });
 
     it(`${stage}: ingress hosts edp-portal (public) and edp-service (internal) with the right issuer`, async () => {
