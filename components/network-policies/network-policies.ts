@@ -6,8 +6,10 @@ import { type NetworkPolicyInput, networkPolicies } from "./policies";
 export interface PlatformNetworkPoliciesArgs {
   /** Provider of the central cluster (foundation.cluster.provider). */
   provider: k8s.Provider;
-  /** Namespace names; pass PlatformNamespaces (and the PostgreSQL and Vault components) in opts.dependsOn. */
+  /** Namespace names; pass PlatformNamespaces in opts.dependsOn. */
   namespaces: NetworkPolicyInput["namespaces"];
+  /** Namespaces of PostgreSQL and Vault (outputs of their components). */
+  peers: NetworkPolicyInput["peers"];
   /** Public address of the ingress load balancer (foundation.ingressAddress). */
   ingressAddress: pulumi.Input<string>;
   /** Address of the stage's E3 host (foundation.e3Eip.ipAddress). */
@@ -23,7 +25,7 @@ export class PlatformNetworkPolicies extends pulumi.ComponentResource {
   constructor(name: string, args: PlatformNetworkPoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("edp:network-policies:PlatformNetworkPolicies", name, args, opts);
     const { provider } = args;
-    const all = networkPolicies({ namespaces: args.namespaces, ingressCidr: hostCidr(args.ingressAddress), e3Cidr: hostCidr(args.e3Address) });
+    const all = networkPolicies({ namespaces: args.namespaces, peers: args.peers, ingressCidr: hostCidr(args.ingressAddress), e3Cidr: hostCidr(args.e3Address) });
     for (const p of all) {
       new k8s.networking.v1.NetworkPolicy(`${name}-${p.metadata.namespace}-${p.metadata.name}`, p, { parent: this, provider });
     }

@@ -12,7 +12,10 @@ type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
 type Port = { protocol: string; port: number };
 
 export interface NetworkPolicyInput {
-  namespaces: { edp: string; keycloak: string; monitoring: string; loki: string; ingress: string; postgres: string; vault: string };
+  /** Namespaces that get policies here, by name. */
+  namespaces: { edp: string; keycloak: string; monitoring: string; loki: string; ingress: string };
+  /** Namespaces of PostgreSQL and Vault, which their own components create (outputs, so policies wait for them). */
+  peers: { postgres: pulumi.Input<string>; vault: pulumi.Input<string> };
   /** CIDR (/32) of the ingress load balancer's public address: services call the platform's public names. */
   ingressCidr: pulumi.Input<string>;
   /** CIDR (/32) of the stage's E3 host: datadirectormanagement pushes to its Git and registry. */
@@ -20,7 +23,7 @@ export interface NetworkPolicyInput {
 }
 
 const tcp = (port: number): Port => ({ protocol: "TCP", port });
-const ns = (name: string, podLabels?: Record<string, string>): Peer => ({
+const ns = (name: pulumi.Input<string>, podLabels?: Record<string, string>): Peer => ({
   namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": name } },
   ...(podLabels ? { podSelector: { matchLabels: podLabels } } : {}),
 });
@@ -64,7 +67,7 @@ export function networkPolicies(input: NetworkPolicyInput): Policy[] {
   const n = input.namespaces;
   const fromIngress = (port: number) => ({ from: [ns(n.ingress, PEER_LABELS.ingressController)], ports: [tcp(port)] });
   const fromPrometheus = (port: number) => ({ from: [ns(n.monitoring, PEER_LABELS.prometheus)], ports: [tcp(port)] });
-  const toPostgres = { to: [ns(n.postgres)], ports: [tcp(5432)] };
+  const toPostgres = { to: [ns(input.peers.postgres)], ports: [tcp(5432)] };
   // Pod traffic to the load balancer's address is answered by the ingress controller's Pods.
   const toPublicNames = { to: [host(input.ingressCidr), ns(n.ingress, PEER_LABELS.ingressController)], ports: [tcp(443), tcp(80)] };
 
@@ -82,7 +85,7 @@ export function networkPolicies(input: NetworkPolicyInput): Policy[] {
         toPostgres,
         toPublicNames,
         // onboarding issues device certificates from Vault.
-        { to: [ns(n.vault)], ports: [tcp(8200)] },
+        { to: [ns(input.peers.vault)], ports: [tcp(8200)] },
         { to: [host(input.e3Cidr)], ports: [tcp(443)] },
       ],
     }),

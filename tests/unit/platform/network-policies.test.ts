@@ -4,10 +4,11 @@ import { labelsFor } from "../../../components/services";
 import { STAGES } from "../../../config";
 import { meta, runPlatform } from "./run";
 
-const NS = { edp: "edp", keycloak: "keycloak", monitoring: "monitoring", loki: "loki", ingress: "ingress-nginx", postgres: "postgres", vault: "vault" };
+const NS = { edp: "edp", keycloak: "keycloak", monitoring: "monitoring", loki: "loki", ingress: "ingress-nginx" };
+const PEERS = { postgres: "postgres", vault: "vault" };
 const E3 = "203.0.113.10";
 const LB = "203.0.113.20";
-const policies = networkPolicies({ namespaces: NS, ingressCidr: `${LB}/32`, e3Cidr: `${E3}/32` }) as unknown as PolicyLike[];
+const policies = networkPolicies({ namespaces: NS, peers: PEERS, ingressCidr: `${LB}/32`, e3Cidr: `${E3}/32` }) as unknown as PolicyLike[];
 
 const pod = (namespace: string, labels: Record<string, string> = {}): Endpoint => ({ namespace, labels });
 const portal = pod("edp", labelsFor("portal"));
@@ -75,7 +76,7 @@ describe("network policies per stage", function () {
       const run = await runPlatform(stage);
       assert.equal(run.error, undefined, run.error);
       const created = run.ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy");
-      assert.equal(created.length, networkPolicies({ namespaces: NS, ingressCidr: "x", e3Cidr: "y" }).length);
+      assert.equal(created.length, networkPolicies({ namespaces: NS, peers: PEERS, ingressCidr: "x", e3Cidr: "y" }).length);
       const egress = created.find((p) => meta(p.inputs).namespace === "edp" && meta(p.inputs).name === "allow-egress");
       const text = JSON.stringify(egress?.inputs);
       assert.ok(text.includes('"203.0.113.10/32"') && text.includes('"203.0.113.20/32"'), text);

@@ -44,6 +44,30 @@ describe("every Kubernetes object of the platform", function () {
       assert.deepEqual(problems, []);
     });
 
+    it(`${stage}: creates every Kubernetes object and Helm release through the central cluster's provider`, async () => {
+      const run = await runPlatform(stage);
+      const k8sResources = run.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:") && !r.name.startsWith("standin-"));
+      assert.ok(k8sResources.length > 30);
+      for (const r of k8sResources) assert.match(r.options.provider ?? "", /\$pulumi:providers:kubernetes::central$/, `${r.type} ${r.name}`);
+    });
+
+    it(`${stage}: installs charts that create ServiceMonitors only after the monitoring stack (its CRDs)`, async () => {
+      const run = await runPlatform(stage);
+      const releases = run.ofType("kubernetes:helm.sh/v3:Release");
+      const stack = releases.find((r) => r.inputs.chart === "kube-prometheus-stack");
+      assert.ok(stack);
+      for (const chart of ["ingress-nginx", "cert-manager", "kyverno", "loki"]) {
+        const r = releases.find((x) => x.inputs.chart === chart);
+        assert.ok(r, chart);
+        // The dependency is either on the release itself or on the component that holds it.
+        const ancestors = (urn: string | undefined): string[] => {
+          const res = run.resources.find((x) => x.urn === urn);
+          return res ? [...res.options.dependsOn, ...ancestors(res.parent)] : [];
+        };
+        assert.ok(ancestors(r.urn).includes(stack.urn), `${chart} does not wait for kube-prometheus-stack`);
+      }
+    });
+
     it(`${stage}: has no container without CPU and memory limits`, async () => {
       const run = await runPlatform(stage);
       let containers = 0;

@@ -70,14 +70,12 @@ describe("platform secrets per stage", function () {
       const run = await runPlatform(stage);
       assert.equal(run.error, undefined, run.error);
       const secrets = run.ofType("kubernetes:core/v1:Secret");
-      const homes = run.output("secretNamespaces").value as Record<string, string>;
       for (const spec of SECRET_TABLE) {
         const found = secrets.filter((s) => meta(s.inputs).name === spec.name);
         assert.equal(found.length, 1, `${spec.name}: ${found.length} Secrets`);
         const [s] = found;
         const expectedNs = { certManager: "cert-manager" }[spec.home as string] ?? spec.home;
         assert.equal(meta(s.inputs).namespace, expectedNs, spec.name);
-        assert.equal(homes[spec.name], expectedNs);
         assert.equal(s.inputs.type, spec.type, spec.name);
         const stringData = s.inputs.stringData as Record<string, string>;
         assert.deepEqual(Object.keys(stringData).sort(), spec.keys.map((k) => k.key).sort(), spec.name);
