@@ -29,8 +29,8 @@ export interface MonitoringArgs {
   provider: k8s.Provider;
   /** Namespace names: monitoring, loki, and where scrape targets live; pass PlatformNamespaces in opts.dependsOn. */
   namespaces: { monitoring: string; loki: string; scrape: string[] };
-  /** stage, monitoring sizes, names and ingress.acmeEmail are read. */
-  config: Pick<StageConfig, "stage" | "monitoring" | "names" | "ingress">;
+  /** stage, monitoring sizes, names, ingress.acmeEmail and protect are read. */
+  config: Pick<StageConfig, "stage" | "monitoring" | "names" | "ingress" | "protect">;
   /** Platform realm issuer URL (Keycloak component: issuerUrl) and Grafana's client id. */
   oidc: { issuerUrl: pulumi.Input<string>; clientId: string };
   /** Secret with Loki's htpasswd (loki-basic-auth, in the loki namespace). */
@@ -56,11 +56,13 @@ export class Monitoring extends pulumi.ComponentResource {
     const stackValues = pulumi.output(args.oidc.issuerUrl).apply((issuerUrl) =>
       kubePrometheusStackValues({ stage: cfg.stage, monitoring: cfg.monitoring, grafanaHost, lokiNamespace: lokiNs, oidc: { issuerUrl, clientId: args.oidc.clientId } }),
     );
-    this.stack = new k8s.helm.v3.Release(`${name}-stack`, releaseArgs(CHARTS.kubePrometheusStack, STACK_RELEASE, monNs, stackValues), child);
+    // Metrics and logs are history that cannot be re-created: protected in production.
+    const stateful = { ...child, protect: cfg.protect };
+    this.stack = new k8s.helm.v3.Release(`${name}-stack`, releaseArgs(CHARTS.kubePrometheusStack, STACK_RELEASE, monNs, stackValues), stateful);
     const loki = new k8s.helm.v3.Release(
       `${name}-loki`,
       releaseArgs(CHARTS.loki, "loki", lokiNs, lokiValues({ stage: cfg.stage, monitoring: cfg.monitoring, dashboardNamespace: monNs })),
-      { ...child, dependsOn: [this.stack] },
+      { ...stateful, dependsOn: [this.stack] },
     );
     new k8s.helm.v3.Release(`${name}-promtail`, releaseArgs(CHARTS.promtail, "promtail", lokiNs, promtailValues(lokiNs)), { ...child, dependsOn: [loki] });
 

@@ -67,6 +67,7 @@ export class CentralPlatform extends pulumi.ComponentResource {
         secrets: cfg.secrets,
         database: args.database,
         caCommonName: `EDP ${cfg.stage} platform CA`,
+        protect: cfg.protect,
       },
       child,
     );

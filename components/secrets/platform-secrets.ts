@@ -39,6 +39,8 @@ export interface PlatformSecretsArgs {
   database: DatabaseCredentials;
   /** Common name of a generated platform CA. */
   caCommonName: string;
+  /** Protect generated keys against deletion (cfg.protect: production). */
+  protect: boolean;
 }
 
 /** Every key of every Secret, as the compiler checks against the table. */
@@ -72,6 +74,9 @@ export class PlatformSecrets extends pulumi.ComponentResource {
       throw new pulumi.ResourceError("edp:ddmFiles (secret) is required: datadirectormangement-files needs DAIM's GPG values (manual §3.2.2)", this);
     }
     const child = { parent: this };
+    // Replacing the CA re-issues every platform certificate and breaks E3's trust; replacing the
+    // SSH key locks datadirectormanagement out of the edge repositories.
+    const keep = { parent: this, protect: args.protect };
 
     const grafanaAdmin = safePassword(`${name}-grafana-admin`, child);
     const grafanaClient = safePassword(`${name}-grafana-oauth-client`, child, 40);
@@ -85,7 +90,7 @@ export class PlatformSecrets extends pulumi.ComponentResource {
       caCrt = issuerCa.apply((c) => c.crt);
       caKey = issuerCa.apply((c) => c.key);
     } else {
-      const key = new tls.PrivateKey(`${name}-issuer-ca`, { algorithm: "ECDSA", ecdsaCurve: "P384" }, child);
+      const key = new tls.PrivateKey(`${name}-issuer-ca`, { algorithm: "ECDSA", ecdsaCurve: "P384" }, keep);
       const cert = new tls.SelfSignedCert(
         `${name}-issuer-ca`,
         {
@@ -97,7 +102,7 @@ export class PlatformSecrets extends pulumi.ComponentResource {
           earlyRenewalHours: 365 * 24,
           allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
         },
-        child,
+        keep,
       );
       caCrt = cert.certPem;
       caKey = key.privateKeyPem;
@@ -105,7 +110,7 @@ export class PlatformSecrets extends pulumi.ComponentResource {
 
     const hasSsh = ddmFiles.apply((f) => f.DDM_SSH_PRIVATE !== undefined);
     // Generated only when config does not carry the pair; a stage's pair is then kept in state.
-    const sshKey = new tls.PrivateKey(`${name}-ddm-ssh`, { algorithm: "ED25519" }, child);
+    const sshKey = new tls.PrivateKey(`${name}-ddm-ssh`, { algorithm: "ED25519" }, keep);
     const ddm = (variable: string) => ddmFiles.apply((f) => f[variable] ?? "");
     const sshPrivate = pulumi.all([hasSsh, ddm("DDM_SSH_PRIVATE"), sshKey.privateKeyOpenssh]).apply(([has, cfg, gen]) => (has ? cfg : gen));
     const sshPublic = pulumi.all([hasSsh, ddm("DDM_SSH_PUB"), sshKey.publicKeyOpenssh]).apply(([has, cfg, gen]) => (has ? cfg : gen));

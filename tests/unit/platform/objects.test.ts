@@ -84,3 +84,22 @@ describe("every Kubernetes object of the platform", function () {
     });
   }
 });
+
+describe("protection of what cannot be re-created", function () {
+  this.timeout(300_000);
+  for (const stage of STAGES) {
+    it(`${stage}: the CA, the DDM SSH key, metrics and logs are protected only in production`, async () => {
+      const run = await runPlatform(stage);
+      const expected = stage === "production";
+      const protectedOnes = [
+        ...run.ofType("tls:index/privateKey:PrivateKey"),
+        ...run.ofType("tls:index/selfSignedCert:SelfSignedCert"),
+        ...run.ofType("kubernetes:helm.sh/v3:Release").filter((r) => ["kube-prometheus-stack", "loki"].includes(String(r.inputs.chart))),
+      ];
+      assert.equal(protectedOnes.length, 5);
+      for (const r of protectedOnes) assert.equal(r.options.protect, expected, `${r.type} ${r.name}`);
+      const promtail = run.ofType("kubernetes:helm.sh/v3:Release").find((r) => r.inputs.chart === "promtail");
+      assert.equal(promtail?.options.protect, false);
+    });
+  }
+});
