@@ -17,6 +17,17 @@ export const CHARTS = {
   sealedSecrets: { chart: "sealed-secrets", repository: "https://bitnami-labs.github.io/sealed-secrets", version: "2.17.6" },
   // Vault: the official chart; its image is pinned below so a chart bump does not move Vault.
   vault: { chart: "vault", repository: "https://helm.releases.hashicorp.com", version: "0.30.0" },
+  // --- Central cluster platform (issue 4) ---
+  ingressNginx: { chart: "ingress-nginx", repository: "https://kubernetes.github.io/ingress-nginx", version: "4.13.5" },
+  certManager: { chart: "cert-manager", repository: "https://charts.jetstack.io", version: "v1.18.2" },
+  kubePrometheusStack: {
+    chart: "kube-prometheus-stack",
+    repository: "https://prometheus-community.github.io/helm-charts",
+    version: "77.1.1",
+  },
+  loki: { chart: "loki", repository: "https://grafana.github.io/helm-charts", version: "6.45.1" },
+  promtail: { chart: "promtail", repository: "https://grafana.github.io/helm-charts", version: "6.17.0" },
+  kyverno: { chart: "kyverno", repository: "https://kyverno.github.io/kyverno", version: "3.5.2" },
 } satisfies Record<string, ChartPin>;
 
 export const IMAGES = {
@@ -26,4 +37,7 @@ export const IMAGES = {
   rclone: "rclone/rclone:1.69.1",
   // Vault: the Shamir unsealer (testing) runs a script on Node.js.
   node: "node:22.14.0-alpine3.21",
+  // --- Central cluster platform (issue 4) ---
+  /** Official Keycloak image; Bitnami's versioned images stopped receiving updates in August 2025. */
+  keycloak: "quay.io/keycloak/keycloak:26.4.0",
 } satisfies Record<string, string>;

@@ -3,9 +3,9 @@
  * path they concern; together with the schema's own issues they are reported at once.
  */
 import type { ConfigProblem } from "./load";
-import { isPlaceholder, KNOWN_PLACEHOLDERS_TEXT, placeholderUses } from "./placeholders";
-import type { SecretKey, StageInput } from "./schema";
 import { stageNames } from "./naming";
+import { isPlaceholder, KNOWN_PLACEHOLDERS_TEXT, placeholderUses } from "./placeholders";
+import { DDM_GPG_VARIABLES, DDM_SSH_VARIABLES, type SecretKey, type StageInput } from "./schema";
 import { EDP_SERVICES } from "./stages";
 import { cidrContains, cidrsOverlap, type Ipv4Cidr, parseIpv4Cidr } from "./validators";
 
@@ -197,6 +197,26 @@ const bucketNames: CheckFn = (cfg) => {
     .map((n) => ({ key: "edp:bucketPrefix", message: `makes the bucket name ${n} ${n.length} characters long; OSS allows 3 to 63` }));
 };
 
+/** Names only keys, never values: these are secrets. */
+const ddmFiles: CheckFn = (_cfg, { secrets }) => {
+  const files = secrets.ddmFiles as Record<string, unknown> | undefined;
+  if (files === undefined) return [];
+  const out: ConfigProblem[] = [];
+  for (const name of DDM_GPG_VARIABLES) {
+    if (typeof files[name] !== "string" || files[name] === "") out.push({ key: `edp:ddmFiles.${name}`, message: "is missing: every GPG value of datadirectormangement-files is required (manual §3.2.2)" });
+  }
+  const ssh = DDM_SSH_VARIABLES.filter((n) => files[n] !== undefined);
+  if (ssh.length === 1) {
+    out.push({ key: `edp:ddmFiles.${ssh[0]}`, message: `is set without its pair (${DDM_SSH_VARIABLES.join(", ")}): set both, or neither to have the pair generated` });
+  }
+  const known = new Set<string>([...DDM_GPG_VARIABLES, ...DDM_SSH_VARIABLES]);
+  for (const name of Object.keys(files)) {
+    if (!known.has(name)) out.push({ key: `edp:ddmFiles.${name}`, message: `is not a datadirectormangement-files variable (expected ${[...known].join(", ")})` });
+  }
+  return out;
+};
+
+
 const CHECKS: Check[] = [
   { needs: ["stage"], run: stageMatchesStack },
   { needs: ["stage", "bucketPrefix", "dns"], run: bucketNames },
@@ -206,6 +226,7 @@ const CHECKS: Check[] = [
   { needs: ["stage", "vault", "e3"], run: vault },
   { needs: ["e3"], run: e3 },
   { needs: ["edgeClusters", "chartTemplates", "deployments"], run: edge },
+  { needs: [], run: ddmFiles },
 ];
 
 /**

@@ -210,3 +210,12 @@ export const SECRET_KEYS = {
 export type SecretKey = keyof typeof SECRET_KEYS;
 
 export const REQUIRED_IMAGE_SERVICES = EDP_SERVICES;
+
+/**
+ * The datadirectormangement-files values (manual §3.2.2). The GPG values belong to the key the EDP
+ * signs edge-device repository commits with: not stage-specific, supplied by DAIM, required in
+ * edp:ddmFiles. The SSH pair is stage-specific and generated when edp:ddmFiles does not carry it.
+ */
+export const DDM_GPG_VARIABLES = ["DDM_REV", "DDM_KEY1", "DDM_KEY2", "DDM_GPG_CONF", "DDM_PASSPHRASE", "DDM_PUBRING", "DDM_TRUSTDB"] as const;
+export const DDM_SSH_VARIABLES = ["DDM_SSH_PRIVATE", "DDM_SSH_PUB"] as const;
+export type DdmVariable = (typeof DDM_GPG_VARIABLES)[number] | (typeof DDM_SSH_VARIABLES)[number];

@@ -1,0 +1,172 @@
+/**
+ * Keycloak from the official image (not Bitnami's, whose versioned images stopped receiving
+ * updates in August 2025), as a Deployment on the platform PostgreSQL. The realm is imported at
+ * start from a ConfigMap; secrets come from Secrets of the secrets table. The public host serves
+ * only what browsers and clients need (realms, resources); the admin console is on the
+ * VPC-internal host.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { StageConfig } from "../../config";
+import { issuerFor } from "../certificates/issuers";
+import { ingressArgs } from "../shared/ingress";
+import { IMAGES } from "../versions";
+import { REALM, realmJson } from "./realm";
+
+export const KEYCLOAK_HTTP_PORT = 8080;
+export const KEYCLOAK_MANAGEMENT_PORT = 9000;
+/** Paths Keycloak's guide recommends exposing publicly; /admin is not among them. */
+export const PUBLIC_PATHS = ["/realms", "/resources"] as const;
+
+export interface KeycloakArgs {
+  /** Provider of the central cluster (foundation.cluster.provider). */
+  provider: k8s.Provider;
+  /** Keycloak's namespace (PlatformNamespaces.names.keycloak). */
+  namespace: pulumi.Input<string>;
+  /** stage, names and ingress.acmeEmail are read. */
+  config: Pick<StageConfig, "stage" | "names" | "ingress">;
+  /** Secrets of the secrets table (PlatformSecrets creates them). */
+  secrets?: { admin: string; database: string; realm: string };
+}
+
+/** Public Keycloak host for a stage. */
+export const keycloakHost = (names: StageConfig["names"]) => names.publicHost("keycloak");
+/** OpenID issuer of the platform realm. */
+export const issuerUrlFor = (names: StageConfig["names"]) => `https://${keycloakHost(names)}/realms/${REALM}`;
+
+const fromSecret = (name: string, secret: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: secret, key } } });
+
+export function keycloakEnv(publicHost: string, adminHost: string, secrets: { admin: string; database: string }) {
+  return [
+    { name: "KC_DB", value: "postgres" },
+    fromSecret("KC_DB_URL_HOST", secrets.database, "POSTGRES_EXTERNAL_ADDRESS"),
+    fromSecret("KC_DB_URL_PORT", secrets.database, "POSTGRES_EXTERNAL_PORT"),
+    fromSecret("KC_DB_URL_DATABASE", secrets.database, "POSTGRES_DATABASE"),
+    fromSecret("KC_DB_USERNAME", secrets.database, "POSTGRES_USERNAME"),
+    fromSecret("KC_DB_PASSWORD", secrets.database, "POSTGRES_PASSWORD"),
+    fromSecret("KC_BOOTSTRAP_ADMIN_USERNAME", secrets.admin, "ADMIN_USERNAME"),
+    fromSecret("KC_BOOTSTRAP_ADMIN_PASSWORD", secrets.admin, "ADMIN_PASSWORD"),
+    { name: "KC_HOSTNAME", value: `https://${publicHost}` },
+    { name: "KC_HOSTNAME_ADMIN", value: `https://${adminHost}` },
+    // TLS ends at ingress-nginx, which sets X-Forwarded-* headers.
+    { name: "KC_HTTP_ENABLED", value: "true" },
+    { name: "KC_PROXY_HEADERS", value: "xforwarded" },
+    { name: "KC_HEALTH_ENABLED", value: "true" },
+    { name: "KC_METRICS_ENABLED", value: "true" },
+  ];
+}
+
+export class Keycloak extends pulumi.ComponentResource {
+  public readonly url: pulumi.Output<string>;
+  public readonly adminUrl: pulumi.Output<string>;
+  /** OpenID issuer URL of the platform realm (Grafana, EDP services). */
+  public readonly issuerUrl: pulumi.Output<string>;
+
+  constructor(name: string, args: KeycloakArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("edp:identity:Keycloak", name, args, opts);
+    const cfg = args.config;
+    const child = { parent: this, provider: args.provider };
+    const secrets = args.secrets ?? { admin: "credential-keycloak", database: "keycloak-db-secret", realm: "keycloak-realm-secrets" };
+    const publicHost = keycloakHost(cfg.names);
+    const adminHost = cfg.names.internalHost("keycloak");
+    const replicas = cfg.stage === "testing" ? 1 : 2;
+    const labels = { "app.kubernetes.io/name": "keycloak", "app.kubernetes.io/part-of": "edp-platform" };
+    const selector = { "app.kubernetes.io/name": "keycloak" };
+
+    const realm = new k8s.core.v1.ConfigMap(
+      `${name}-realm`,
+      {
+        metadata: { name: "keycloak-realm", namespace: args.namespace, labels },
+        data: { [`${REALM}-realm.json`]: realmJson({ grafanaHost: cfg.names.publicHost("grafana"), portalHost: cfg.names.publicHost("edp-portal") }) },
+      },
+      child,
+    );
+
+    new k8s.apps.v1.Deployment(
+      name,
+      {
+        metadata: { name: "keycloak", namespace: args.namespace, labels },
+        spec: {
+          replicas,
+          selector: { matchLabels: selector },
+          template: {
+            metadata: { labels },
+            spec: {
+              automountServiceAccountToken: false,
+              securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+              containers: [
+                {
+                  name: "keycloak",
+                  image: IMAGES.keycloak,
+                  args: ["start", "--import-realm"],
+                  env: keycloakEnv(publicHost, adminHost, secrets),
+                  // The realm import resolves its ${...} placeholders from these variables.
+                  envFrom: [{ secretRef: { name: secrets.realm } }],
+                  ports: [
+                    { name: "http", containerPort: KEYCLOAK_HTTP_PORT },
+                    { name: "management", containerPort: KEYCLOAK_MANAGEMENT_PORT },
+                    // Cluster members find each other through the database (jdbc-ping) and talk on 7800.
+                    { name: "jgroups", containerPort: 7800 },
+                  ],
+                  resources: { requests: { cpu: "250m", memory: "768Mi" }, limits: { cpu: "2", memory: "1536Mi" } },
+                  securityContext: {
+                    allowPrivilegeEscalation: false,
+                    capabilities: { drop: ["ALL"] },
+                    // `start` re-augments the server into its own install directory.
+                    readOnlyRootFilesystem: false,
+                  },
+                  startupProbe: { httpGet: { path: "/health/started", port: "management" }, periodSeconds: 5, failureThreshold: 60 },
+                  readinessProbe: { httpGet: { path: "/health/ready", port: "management" }, periodSeconds: 10 },
+                  livenessProbe: { httpGet: { path: "/health/live", port: "management" }, periodSeconds: 10, failureThreshold: 3 },
+                  volumeMounts: [{ name: "realm", mountPath: "/opt/keycloak/data/import", readOnly: true }],
+                },
+              ],
+              volumes: [{ name: "realm", configMap: { name: realm.metadata.name } }],
+            },
+          },
+        },
+      },
+      child,
+    );
+
+    new k8s.core.v1.Service(
+      name,
+      {
+        metadata: { name: "keycloak", namespace: args.namespace, labels: { ...labels, "edp.daim.io/metrics": "keycloak" } },
+        spec: {
+          selector,
+          ports: [
+            { name: "http", port: KEYCLOAK_HTTP_PORT, targetPort: "http" },
+            { name: "management", port: KEYCLOAK_MANAGEMENT_PORT, targetPort: "management" },
+          ],
+        },
+      },
+      child,
+    );
+    if (replicas > 1) {
+      new k8s.policy.v1.PodDisruptionBudget(name, { metadata: { name: "keycloak", namespace: args.namespace }, spec: { minAvailable: 1, selector: { matchLabels: selector } } }, child);
+    }
+
+    new k8s.networking.v1.Ingress(
+      `${name}-public`,
+      ingressArgs({
+        name: "keycloak",
+        namespace: args.namespace,
+        host: publicHost,
+        issuer: issuerFor("public", cfg.ingress.acmeEmail),
+        paths: PUBLIC_PATHS.map((path) => ({ path, service: "keycloak", port: KEYCLOAK_HTTP_PORT })),
+      }),
+      child,
+    );
+    new k8s.networking.v1.Ingress(
+      `${name}-admin`,
+      ingressArgs({ name: "keycloak-admin", namespace: args.namespace, host: adminHost, issuer: issuerFor("internal", undefined), paths: [{ path: "/", service: "keycloak", port: KEYCLOAK_HTTP_PORT }] }),
+      child,
+    );
+
+    this.url = pulumi.output(`https://${publicHost}`);
+    this.adminUrl = pulumi.output(`https://${adminHost}/admin/`);
+    this.issuerUrl = pulumi.output(issuerUrlFor(cfg.names));
+    this.registerOutputs({ url: this.url, adminUrl: this.adminUrl, issuerUrl: this.issuerUrl });
+  }
+}

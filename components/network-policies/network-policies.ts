@@ -1,0 +1,35 @@
+/** Applies the platform's NetworkPolicies (policies.ts) to the central cluster. */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { type NetworkPolicyInput, networkPolicies } from "./policies";
+
+export interface PlatformNetworkPoliciesArgs {
+  /** Provider of the central cluster (foundation.cluster.provider). */
+  provider: k8s.Provider;
+  /** Namespace names; pass PlatformNamespaces in opts.dependsOn. */
+  namespaces: NetworkPolicyInput["namespaces"];
+  /** Namespaces of PostgreSQL and Vault (outputs of their components). */
+  peers: NetworkPolicyInput["peers"];
+  /** Public address of the ingress load balancer (foundation.ingressAddress). */
+  ingressAddress: pulumi.Input<string>;
+  /** Address of the stage's E3 host (foundation.e3Eip.ipAddress). */
+  e3Address: pulumi.Input<string>;
+}
+
+const hostCidr = (address: pulumi.Input<string>) => pulumi.output(address).apply((a) => `${a}/32`);
+
+export class PlatformNetworkPolicies extends pulumi.ComponentResource {
+  /** namespace/name of each policy. */
+  public readonly policies: pulumi.Output<string[]>;
+
+  constructor(name: string, args: PlatformNetworkPoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("edp:network-policies:PlatformNetworkPolicies", name, args, opts);
+    const { provider } = args;
+    const all = networkPolicies({ namespaces: args.namespaces, peers: args.peers, ingressCidr: hostCidr(args.ingressAddress), e3Cidr: hostCidr(args.e3Address) });
+    for (const p of all) {
+      new k8s.networking.v1.NetworkPolicy(`${name}-${p.metadata.namespace}-${p.metadata.name}`, p, { parent: this, provider });
+    }
+    this.policies = pulumi.output(all.map((p) => `${p.metadata.namespace}/${p.metadata.name}`));
+    this.registerOutputs({ policies: this.policies });
+  }
+}

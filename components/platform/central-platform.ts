@@ -1,0 +1,145 @@
+/**
+ * Everything the manual's cluster-infrastructure, app-infrastructure and apps kustomizations
+ * deployed, as one component on the central cluster, wired in the order the pieces need:
+ * namespaces → secrets → Keycloak → monitoring (its CRDs) → ingress, cert-manager, Kyverno →
+ * EDP services → network policies. PostgreSQL and Vault are separate components; this one takes
+ * their namespaces and the database credentials they hand over.
+ */
+import type * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { StageConfig } from "../../config";
+import { CertManager } from "../certificates";
+import { GRAFANA_CLIENT_ID, Keycloak } from "../identity";
+import { IngressController } from "../ingress";
+import { Monitoring } from "../monitoring";
+import { PLATFORM_NAMESPACES as NS, PlatformNamespaces } from "../namespaces";
+import { PlatformNetworkPolicies } from "../network-policies";
+import { Kyverno, PLATFORM_POLICY_SCOPES } from "../policies";
+import { type DatabaseCredentials, PlatformSecrets } from "../secrets";
+import { EdpServices } from "../services";
+
+export interface CentralPlatformArgs {
+  /** Provider of the central cluster (foundation.cluster.provider). */
+  provider: k8s.Provider;
+  /** The stage's config (loadStageConfig()). */
+  config: StageConfig;
+  /** Address of the stage's E3 host (foundation.e3Eip.ipAddress). */
+  e3Address: pulumi.Input<string>;
+  /** Public address of the ingress load balancer (foundation.ingressAddress). */
+  ingressAddress: pulumi.Input<string>;
+  /** Database passwords and Keycloak's connection, from the PostgreSQL component. */
+  database: DatabaseCredentials;
+  /** Namespaces of PostgreSQL and Vault, as outputs of their components. */
+  namespaces: { postgres: pulumi.Input<string>; vault: pulumi.Input<string> };
+}
+
+export class CentralPlatform extends pulumi.ComponentResource {
+  public readonly portalUrl: pulumi.Output<string>;
+  public readonly internalUrl: pulumi.Output<string>;
+  public readonly grafanaUrl: pulumi.Output<string>;
+  public readonly keycloakUrl: pulumi.Output<string>;
+  public readonly keycloakAdminUrl: pulumi.Output<string>;
+  public readonly lokiUrl: pulumi.Output<string>;
+  /** Secret. */
+  public readonly grafanaAdminPassword: pulumi.Output<string>;
+  /** Secret. */
+  public readonly keycloakAdminPassword: pulumi.Output<string>;
+  /** Secret: the `loki` user's password at Loki's ingress. */
+  public readonly lokiBasicAuthPassword: pulumi.Output<string>;
+  /** PEM of the platform CA (E3's custom TLS trust, manual §4.4). */
+  public readonly issuerCaCertificate: pulumi.Output<string>;
+  /** Image per EDP service, as deployed. */
+  public readonly images: pulumi.Output<Record<string, string>>;
+  /** Names of the Kyverno ClusterPolicies. */
+  public readonly policies: pulumi.Output<string[]>;
+
+  constructor(name: string, args: CentralPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("edp:platform:CentralPlatform", name, args, opts);
+    const { provider, config: cfg } = args;
+    const child = { parent: this };
+
+    const namespaces = new PlatformNamespaces(`${name}-namespaces`, { provider }, child);
+    const secrets = new PlatformSecrets(
+      `${name}-secrets`,
+      {
+        provider,
+        namespaces: { ...namespaces.names, ...args.namespaces },
+        secrets: cfg.secrets,
+        database: args.database,
+        caCommonName: `EDP ${cfg.stage} platform CA`,
+        protect: cfg.protect,
+      },
+      child,
+    );
+    const afterSecrets = { ...child, dependsOn: [secrets] };
+    const keycloak = new Keycloak(`${name}-keycloak`, { provider, namespace: namespaces.names.keycloak, config: cfg }, afterSecrets);
+    const monitoring = new Monitoring(
+      `${name}-monitoring`,
+      {
+        provider,
+        namespaces: { monitoring: NS.monitoring.name, loki: NS.loki.name, scrape: [NS.edp.name, NS.keycloak.name] },
+        config: cfg,
+        oidc: { issuerUrl: keycloak.issuerUrl, clientId: GRAFANA_CLIENT_ID },
+        lokiBasicAuthSecret: "loki-basic-auth",
+      },
+      { ...child, dependsOn: [namespaces, secrets] },
+    );
+    // ServiceMonitors and dashboards need the prometheus-operator CRDs of the monitoring stack.
+    const afterMonitoring = { ...child, dependsOn: [monitoring.stack] };
+    const ingress = new IngressController(`${name}-ingress`, { provider, namespace: namespaces.names.ingress, config: cfg, serviceMonitor: true }, afterMonitoring);
+    const certManager = new CertManager(
+      `${name}-cert-manager`,
+      { provider, namespace: namespaces.names.certManager, config: cfg, caSecretName: "issuer-ca", ingressClassName: ingress.ingressClassName, serviceMonitor: true },
+      { ...child, dependsOn: [secrets, monitoring.stack] },
+    );
+    const kyverno = new Kyverno(
+      `${name}-kyverno`,
+      { provider, namespace: namespaces.names.kyverno, stage: cfg.stage, scopes: PLATFORM_POLICY_SCOPES, monitoring: true, dashboardNamespace: NS.monitoring.name },
+      afterMonitoring,
+    );
+    const services = new EdpServices(
+      `${name}-services`,
+      { provider, namespace: namespaces.names.edp, config: cfg, e3Host: args.e3Address, oidcIssuerUrl: keycloak.issuerUrl },
+      // Pods start once their pull Secret exists and the policies that check them are in place.
+      { ...child, dependsOn: [secrets, kyverno, certManager] },
+    );
+    new PlatformNetworkPolicies(
+      `${name}-network`,
+      {
+        provider,
+        namespaces: { edp: NS.edp.name, keycloak: NS.keycloak.name, monitoring: NS.monitoring.name, loki: NS.loki.name, ingress: NS.ingress.name },
+        peers: args.namespaces,
+        ingressAddress: args.ingressAddress,
+        e3Address: args.e3Address,
+      },
+      { ...child, dependsOn: [namespaces] },
+    );
+
+    this.portalUrl = services.portalUrl;
+    this.internalUrl = services.internalUrl;
+    this.grafanaUrl = monitoring.grafanaUrl;
+    this.keycloakUrl = keycloak.url;
+    this.keycloakAdminUrl = keycloak.adminUrl;
+    this.lokiUrl = monitoring.lokiUrl;
+    this.grafanaAdminPassword = secrets.grafanaAdminPassword;
+    this.keycloakAdminPassword = secrets.keycloakAdminPassword;
+    this.lokiBasicAuthPassword = secrets.lokiBasicAuthPassword;
+    this.issuerCaCertificate = secrets.issuerCaCertificate;
+    this.images = services.images;
+    this.policies = kyverno.policies;
+    this.registerOutputs({
+      portalUrl: this.portalUrl,
+      internalUrl: this.internalUrl,
+      grafanaUrl: this.grafanaUrl,
+      keycloakUrl: this.keycloakUrl,
+      keycloakAdminUrl: this.keycloakAdminUrl,
+      lokiUrl: this.lokiUrl,
+      grafanaAdminPassword: this.grafanaAdminPassword,
+      keycloakAdminPassword: this.keycloakAdminPassword,
+      lokiBasicAuthPassword: this.lokiBasicAuthPassword,
+      issuerCaCertificate: this.issuerCaCertificate,
+      images: this.images,
+      policies: this.policies,
+    });
+  }
+}

@@ -1,0 +1,1 @@
+export { CentralPlatform, type CentralPlatformArgs } from "./central-platform";

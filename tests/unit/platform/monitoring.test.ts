@@ -1,0 +1,135 @@
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import YAML from "yaml";
+import { GRAFANA_ROLE_PATH, grafanaComDashboards, kubePrometheusStackValues, lokiValues, MANUAL_DASHBOARDS } from "../../../components/monitoring";
+import { CHARTS } from "../../../components/versions";
+import { STAGES } from "../../../config";
+import { ROOT } from "../../harness/stage";
+import { meta, runPlatform } from "./run";
+
+type Obj = Record<string, unknown>;
+const stageMonitoring = (stage: string) =>
+  (YAML.parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stage}.yaml`), "utf8")) as { config: Record<string, Obj> }).config["edp:monitoring"] as {
+    prometheusRetention: string;
+    prometheusStorageGb: number;
+    lokiStorageGb: number;
+    lokiRetentionHours: number;
+  };
+
+describe("monitoring values", () => {
+  it("accounts for every dashboard of the manual (§3.9.5)", () => {
+    const manual = [
+      "Spring Boot Applications",
+      "Pod Metrics + Logs",
+      "Hashicorp Vault",
+      "Keycloak Metrics",
+      "Flux Cluster Stats",
+      "Flux Control Plane",
+      "Kubernetes Cluster (Prometheus)",
+      "Kubernetes Cluster Monitoring",
+      "Kubernetes Ingress Controller Dashboard",
+      "Kyverno",
+      "NGINX Ingress controller",
+      "Prometheus 2.0 Overview",
+      "Alerts",
+      "Loki",
+      "Grafana Internals",
+      "State of the Deployment",
+    ];
+    assert.deepEqual(MANUAL_DASHBOARDS.map((d) => d.name).sort(), manual.sort());
+  });
+
+  it("loads each grafana.com dashboard once, in its manual folder", () => {
+    const v = grafanaComDashboards();
+    assert.deepEqual(Object.keys(v.dashboards).sort(), ["apps", "k8s"]);
+    assert.deepEqual(Object.keys(v.dashboards.k8s), ["gnet-9614"]);
+    assert.deepEqual(v.dashboardProviders["dashboardproviders.yaml"].providers.map((p) => p.folder), ["apps", "k8s"]);
+  });
+
+  const input = {
+    stage: "production" as const,
+    monitoring: { prometheusRetention: "30d", prometheusStorageGb: 200, lokiStorageGb: 10, lokiRetentionHours: 720 },
+    grafanaHost: "grafana.api.production.example.net",
+    lokiNamespace: "loki",
+    oidc: { issuerUrl: "https://keycloak.example.net/realms/edp", clientId: "grafana" },
+  };
+
+  it("signs Grafana in through the platform realm, with the client secret only from its Secret", () => {
+    const v = kubePrometheusStackValues(input);
+    const oauth = v.grafana["grafana.ini"]["auth.generic_oauth"];
+    assert.equal(oauth.auth_url, "https://keycloak.example.net/realms/edp/protocol/openid-connect/auth");
+    assert.equal(oauth.token_url, "https://keycloak.example.net/realms/edp/protocol/openid-connect/token");
+    assert.equal(oauth.client_id, "grafana");
+    assert.ok(!("client_secret" in oauth));
+    assert.deepEqual(v.grafana.envValueFrom.GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET, { secretKeyRef: { name: "grafana-credentials", key: "oauth-client-secret" } });
+    assert.equal(v.grafana.admin.existingSecret, "grafana-credentials");
+    assert.equal(v.grafana["grafana.ini"].server.root_url, "https://grafana.api.production.example.net/");
+    assert.match(GRAFANA_ROLE_PATH, /grafana-admin.*'Admin'/);
+  });
+
+  it("sizes Prometheus and Loki from the stage, never below a cloud disk's minimum", () => {
+    const v = kubePrometheusStackValues(input);
+    assert.equal(v.prometheus.prometheusSpec.retention, "30d");
+    assert.equal(v.prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.resources.requests.storage, "200Gi");
+    assert.equal(v.prometheus.prometheusSpec.retentionSize, "170GB");
+    const l = lokiValues({ stage: "production", monitoring: input.monitoring, dashboardNamespace: "monitoring" });
+    assert.equal(l.loki.limits_config.retention_period, "720h");
+    assert.equal(l.singleBinary.persistence.size, "20Gi");
+  });
+});
+
+describe("monitoring per stage", function () {
+  this.timeout(300_000);
+
+  for (const stage of STAGES) {
+    it(`${stage}: pinned charts sized from the stage's edp:monitoring`, async () => {
+      const run = await runPlatform(stage);
+      assert.equal(run.error, undefined, run.error);
+      const releases = run.ofType("kubernetes:helm.sh/v3:Release");
+      const byChart = (chart: string) => {
+        const r = releases.find((x) => x.inputs.chart === chart);
+        assert.ok(r, `no ${chart} release`);
+        return r;
+      };
+      const m = stageMonitoring(stage);
+      const stack = byChart("kube-prometheus-stack");
+      assert.equal(stack.inputs.version, CHARTS.kubePrometheusStack.version);
+      const prom = ((stack.inputs.values as Obj).prometheus as Obj).prometheusSpec as Obj;
+      assert.equal(prom.retention, m.prometheusRetention);
+      assert.equal(JSON.stringify(prom.storageSpec).includes(`"${Math.max(20, m.prometheusStorageGb)}Gi"`), true);
+      const loki = byChart("loki");
+      assert.equal(loki.inputs.version, CHARTS.loki.version);
+      assert.equal((((loki.inputs.values as Obj).loki as Obj).limits_config as Obj).retention_period, `${m.lokiRetentionHours}h`);
+      assert.equal(byChart("promtail").inputs.version, CHARTS.promtail.version);
+      assert.equal(byChart("promtail").inputs.namespace, "loki");
+    });
+
+    it(`${stage}: Grafana at grafana.api.${stage} and edp-portal/grafana, Loki behind basic auth`, async () => {
+      const run = await runPlatform(stage);
+      const ingresses = Object.fromEntries(run.ofType("kubernetes:networking.k8s.io/v1:Ingress").map((i) => [`${meta(i.inputs).namespace}/${meta(i.inputs).name}`, i.inputs]));
+      const rule = (i: Obj) => ((i.spec as Obj).rules as Obj[])[0];
+      assert.equal(rule(ingresses["monitoring/grafana"]).host, `grafana.api.${stage}.example-edp.net`);
+      const portal = ingresses["monitoring/grafana-portal-path"];
+      assert.equal(rule(portal).host, `edp-portal.api.${stage}.example-edp.net`);
+      assert.equal(((rule(portal).http as Obj).paths as Obj[])[0].path, "/grafana");
+      assert.equal(meta(portal).annotations?.["nginx.ingress.kubernetes.io/permanent-redirect"], `https://grafana.api.${stage}.example-edp.net/`);
+      const loki = ingresses["loki/loki"];
+      assert.equal(meta(loki).annotations?.["nginx.ingress.kubernetes.io/auth-type"], "basic");
+      assert.equal(meta(loki).annotations?.["nginx.ingress.kubernetes.io/auth-secret"], "loki-basic-auth");
+      const authSecret = run.ofType("kubernetes:core/v1:Secret").find((s) => meta(s.inputs).name === "loki-basic-auth");
+      assert.equal(authSecret && meta(authSecret.inputs).namespace, "loki", "the auth Secret must share the Ingress's namespace");
+      assert.equal(run.output("grafanaUrl").value, `https://grafana.api.${stage}.example-edp.net/`);
+    });
+  }
+
+  it("keeps every generated secret out of the chart values", async () => {
+    const run = await runPlatform("staging");
+    const values = JSON.stringify(run.ofType("kubernetes:helm.sh/v3:Release").map((r) => r.inputs.values));
+    for (const s of run.ofType("kubernetes:core/v1:Secret")) {
+      for (const [key, value] of Object.entries((s.inputs.stringData ?? {}) as Record<string, string>)) {
+        if (value.length >= 12) assert.ok(!values.includes(value), `${meta(s.inputs).name}.${key} appears in chart values`);
+      }
+    }
+  });
+});
