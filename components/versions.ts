@@ -11,6 +11,15 @@ export interface ChartPin {
   version: string;
 }
 
-export const CHARTS = {} satisfies Record<string, ChartPin>;
+export const CHARTS = {
+  // PostgreSQL (components/postgres): the CloudNativePG operator, chart 0.29.0 = operator 1.30.0.
+  cloudnativePg: { chart: "cloudnative-pg", repository: "https://cloudnative-pg.github.io/charts", version: "0.29.0" },
+} satisfies Record<string, ChartPin>;
 
-export const IMAGES = {} satisfies Record<string, string>;
+export const IMAGES = {
+  // PostgreSQL (components/postgres). The backup, restore and drill Jobs run the server's own
+  // image so that pg_dump and pg_restore match its major version; rclone is copied in from its
+  // image by an init container (a static binary).
+  postgres: "ghcr.io/cloudnative-pg/postgresql:17.9-standard-trixie",
+  rclone: "docker.io/rclone/rclone:1.71.2",
+} satisfies Record<string, string>;

@@ -17,7 +17,7 @@ spool=$(mktemp -d "${PGBACKUP_SPOOL:-${TMPDIR:-/tmp}}/pgdrill.XXXXXX")
 scratch=""
 drop_scratch() {
   [[ -n "$scratch" ]] || return 0
-  dropdb --no-password --if-exists --force "$scratch" || log "WARNING: could not drop scratch database $scratch"
+  PGOPTIONS="-c client_min_messages=warning" dropdb --no-password --if-exists --force "$scratch" || log "WARNING: could not drop scratch database $scratch"
   scratch=""
 }
 trap 'drop_scratch; rm -rf "$spool"' EXIT
@@ -34,7 +34,7 @@ drill() {
 
   scratch="${PG_DRILL_PREFIX}${db}"
   scratch="${scratch:0:63}"
-  dropdb --no-password --if-exists --force "$scratch" || return 1
+  PGOPTIONS="-c client_min_messages=warning" dropdb --no-password --if-exists --force "$scratch" || return 1
   createdb --no-password "$scratch" || return 1
   pg_restore --no-password -d "$scratch" --exit-on-error "$spool/dump" || { log "$db: $name does not restore"; return 1; }
   count_rows "$scratch" >"$spool/restored" || return 1

@@ -59,7 +59,8 @@ count_rows() {
 }
 
 # rclone without its "no config file" notice: the remote comes from RCLONE_CONFIG_* variables.
-store() { rclone -q "$@"; }
+# RCLONE names the binary where it is not on PATH (the Jobs copy it into a shared volume).
+store() { "${RCLONE:-rclone}" -q "$@"; }
 
 # Newest object with the given suffix in a remote directory (names sort in time order), or
 # nothing when there is none. Fails when the listing itself fails.
