@@ -100,17 +100,25 @@ export class Postgres extends pulumi.ComponentResource {
     const stateful = { ...child, protect: cfg.protect, retainOnDelete: cfg.protect };
     const labels = { "app.kubernetes.io/part-of": "edp-postgres", [STAGE_LABEL]: cfg.stage };
 
-    // A password given from outside is checked here, without being quoted in the error.
-    const checked = (what: string, value: pulumi.Input<string>) =>
-      pulumi.secret(
+    // A password given from outside is checked before anything is created when it is known now,
+    // else as soon as it resolves; the messages never quote it.
+    const checked = (what: string, value: pulumi.Input<string>) => {
+      if (typeof value === "string") {
+        const problem = passwordProblem(value);
+        if (problem) throw new pulumi.ResourceError(`${what} ${problem}`, this);
+      }
+      return pulumi.secret(
         pulumi.output(value).apply((pw) => {
           const problem = passwordProblem(pw);
-          if (problem) throw new pulumi.ResourceError(`${what} ${problem}`, this);
+          if (problem) throw new Error(`${name}: ${what} ${problem}`);
           return pw;
         }),
       );
+    };
     const password = (role: string, given: pulumi.Input<string> | undefined) =>
-      given === undefined ? pulumi.secret(new random.RandomPassword(`${name}-${role}`, GENERATED_PASSWORD, { parent: this }).result) : checked(`the password of role ${role}`, given);
+      given === undefined
+        ? pulumi.secret(new random.RandomPassword(`${name}-${role}`, GENERATED_PASSWORD, { parent: this }).result)
+        : checked(role === "admin" ? "the admin password" : `the password of role ${role.replace(/^role-/, "")}`, given);
 
     this.adminUser = "postgres";
     this.adminPassword = password("admin", args.adminPassword);
