@@ -192,6 +192,34 @@ describe("PostgreSQL backup, restore and drill scripts against a real server", f
     assert.match(r.stderr, /ERROR: backup [0-9TZ]+ incomplete; failed: _globals keycloak masterdata/);
   });
 
+  it("exits non-zero when a dump fails, still backing up the other databases", async () => {
+    // A session holding an exclusive lock makes pg_dump give up after its lock wait timeout.
+    const locker: ChildProcess = spawn(
+      path.join(pg.bin, "psql"),
+      ["-X", "-d", "masterdata", "-c", "BEGIN; LOCK TABLE public.machine IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120);"],
+      { env: pg.clientEnv(), stdio: "ignore" },
+    );
+    try {
+      for (let i = 0; i < 50 && pg.sql("masterdata", "SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = 'public.machine'::regclass") === "0"; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const keycloakBefore = dumpsOf("keycloak").length;
+      const masterdataBefore = dumpsOf("masterdata").length;
+      await nextSecond();
+      const r = backup({ PGBACKUP_LOCK_WAIT_TIMEOUT: "1s" });
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, /masterdata: pg_dump failed/);
+      assert.match(r.stderr, /keycloak: ok/);
+      assert.match(r.stderr, /ERROR: backup [0-9TZ]+ incomplete; failed: masterdata$/m);
+      assert.equal(dumpsOf("keycloak").length, keycloakBefore + 1);
+      assert.equal(dumpsOf("masterdata").length, masterdataBefore, "a failed dump was uploaded");
+    } finally {
+      // The server keeps the lock until the backend ends, not when the client goes.
+      pg.sql("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'BEGIN; LOCK TABLE%'");
+      locker.kill();
+    }
+  });
+
   it("passes the restore drill on a good backup and leaves no scratch database", async () => {
     await nextSecond();
     ok(backup(), "backup");

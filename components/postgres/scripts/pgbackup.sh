@@ -10,12 +10,15 @@
 # failed, so the Job fails and the alert fires.
 #
 # Environment: PGHOST PGPORT PGUSER PGPASSWORD, BACKUP_REMOTE (see pglib.sh), optionally
-# PGBACKUP_SPOOL (a directory with room for the largest dump; default: a temporary directory).
+# PGBACKUP_SPOOL (a directory with room for the largest dump; default: a temporary directory) and
+# PGBACKUP_LOCK_WAIT_TIMEOUT (how long a dump waits for a table lock before it fails, rather than
+# hanging until the Job's deadline; default 10min).
 set -Eeuo pipefail
 # shellcheck source=pglib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/pglib.sh"
 
 require_env PGHOST PGUSER BACKUP_REMOTE
+export PGBACKUP_LOCK_WAIT_TIMEOUT="${PGBACKUP_LOCK_WAIT_TIMEOUT:-10min}"
 
 spool=$(mktemp -d "${PGBACKUP_SPOOL:-${TMPDIR:-/tmp}}/pgbackup.XXXXXX")
 trap 'rm -rf "$spool"' EXIT
@@ -41,14 +44,17 @@ backup_globals() {
 backup_database() {
   local db="$1" dump="$spool/$1.dump" counts="$spool/$1.counts"
   rm -f "$dump" "$dump.ok" "$counts"
-  # shellcheck disable=SC2016 # the shell escape expands its variables itself, from psql's environment
+  # shellcheck disable=SC2016 # the shell escape and the backquotes expand their variables themselves, from psql's environment
   {
-    printf '%s\n' 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;' \
+    printf '%s\n' 'SET lock_timeout = :'"'"'lock_timeout'"'"';' \
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;' \
       'SELECT pg_export_snapshot() AS snapshot \gset' \
       '\setenv PGBACKUP_SNAPSHOT :snapshot' \
-      '\! pg_dump --no-password --snapshot="$PGBACKUP_SNAPSHOT" -Fc -d "$PGBACKUP_DB" -f "$PGBACKUP_OUT" && : > "$PGBACKUP_OUT.ok"' \
-      '\o '"$counts.unsorted" "$COUNT_ROWS_SQL" '\gexec' '\o' 'COMMIT;'
-  } | PGBACKUP_DB="$db" PGBACKUP_OUT="$dump" psql_q -d "$db" -f - || { log "$db: snapshot session failed"; return 1; }
+      '\! pg_dump --no-password --snapshot="$PGBACKUP_SNAPSHOT" --lock-wait-timeout="$PGBACKUP_LOCK_WAIT_TIMEOUT" -Fc -d "$PGBACKUP_DB" -f "$PGBACKUP_OUT" && : > "$PGBACKUP_OUT.ok"' \
+      '\set dumped `test -f "$PGBACKUP_OUT.ok" && echo true || echo false`' \
+      '\if :dumped' '\o '"$counts.unsorted" "$COUNT_ROWS_SQL" '\gexec' '\o' '\endif' 'COMMIT;'
+  } | PGBACKUP_DB="$db" PGBACKUP_OUT="$dump" psql_q -v lock_timeout="$PGBACKUP_LOCK_WAIT_TIMEOUT" -d "$db" -f - ||
+    { log "$db: snapshot session failed"; return 1; }
   # psql cannot see the shell escape's exit status (before PostgreSQL 16): the marker can.
   [[ -f "$dump.ok" ]] || { log "$db: pg_dump failed"; return 1; }
   LC_ALL=C sort "$counts.unsorted" >"$counts"
