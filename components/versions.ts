@@ -28,16 +28,22 @@ export const CHARTS = {
   loki: { chart: "loki", repository: "https://grafana.github.io/helm-charts", version: "6.45.1" },
   promtail: { chart: "promtail", repository: "https://grafana.github.io/helm-charts", version: "6.17.0" },
   kyverno: { chart: "kyverno", repository: "https://kyverno.github.io/kyverno", version: "3.5.2" },
+  // PostgreSQL (components/postgres): the CloudNativePG operator, chart 0.29.0 = operator 1.30.0.
+  cloudnativePg: { chart: "cloudnative-pg", repository: "https://cloudnative-pg.github.io/charts", version: "0.29.0" },
 } satisfies Record<string, ChartPin>;
 
 export const IMAGES = {
   // Vault: server, and the CLI in the configuration and snapshot jobs (same binary, same version).
   vault: "hashicorp/vault:1.19.0",
-  // Vault: uploads raft snapshots to OSS (rclone speaks OSS as an S3 provider, "Alibaba").
-  rclone: "rclone/rclone:1.69.1",
   // Vault: the Shamir unsealer (testing) runs a script on Node.js.
   node: "node:22.14.0-alpine3.21",
   // --- Central cluster platform (issue 4) ---
   /** Official Keycloak image; Bitnami's versioned images stopped receiving updates in August 2025. */
   keycloak: "quay.io/keycloak/keycloak:26.4.0",
+  // PostgreSQL (components/postgres). The backup, restore and drill Jobs run the server's own
+  // image so that pg_dump and pg_restore match its major version; rclone is copied in from its
+  // image by an init container (a static binary).
+  postgres: "ghcr.io/cloudnative-pg/postgresql:17.9-standard-trixie",
+  // PostgreSQL backups and Vault snapshots upload to OSS with rclone (provider "Alibaba").
+  rclone: "docker.io/rclone/rclone:1.71.2",
 } satisfies Record<string, string>;

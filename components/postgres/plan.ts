@@ -1,0 +1,110 @@
+/**
+ * Pure decisions of the PostgreSQL component: which databases and roles exist, which passwords
+ * are acceptable, how long the backup Jobs may run, when the alerts fire, and the restore
+ * command an operator types. No resources here; components/postgres/postgres.ts wires them.
+ */
+import { CronExpressionParser } from "cron-parser";
+
+/** Databases of the platform's infrastructure (manual §3.2: keycloak-db-secret, vault-db-credentials). */
+export const PLATFORM_DATABASES = ["keycloak", "vault"] as const;
+
+/**
+ * EDP services that keep state in PostgreSQL, decided from the manual's service descriptions
+ * (§2.4.2): masterdata (customers, users), injectionmoulding (machines), datadirectormonitoring
+ * (heartbeats, notifications), datadirectormanagement (edge devices, deployments, containers),
+ * onboarding (onboarding tokens and issued certificates). The others hold no state of their
+ * own: portalgateway and edpgateway route requests, devicemanagement is a REST facade over the
+ * services, servicemanagement is an in-memory Eureka registry, portal is static web content.
+ */
+export const SERVICE_DATABASES = ["masterdata", "injectionmoulding", "datadirectormonitoring", "datadirectormanagement", "onboarding"] as const;
+
+export type DatabaseName = (typeof PLATFORM_DATABASES)[number] | (typeof SERVICE_DATABASES)[number];
+
+/** One database and the login role that owns it (same name: the manual's services expect that). */
+export interface DatabasePlan {
+  database: string;
+  owner: string;
+  /** Kubernetes name of the Secret (basic-auth) holding the owner's credentials for the operator. */
+  secretName: string;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** The databases of the platform, each with its owner role; rejects names the scripts would refuse. */
+export function databasePlan(names: readonly string[] = [...SERVICE_DATABASES, ...PLATFORM_DATABASES]): DatabasePlan[] {
+  const seen = new Set<string>();
+  return names.map((database) => {
+    if (!IDENTIFIER.test(database)) throw new Error(`database name ${JSON.stringify(database)} must be lower-case letters, digits and '_' (at most 63)`);
+    if (database === "postgres" || database.startsWith("pgdrill_")) throw new Error(`database name ${database} is reserved`);
+    if (seen.has(database)) throw new Error(`database ${database} is listed twice`);
+    seen.add(database);
+    return { database, owner: database, secretName: `postgres-role-${database.replace(/_/g, "-")}` };
+  });
+}
+
+/** Characters the manual forbids in passwords (they break JDBC URLs and the apps' env parsing). */
+export const FORBIDDEN_PASSWORD_CHARACTERS = ["\n", "\r", "@", ":", "&", "?"] as const;
+
+/** Why a password is unacceptable, without ever quoting it; undefined when it is fine. */
+export function passwordProblem(password: string): string | undefined {
+  if (password.length < 16) return "is shorter than 16 characters";
+  const bad = FORBIDDEN_PASSWORD_CHARACTERS.filter((c) => password.includes(c));
+  if (bad.length > 0) return `contains forbidden character(s) ${bad.map((c) => JSON.stringify(c)).join(" ")}`;
+  if (/[\s"'\\/#%]/.test(password)) return "contains whitespace, a quote, '\\', '/', '#' or '%', which URLs and connection strings do not take as they are";
+  return undefined;
+}
+
+/** Settings of @pulumi/random's RandomPassword that only yield acceptable passwords (URL-unreserved specials). */
+export const GENERATED_PASSWORD = { length: 32, special: true, overrideSpecial: "-_.~", minUpper: 2, minLower: 2, minNumeric: 2, minSpecial: 1 } as const;
+
+/** The shortest and longest time between two runs of a schedule (UTC), in seconds, over a year (or its first 3000 runs). */
+export function scheduleGaps(schedule: string): { min: number; max: number } {
+  const it = CronExpressionParser.parse(schedule, { currentDate: new Date("2026-01-01T00:00:00Z"), tz: "Etc/UTC" });
+  const end = Date.parse("2027-01-01T00:00:00Z");
+  let previous = it.next().getTime();
+  let min = Number.POSITIVE_INFINITY;
+  let max = 0;
+  for (let i = 0; i < 3_000; i++) {
+    const next = it.next().getTime();
+    const gap = (next - previous) / 1000;
+    min = Math.min(min, gap);
+    max = Math.max(max, gap);
+    previous = next;
+    if (next > end) break;
+  }
+  return { min, max };
+}
+
+export interface JobTimings {
+  /** Job.spec.activeDeadlineSeconds: a hung run is killed (and fails) before the next is due. */
+  activeDeadlineSeconds: number;
+  /** CronJob.spec.startingDeadlineSeconds: a run that could not start in time is skipped. */
+  startingDeadlineSeconds: number;
+  /** Age of the last success after which the "stale" alert fires: one whole missed run. */
+  staleAfterSeconds: number;
+  /** Window in which a failed Job still counts as the latest outcome. */
+  failureWindowSeconds: number;
+}
+
+/** Deadlines and alert thresholds derived from a schedule, so they follow it when it changes. */
+export function jobTimings(schedule: string, maxRunSeconds = 6 * 3600): JobTimings {
+  const { min, max } = scheduleGaps(schedule);
+  if (min < 900) throw new Error(`schedule ${JSON.stringify(schedule)} runs every ${min}s; a backup Job needs at least 15 minutes between runs`);
+  const activeDeadlineSeconds = Math.min(min - 300, maxRunSeconds);
+  const startingDeadlineSeconds = Math.min(900, Math.floor(min / 4));
+  return { activeDeadlineSeconds, startingDeadlineSeconds, staleAfterSeconds: max + activeDeadlineSeconds + 900, failureWindowSeconds: max };
+}
+
+/** Cluster-internal host of a Service. */
+export const serviceHost = (service: string, namespace: string) => `${service}.${namespace}.svc`;
+
+/** Path of the operator-side restore script, relative to the repository root. */
+export const RESTORE_SCRIPT = "components/postgres/scripts/restore-pgbackup.sh";
+
+/**
+ * The command that restores a database of a stage from its latest dump; without a database, the
+ * general form, which also takes the name of an older dump.
+ */
+export function restoreCommand(stage: string, database?: string): string {
+  return database === undefined ? `${RESTORE_SCRIPT} ${stage} <database> [<YYYYmmddTHHMMSSZ>.dump]` : `${RESTORE_SCRIPT} ${stage} ${database}`;
+}
