@@ -1,27 +1,141 @@
 /**
  * The Edge Device Platform, one stack per stage. Config is read and validated first, so an
  * invalid stack file stops the program before any resource is registered.
+ *
+ * Order of construction follows what each part needs, not a manual's step list: the foundation
+ * gives the cluster and the cloud identities; PostgreSQL and Vault make their own namespaces
+ * and credentials; the platform builds the manual's secrets table from those credentials and
+ * installs ingress, certificates, monitoring, policies, Keycloak and the EDP services; E3 takes
+ * the device CA and CRL from Vault; edge clusters read their desired state from OSS.
  */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { PLATFORM_CA_ISSUER } from "./components/certificates";
+import { E3 } from "./components/e3";
 import { EdgeClusters } from "./components/edge";
 import { Foundation } from "./components/foundation";
+import { CentralPlatform } from "./components/platform";
+import { Postgres } from "./components/postgres";
+import { Vault } from "./components/vault";
 import { loadStageConfig } from "./config";
 
 const cfg = loadStageConfig();
 const foundation = new Foundation("edp", { config: cfg });
+const provider = foundation.cluster.provider;
+
+const postgres = new Postgres("postgres", {
+  config: cfg,
+  provider,
+  backupBucket: foundation.buckets.backup,
+  ossEndpoint: foundation.ossInternalEndpoint,
+  backupWriter: foundation.identities.backupWriter,
+});
+
+const vault = new Vault("vault", {
+  cfg,
+  cluster: foundation.cluster,
+  kmsKeyId: foundation.kmsKeyId,
+  unsealIdentity: foundation.identities.vaultUnseal,
+  snapshotBucket: foundation.buckets.vaultSnapshots,
+  snapshotIdentity: foundation.identities.vaultSnapshots,
+  ossInternalEndpoint: foundation.ossInternalEndpoint,
+  allowedSourceRanges: [foundation.vpcCidr],
+  clusterIssuer: PLATFORM_CA_ISSUER,
+});
+
+const platform = new CentralPlatform("platform", {
+  provider,
+  config: cfg,
+  e3Address: foundation.e3Eip.ipAddress,
+  ingressAddress: foundation.ingressAddress,
+  namespaces: { postgres: postgres.namespace, vault: vault.namespace },
+  database: {
+    adminPassword: postgres.adminPassword,
+    keycloak: {
+      host: postgres.host,
+      port: postgres.port,
+      database: "keycloak",
+      username: postgres.roles.keycloak.name,
+      password: postgres.roles.keycloak.password,
+    },
+    vault: { username: postgres.roles.vault.name, password: postgres.roles.vault.password },
+  },
+});
+
+const e3 = new E3(
+  "e3",
+  {
+    cfg,
+    foundation,
+    deviceCaPem: vault.deviceCaPem,
+    crlUrl: vault.crlPemUrl,
+    serverCa: platform.issuerCa,
+    monitoringNamespace: "monitoring",
+  },
+  // The first configuration run downloads the CRL from Vault.
+  { dependsOn: [vault] },
+);
+// E3's CRL and host alerts, loaded by the platform's Prometheus (its rule selector takes all rules).
+new k8s.apiextensions.CustomResource("e3-alerts", e3.alertRule, { provider, dependsOn: [platform.monitoringStack] });
+
 const edge = new EdgeClusters("edge", { config: cfg, foundation });
 
 export const stage = cfg.stage;
-export const portalUrl = `https://${cfg.names.publicHost("edp-portal")}/device-management`;
 
-export const kubeconfig = foundation.cluster.kubeconfig;
+// Where things are (manual §3.5.2 and §4.3).
+export const portalUrl = `https://${cfg.names.publicHost("edp-portal")}/device-management`;
+export const grafanaUrl = platform.grafanaUrl;
+export const keycloakUrl = platform.keycloakUrl;
+export const keycloakAdminUrl = platform.keycloakAdminUrl;
+export const lokiUrl = platform.lokiUrl;
+export const edpServiceUrl = platform.internalUrl;
+export const e3Urls = e3.urls;
+export const dnsNames = foundation.dnsNames;
+export const images = platform.images;
+
+/** The manual's checks, as commands to paste (the internal ones from inside the VPC, e.g. on E3). */
+export const healthChecks = {
+  portal: `curl -fsS -o /dev/null -w '%{http_code}\\n' ${portalUrl}`,
+  vault: `curl -i ${vault.healthUrl}`,
+  onboarding: `curl -i https://${cfg.names.internalHost("edp-service")}/onboarding/health`,
+  monitoring: `curl -X POST -i -d {} https://${cfg.names.internalHost("edp-service")}/monitoring/api/v1/monitoring/container`,
+  vaultStatus: "kubectl exec -n vault vault-0 -- vault status",
+};
+
+// Cloud foundation.
 export const vpcId = foundation.vpcId;
 export const buckets = foundation.buckets;
 export const ossEndpoint = foundation.ossEndpoint;
 export const e3Address = foundation.e3Eip.ipAddress;
 export const ingressAddress = foundation.ingressAddress;
 export const egressAddress = foundation.egressAddress;
-export const dnsNames = foundation.dnsNames;
+/** Secret. */
+export const kubeconfig = foundation.cluster.kubeconfig;
 
+// PostgreSQL: connection, and the one command that restores a database from its latest backup.
+export const postgresHost = postgres.host;
+export const postgresPoolerHost = postgres.poolerHost;
+export const postgresDatabases = postgres.databases;
+export const postgresRestoreCommand = postgres.restoreCommand;
+export const postgresRestoreCommands = postgres.restoreCommands;
+
+// Vault and the device PKI.
+export const vaultHealthUrl = vault.healthUrl;
+export const vaultCrlUrl = vault.crlUrl;
+export const deviceCaPem = vault.deviceCaPem;
+/** Secret: the unseal (testing) or recovery keys; they exist nowhere else. */
+export const vaultKeys = pulumi.secret(vault.keys);
+
+// Platform credentials an operator may need (secret) and the platform CA an E3 host trusts.
+export const grafanaAdminPassword = pulumi.secret(platform.grafanaAdminPassword);
+export const keycloakAdminPassword = pulumi.secret(platform.keycloakAdminPassword);
+export const lokiBasicAuthPassword = pulumi.secret(platform.lokiBasicAuthPassword);
+export const issuerCaCertificate = platform.issuerCaCertificate;
+
+// E3: the public key DAIM adds to the Debian master repository (replaces the manual's e-mail, §4.7.1).
+export const e3PackagesPublicKey = e3.packagesPublicKey;
+
+// Edge clusters.
 export const edgeSealedSecretsCerts = edge.sealedSecretsCertificates;
 /** Secret: each script carries its cluster's bucket credentials. */
 export const edgeBootstrapScripts = edge.bootstrapScripts;

@@ -97,6 +97,8 @@ function treeLines(resources: RecordedResource[]): string[] {
 
 export interface SynthSummary {
   stage: string;
+  /** Secret keys synth filled with stand-ins because their real values cannot be read offline. */
+  standIns: string[];
   resources: number;
   kubernetesObjects: number;
   artefacts: number;
@@ -120,7 +122,7 @@ export async function synth(stage: string, outRoot: string, root = path.resolve(
   const countLines = [...counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([t, n]) => `${String(n).padStart(5)}  ${t}`);
   write(
     "resources.txt",
-    [`# ${NOT_PREVIEW.replace(/\n/g, "\n# ")}`, `# stage: ${stage}`, "", ...treeLines(result.resources), "", `# ${result.resources.length} resources by type`, ...countLines].join("\n"),
+    [`# ${NOT_PREVIEW.replace(/\n/g, "\n# ")}`, `# stage: ${stage}`, `# stand-ins for secret config: ${result.standIns.join(", ") || "none"}`, "", ...treeLines(result.resources), "", `# ${result.resources.length} resources by type`, ...countLines].join("\n"),
   );
 
   let kubernetesObjects = 0;
@@ -149,7 +151,7 @@ export async function synth(stage: string, outRoot: string, root = path.resolve(
       .map(([k, o]) => [k, o.secret ? REDACTED : o.value]),
   );
   write("outputs.yaml", toYaml(outputs));
-  return { stage, resources: result.resources.length, kubernetesObjects, artefacts, dir };
+  return { stage, standIns: result.standIns, resources: result.resources.length, kubernetesObjects, artefacts, dir };
 }
 
 function parseArgs(argv: string[]): { stack: string; out: string } {
@@ -171,6 +173,7 @@ if (require.main === module) {
     const summary = await synth(stack, path.resolve(out));
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     console.log(NOT_PREVIEW);
+    if (summary.standIns.length > 0) console.log(`Stand-in values (not real, redacted) for secret config: ${summary.standIns.join(", ")}.`);
     console.log(
       `stage ${summary.stage}: ${summary.resources} resources, ${summary.kubernetesObjects} Kubernetes objects, ${summary.artefacts} artefacts -> ${path.relative(process.cwd(), summary.dir) || "."} (${seconds.toFixed(1)} s)`,
     );

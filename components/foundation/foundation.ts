@@ -45,8 +45,8 @@ export class Foundation extends pulumi.ComponentResource implements FoundationOu
   public readonly ingressAddress: pulumi.Output<string>;
   /** The stage's egress address (NAT gateway EIP), for allow-lists elsewhere. */
   public readonly egressAddress: pulumi.Output<string>;
-  /** Security groups: cluster nodes, and the E3 host (manual §4.3 ports). */
-  public readonly securityGroupIds: { cluster: pulumi.Output<string>; e3: pulumi.Output<string> };
+  /** Security group of the cluster nodes (the E3 host's is the E3 component's). */
+  public readonly securityGroupIds: { cluster: pulumi.Output<string> };
   /** Fully qualified DNS names this foundation publishes, by short name. */
   public readonly dnsNames: Record<string, string>;
 
@@ -65,7 +65,7 @@ export class Foundation extends pulumi.ComponentResource implements FoundationOu
     this.vpcCidr = cfg.network.vpcCidr;
     this.vswitchIds = network.vswitches.map((v) => v.id);
     this.egressAddress = network.natEip.ipAddress;
-    this.securityGroupIds = { cluster: network.clusterSecurityGroup.id, e3: network.e3SecurityGroup.id };
+    this.securityGroupIds = { cluster: network.clusterSecurityGroup.id };
 
     const central = createCentralCluster(scope, network);
     this.cluster = { provider: central.provider, kubeconfig: central.kubeconfig };

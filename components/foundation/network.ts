@@ -1,11 +1,11 @@
 /**
  * The stage's network: a VPC with one vSwitch per configured zone, a NAT gateway whose EIP is
  * the stage's only egress address (SNAT for every vSwitch), and the security groups of the
- * cluster nodes and the E3 host.
+ * cluster nodes (the E3 host's firewall belongs to the E3 component).
  */
 import * as alicloud from "@pulumi/alicloud";
 import type * as pulumi from "@pulumi/pulumi";
-import { clusterIngressRules, e3IngressRules, type IngressRule } from "./firewall";
+import { clusterIngressRules, type IngressRule } from "./firewall";
 import type { Scope } from "./scope";
 
 export interface Network {
@@ -16,7 +16,6 @@ export interface Network {
   /** SNAT entries: anything that needs egress (node pools) waits for them. */
   snatEntries: alicloud.vpc.SnatEntry[];
   clusterSecurityGroup: alicloud.ecs.SecurityGroup;
-  e3SecurityGroup: alicloud.ecs.SecurityGroup;
 }
 
 function securityGroup(scope: Scope, id: string, description: string, vpcId: pulumi.Input<string>, rules: IngressRule[]) {
@@ -95,6 +94,5 @@ export function createNetwork(scope: Scope): Network {
       ),
   );
   const clusterSecurityGroup = securityGroup(scope, "cluster", "Central Kubernetes cluster nodes", vpc.id, clusterIngressRules(cfg));
-  const e3SecurityGroup = securityGroup(scope, "e3", "E3 endpoint host (manual 4.3)", vpc.id, e3IngressRules(cfg));
-  return { vpc, vswitches, natGateway, natEip, snatEntries, clusterSecurityGroup, e3SecurityGroup };
+  return { vpc, vswitches, natGateway, natEip, snatEntries, clusterSecurityGroup };
 }

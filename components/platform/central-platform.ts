@@ -8,7 +8,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StageConfig } from "../../config";
-import { CertManager } from "../certificates";
+import { CertManager, PLATFORM_CA_ISSUER } from "../certificates";
 import { GRAFANA_CLIENT_ID, Keycloak } from "../identity";
 import { IngressController } from "../ingress";
 import { Monitoring } from "../monitoring";
@@ -48,6 +48,16 @@ export class CentralPlatform extends pulumi.ComponentResource {
   public readonly lokiBasicAuthPassword: pulumi.Output<string>;
   /** PEM of the platform CA (E3's custom TLS trust, manual §4.4). */
   public readonly issuerCaCertificate: pulumi.Output<string>;
+  /** The platform CA (key secret), for the E3 server certificate. */
+  public readonly issuerCa: { certPem: pulumi.Output<string>; keyPem: pulumi.Output<string> };
+  /** Name of the ClusterIssuer of the platform CA. */
+  public readonly clusterIssuer: string;
+  /** Ingress class of the platform's ingress-nginx. */
+  public readonly ingressClassName: pulumi.Output<string>;
+  /** What an Ingress elsewhere waits for: the ingress controller and cert-manager with its issuers. */
+  public readonly ingressReady: pulumi.Resource[];
+  /** The monitoring stack; PrometheusRules elsewhere wait for its CRDs. */
+  public readonly monitoringStack: pulumi.Resource;
   /** Image per EDP service, as deployed. */
   public readonly images: pulumi.Output<Record<string, string>>;
   /** Names of the Kyverno ClusterPolicies. */
@@ -125,6 +135,11 @@ export class CentralPlatform extends pulumi.ComponentResource {
     this.keycloakAdminPassword = secrets.keycloakAdminPassword;
     this.lokiBasicAuthPassword = secrets.lokiBasicAuthPassword;
     this.issuerCaCertificate = secrets.issuerCaCertificate;
+    this.issuerCa = secrets.issuerCa;
+    this.clusterIssuer = PLATFORM_CA_ISSUER;
+    this.ingressClassName = ingress.ingressClassName;
+    this.ingressReady = [ingress.release, certManager];
+    this.monitoringStack = monitoring.stack;
     this.images = services.images;
     this.policies = kyverno.policies;
     this.registerOutputs({

@@ -60,6 +60,8 @@ export class PlatformSecrets extends pulumi.ComponentResource {
   public readonly lokiBasicAuthPassword: pulumi.Output<string>;
   /** PEM of the platform CA: hosts that call the platform's names trust it (manual §4.4). */
   public readonly issuerCaCertificate: pulumi.Output<string>;
+  /** The platform CA's certificate and (secret) key, for certificates issued outside cert-manager (E3). */
+  public readonly issuerCa: { certPem: pulumi.Output<string>; keyPem: pulumi.Output<string> };
   /** Name → namespace of each Secret created. */
   public readonly secretNamespaces: pulumi.Output<Record<string, string>>;
 
@@ -168,6 +170,7 @@ export class PlatformSecrets extends pulumi.ComponentResource {
     this.lokiBasicAuthPassword = pulumi.secret(loki.result);
     // A certificate is public; only its key is secret.
     this.issuerCaCertificate = pulumi.unsecret(caCrt);
+    this.issuerCa = { certPem: this.issuerCaCertificate, keyPem: pulumi.secret(caKey) };
     this.secretNamespaces = pulumi.output(placed);
     this.registerOutputs({
       grafanaAdminPassword: this.grafanaAdminPassword,

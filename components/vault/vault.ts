@@ -60,6 +60,8 @@ const sha = (s: string, n = 12) => createHash("sha256").update(s).digest("hex").
 export class Vault extends pulumi.ComponentResource {
   /** The manual's health check: https://edp-service.api.<stage>.<internal>/vault/v1/sys/health */
   public readonly healthUrl: string;
+  /** Vault's namespace, once it exists (other components put Secrets there). */
+  public readonly namespace: pulumi.Output<string>;
   /** The device CRL (DER), as written into every device certificate's CRL distribution point. */
   public readonly crlUrl: string;
   /** The same CRL in PEM, the form Apache's SSLCARevocationFile reads. */
@@ -98,6 +100,7 @@ export class Vault extends pulumi.ComponentResource {
     const namespace = new k8s.core.v1.Namespace(`${name}-ns`, {
       metadata: { name: ns, labels: { "pod-security.kubernetes.io/enforce": "baseline", "app.kubernetes.io/part-of": "edp" } },
     }, k);
+    this.namespace = namespace.metadata.name;
 
     // TLS between the nodes and for every in-cluster client: a private CA that only Vault uses.
     const caKey = new tls.PrivateKey(`${name}-tls-ca`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });

@@ -11,6 +11,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import { CALL_RESULTS, mockId, RESOURCE_OUTPUTS } from "./mock-outputs";
+import { REQUIRED_SECRET_STAND_INS } from "./stand-in-secrets";
 
 export interface RecordedOptions {
   protect: boolean;
@@ -48,6 +49,8 @@ export interface RunResult {
   stage: string;
   resources: RecordedResource[];
   outputs: Record<string, RecordedOutput>;
+  /** Secret keys that were filled with stand-ins. */
+  standIns: string[];
   /** The program's error message, when it failed (for example on invalid config). */
   error?: string;
 }
@@ -62,6 +65,11 @@ export interface RunOptions {
   unset?: string[];
   /** Secret config the operator would set with `pulumi config set --secret`. */
   secrets?: Record<string, unknown>;
+  /**
+   * Fill required secret config the run lacks with stand-ins (scripts/lib/stand-in-secrets.ts),
+   * as an operator's `pulumi config set --secret` would; true unless set to false.
+   */
+  standIns?: boolean;
   /** Use this stack file instead of Pulumi.<stage>.yaml. */
   stackFile?: string;
   /** Program module to run; index.ts of the root by default. */
@@ -125,7 +133,17 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
   for (const key of opts.unset ?? []) delete config[key];
   for (const [k, v] of Object.entries(opts.config ?? {})) config[k] = typeof v === "string" ? v : JSON.stringify(v);
   const secretKeys: string[] = [];
-  for (const [k, v] of Object.entries(opts.secrets ?? {})) {
+  const standIns: string[] = [];
+  const secrets: Record<string, unknown> = { ...(opts.secrets ?? {}) };
+  if (opts.standIns !== false) {
+    for (const [k, v] of Object.entries(REQUIRED_SECRET_STAND_INS)) {
+      if (!(k in secrets) && !(k in config)) {
+        secrets[k] = v;
+        standIns.push(k);
+      }
+    }
+  }
+  for (const [k, v] of Object.entries(secrets)) {
     config[k] = typeof v === "string" ? v : JSON.stringify(v);
     secretKeys.push(k);
   }
@@ -171,8 +189,13 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
   const stackResource = pulumi.runtime.getStackResource();
   const stackUrn = stackResource ? await urnOf(stackResource) : undefined;
   const resources: RecordedResource[] = [];
+  const urns = new Set<string>();
   for (const s of seen) {
     const urn = await urnOf(s.resource);
+    // A provider handed to many components reaches the transformation again, as a reference to
+    // the same URN (without its parent); the first registration is the real one.
+    if (urns.has(urn)) continue;
+    urns.add(urn);
     const rec = byName.get(`${s.type}::${s.name}`);
     const parent = s.opts.parent ? await urnOf(s.opts.parent) : stackUrn;
     const deps = s.opts.dependsOn;
@@ -201,5 +224,5 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
   if (!error) {
     for (const [k, v] of Object.entries(programExports)) outputs[k] = await resolveOutput(v);
   }
-  return { stage: opts.stage, resources, outputs, error };
+  return { stage: opts.stage, resources, outputs, error, standIns };
 }

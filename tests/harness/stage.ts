@@ -86,20 +86,5 @@ export function runStage(stage: string, options: StageRunOptions = {}): Promise<
   return promise;
 }
 
-/** Fake secret config an operator would set; values are obviously not real. */
-export const FAKE_SECRETS = {
-  dockerPullJson: JSON.stringify({ auths: { "registry.example.invalid": { auth: "dGVzdDp0ZXN0" } } }),
-  /** DAIM's GPG values of datadirectormangement-files (manual §3.2.2); the SSH pair is generated. */
-  ddmFiles: {
-    DDM_REV: "fake-rev-1",
-    DDM_KEY1: "-----BEGIN PGP PRIVATE KEY BLOCK-----\nfake\n-----END PGP PRIVATE KEY BLOCK-----\n",
-    DDM_KEY2: "-----BEGIN PGP PUBLIC KEY BLOCK-----\nfake\n-----END PGP PUBLIC KEY BLOCK-----\n",
-    DDM_GPG_CONF: "use-agent\n",
-    DDM_PASSPHRASE: "fake-passphrase",
-    DDM_PUBRING: "ZmFrZS1wdWJyaW5n",
-    DDM_TRUSTDB: "ZmFrZS10cnVzdGRi",
-  },
-};
-
-/** FAKE_SECRETS as full config keys (edp:<name>), the form runStage's `secrets` takes. */
-export const FAKE_SECRET_CONFIG: Record<string, unknown> = Object.fromEntries(Object.entries(FAKE_SECRETS).map(([k, v]) => [`edp:${k}`, v]));
+/** Stand-in secret config (the same values runProgram fills in for required secrets). */
+export { STAND_IN_SECRETS as FAKE_SECRETS, REQUIRED_SECRET_STAND_INS as FAKE_SECRET_CONFIG } from "../../scripts/lib/stand-in-secrets";

@@ -11,7 +11,6 @@ import {
   bucketPlans,
   dnsRecordPlan,
   E3_NAMES,
-  e3IngressRules,
   edgeClusterReadPolicy,
   foundationProblems,
   ingressAddressOf,
@@ -205,21 +204,6 @@ describe("foundation ingress lookup", () => {
   });
   it("rejects an intranet balancer for the public names", () => {
     assert.throws(() => ingressAddressOf([lb({ addressType: "intranet", address: "10.20.0.5" })], "lb-gw8t3st1ngz0a1b2c3d4", "eu-central-1"), /edp:ingress\.loadBalancerId: .* intranet/);
-  });
-});
-
-describe("foundation E3 firewall", () => {
-  it("opens 443 and 80 to all, SSH and node exporter only to the VPC and the admin networks", () => {
-    const rules = e3IngressRules({
-      network: { vpcCidr: "10.20.0.0/16", zones: [], podCidr: "172.20.0.0/16", serviceCidr: "172.21.0.0/20" },
-      e3: { sshPort: 2222, nodeExporterPort: 9100, adminCidrs: ["198.51.100.0/24"] } as Parameters<typeof e3IngressRules>[0]["e3"],
-    });
-    const open = rules.filter((r) => r.cidr === "0.0.0.0/0").map((r) => r.portRange).sort();
-    assert.deepEqual(open, ["443/443", "80/80"]);
-    for (const p of ["2222/2222", "9100/9100"]) {
-      assert.deepEqual(rules.filter((r) => r.portRange === p).map((r) => r.cidr).sort(), ["10.20.0.0/16", "198.51.100.0/24"]);
-    }
-    assert.equal(new Set(rules.map((r) => r.id)).size, rules.length, "rule ids must be unique (they name resources)");
   });
 });
 

@@ -103,12 +103,12 @@ describe("foundation per stage", function () {
         assert.equal(run.output("egressAddress").value, docIp("edp-nat-eip"));
       });
 
-      it("has security groups for the cluster and for E3 with the manual's ports", () => {
-        assert.equal(run.ofType(T.sg).length, 2);
-        const e3Rules = run.ofType(T.sgRule).filter((r) => r.inputs.securityGroupId === idOf(T.sg, "edp-e3-sg"));
-        const world = e3Rules.filter((r) => r.inputs.cidrIp === "0.0.0.0/0").map((r) => r.inputs.portRange);
-        assert.deepEqual(world.sort(), ["443/443", "80/80"]);
-        assert.ok(e3Rules.some((r) => r.inputs.portRange === "2222/2222" && r.inputs.cidrIp === "198.51.100.0/24"));
+      it("has one security group for the cluster nodes, open to the VPC and pod network only", () => {
+        const groups = run.ofType(T.sg).filter((g) => g.urn.includes("edp:foundation:Foundation$"));
+        assert.equal(groups.length, 1);
+        const rules = run.ofType(T.sgRule).filter((r) => r.inputs.securityGroupId === idOf(T.sg, groups[0].name));
+        assert.deepEqual(rules.map((r) => r.inputs.cidrIp).sort(), [file["edp:network"].podCidr, file["edp:network"].vpcCidr].sort());
+        assert.ok(rules.every((r) => r.inputs.cidrIp !== "0.0.0.0/0"));
       });
 
       it("creates an ACK managed cluster without workers, sized node pools, and deletion protection in production only", () => {

@@ -63,9 +63,19 @@ describe("offline synth", function () {
 
       // Every value the program holds as a secret must be absent from what synth wrote.
       const secrets = new Set<string>();
-      for (const r of run.resources) for (const p of r.secretPaths) for (const s of strings(at(r.inputs, p))) secrets.add(s);
+      // Component resources echo their args (the whole stage config, secret because it holds
+      // secrets); the values that reach providers are the custom resources' inputs.
+      for (const r of run.resources.filter((x) => x.custom)) for (const p of r.secretPaths) for (const s of strings(at(r.inputs, p))) secrets.add(s);
       for (const o of Object.values(run.result.outputs)) if (o.secret) for (const s of strings(o.value)) secrets.add(s);
-      const needles = [...secrets].filter((s) => s.length >= 8);
+      // A string that is also held in the open elsewhere (a namespace name inside a secret Helm
+      // values object, say) is not a secret value.
+      const open = new Set<string>();
+      for (const r of run.resources) for (const s of strings(redact(r.inputs, r.secretPaths))) open.add(s);
+      for (const o of Object.values(run.result.outputs)) if (!o.secret) for (const s of strings(o.value)) open.add(s);
+      // Short plain names inside a secret object (a user name in an SSH connection) are not secret values either.
+      const isName = (s: string) => s.length < 24 && /^[a-z][a-z0-9.-]*$/.test(s);
+      const needles = [...secrets].filter((s) => s.length >= 8 && !open.has(s) && !isName(s));
+      assert.ok(needles.length > 0, "the stage holds no secret value to look for");
       for (const f of files) {
         const text = fs.readFileSync(path.join(a, stage, f), "utf8");
         for (const s of needles) assert.ok(!text.includes(s), `${f} contains a secret value`);

@@ -119,7 +119,7 @@ describe("platform secrets per stage", function () {
   });
 
   it("refuses to run without the registry's pull credentials", async () => {
-    const run = await runPlatform("testing", { secrets: { "edp:dockerPullJson": undefined } });
+    const run = await runPlatform("testing", { standIns: false, secrets: { "edp:dockerPullJson": undefined } });
     assert.match(run.error ?? "", /edp:dockerPullJson \(secret\) is required/);
   });
 

@@ -1,0 +1,24 @@
+/**
+ * Stand-ins for the secret config a stage needs, used where the real values cannot be had:
+ * offline synth and tests (stack files hold secrets only as `secure:` ciphertext, which cannot
+ * be decrypted without the stack's secrets provider). Values are obviously not real, and synth
+ * redacts them like any other secret.
+ */
+export const STAND_IN_SECRETS = {
+  dockerPullJson: JSON.stringify({ auths: { "registry.example.invalid": { auth: "c3RhbmQtaW46bm90LXJlYWw=" } } }),
+  /** DAIM's GPG values of datadirectormangement-files (manual §3.2.2); the SSH pair is generated. */
+  ddmFiles: {
+    DDM_REV: "stand-in-rev-1",
+    DDM_KEY1: "-----BEGIN PGP PRIVATE KEY BLOCK-----\nstand-in\n-----END PGP PRIVATE KEY BLOCK-----\n",
+    DDM_KEY2: "-----BEGIN PGP PUBLIC KEY BLOCK-----\nstand-in\n-----END PGP PUBLIC KEY BLOCK-----\n",
+    DDM_GPG_CONF: "use-agent\n",
+    DDM_PASSPHRASE: "stand-in-passphrase",
+    DDM_PUBRING: "c3RhbmQtaW4tcHVicmluZw==",
+    DDM_TRUSTDB: "c3RhbmQtaW4tdHJ1c3RkYg==",
+  },
+};
+
+/** The secret keys (full, edp:<name>) every stage requires, with their stand-ins. */
+export const REQUIRED_SECRET_STAND_INS: Record<string, unknown> = Object.fromEntries(
+  Object.entries(STAND_IN_SECRETS).map(([k, v]) => [`edp:${k}`, v]),
+);
