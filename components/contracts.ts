@@ -37,7 +37,7 @@ export interface FoundationOutputs {
   kmsKeyId: pulumi.Output<string>;
   /** Access keys of least-privilege RAM users. */
   identities: {
-    /** Writes <backup-bucket>/<stage>/ only. */
+    /** Writes and reads <backup-bucket>/<stage>/ only (no delete: expiry is the lifecycle rule's). */
     backupWriter: AccessKeyPair;
     /** Encrypt/Decrypt/DescribeKey on the KMS key only. */
     vaultUnseal: AccessKeyPair;

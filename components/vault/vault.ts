@@ -57,6 +57,9 @@ export interface VaultArgs {
 
 const sha = (s: string, n = 12) => createHash("sha256").update(s).digest("hex").slice(0, n);
 
+/** A raft snapshot is streamed to a file and uploaded; memory stays small whatever its size. */
+const SNAPSHOT_RESOURCES = { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
+
 export class Vault extends pulumi.ComponentResource {
   /** The manual's health check: https://edp-service.api.<stage>.<internal>/vault/v1/sys/health */
   public readonly healthUrl: string;
@@ -260,6 +263,8 @@ export class Vault extends pulumi.ComponentResource {
               image: IMAGES.vault,
               command: ["/bin/sh", "/vault/config/configure.sh"],
               env: [{ name: "HOME", value: "/tmp" }],
+              // Short-lived CLI work; the limits keep a stuck job from starving Vault's nodes.
+              resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
               securityContext: containerSecurity,
               volumeMounts: [
                 { name: "config", mountPath: "/vault/config", readOnly: true },
@@ -380,6 +385,7 @@ export class Vault extends pulumi.ComponentResource {
                   image: IMAGES.vault,
                   command: ["/bin/sh", "/scripts/save.sh"],
                   env: [{ name: "HOME", value: "/tmp" }],
+                  resources: SNAPSHOT_RESOURCES,
                   securityContext: containerSecurity,
                   volumeMounts: [
                     { name: "scripts", mountPath: "/scripts", readOnly: true },
@@ -398,6 +404,7 @@ export class Vault extends pulumi.ComponentResource {
                     { name: "RCLONE_CONFIG_OSS_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "accessKeySecret" } } },
                     { name: "HOME", value: "/tmp" },
                   ],
+                  resources: SNAPSHOT_RESOURCES,
                   securityContext: containerSecurity,
                   volumeMounts: [
                     { name: "scripts", mountPath: "/scripts", readOnly: true },

@@ -1,0 +1,93 @@
+/**
+ * The whole program per stage: every Kubernetes object it creates is valid against its schema,
+ * every container has resource limits, and no Secret or ConfigMap holds Vault's keys.
+ */
+import assert from "node:assert/strict";
+import { STAGES } from "../../config";
+import { validateObject } from "../harness/k8s-schema";
+import { runStage } from "../harness/stage";
+
+/** CRDs of controllers that publish no schema package; their shape is asserted in their component's tests. */
+const NO_SCHEMA_PACKAGE = new Set(["postgresql.cnpg.io/v1"]);
+
+function strings(v: unknown): string[] {
+  if (typeof v === "string") return [v];
+  if (Array.isArray(v)) return v.flatMap(strings);
+  if (v && typeof v === "object") return Object.values(v).flatMap(strings);
+  return [];
+}
+
+interface Container {
+  name: string;
+  resources?: { limits?: Record<string, unknown> };
+}
+
+/** Containers of any workload manifest (Deployment, StatefulSet, DaemonSet, Job, CronJob, Pod). */
+function containersOf(manifest: Record<string, unknown>): Container[] {
+  const spec = manifest.spec as Record<string, unknown> | undefined;
+  const podSpec = (s: Record<string, unknown> | undefined) => {
+    const pod = s as { containers?: Container[]; initContainers?: Container[] } | undefined;
+    return [...(pod?.containers ?? []), ...(pod?.initContainers ?? [])];
+  };
+  switch (manifest.kind) {
+    case "Pod":
+      return podSpec(spec);
+    case "CronJob":
+      return podSpec(((spec?.jobTemplate as { spec?: { template?: { spec?: Record<string, unknown> } } })?.spec?.template?.spec));
+    default:
+      return podSpec((spec?.template as { spec?: Record<string, unknown> } | undefined)?.spec);
+  }
+}
+
+describe("the whole program", function () {
+  this.timeout(300_000);
+
+  for (const stage of STAGES) {
+    describe(stage, () => {
+      it("creates only Kubernetes objects that are valid against their schemas", async () => {
+        const run = await runStage(stage);
+        assert.equal(run.error, undefined, run.error);
+        const objects = run.kubernetesObjects();
+        assert.ok(objects.length > 50, `only ${objects.length} Kubernetes objects`);
+        const failures: string[] = [];
+        let validated = 0;
+        for (const { manifest } of objects) {
+          if (NO_SCHEMA_PACKAGE.has(String(manifest.apiVersion))) continue;
+          try {
+            await validateObject(manifest);
+            validated++;
+          } catch (e) {
+            failures.push((e as Error).message);
+          }
+        }
+        assert.deepEqual(failures, []);
+        assert.ok(validated >= objects.length - 20, "most objects must have a schema");
+      });
+
+      it("gives every container resource limits", async () => {
+        const run = await runStage(stage);
+        const missing: string[] = [];
+        for (const { manifest } of run.kubernetesObjects()) {
+          for (const c of containersOf(manifest)) {
+            if (!c.resources?.limits || Object.keys(c.resources.limits).length === 0) {
+              missing.push(`${String(manifest.kind)} ${(manifest.metadata as { name?: string })?.name}/${c.name}`);
+            }
+          }
+        }
+        assert.deepEqual(missing, []);
+      });
+
+      it("keeps Vault's unseal or recovery keys out of every Secret and ConfigMap", async () => {
+        const run = await runStage(stage);
+        const keys = strings(run.output("vaultKeys").value).filter((k) => k.length >= 16);
+        assert.equal(run.output("vaultKeys").secret, true);
+        assert.ok(keys.length > 0, "the mock Vault init gave no keys to look for");
+        for (const { manifest } of run.kubernetesObjects()) {
+          if (manifest.kind !== "Secret" && manifest.kind !== "ConfigMap") continue;
+          const payload = strings([manifest.data, manifest.stringData, manifest.binaryData]).join("\n");
+          for (const k of keys) assert.ok(!payload.includes(k), `${String(manifest.kind)} ${(manifest.metadata as { name?: string }).name} holds a Vault key`);
+        }
+      });
+    });
+  }
+});
