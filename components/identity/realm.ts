@@ -1,6 +1,6 @@
 /**
  * The platform realm Keycloak imports at start. Rendered by a pure function; every secret in it
- * is a `${ENV_VAR}` placeholder that Keycloak resolves from its environment while importing, so
+ * is a `${ENV_VAR}` reference that Keycloak resolves from its environment while importing, so
  * the ConfigMap that carries the JSON holds no secret.
  */
 
@@ -10,7 +10,7 @@ export const PORTAL_CLIENT_ID = "edp-portal";
 /** Realm roles: Grafana maps the first two to its Admin and Editor roles. */
 export const REALM_ROLES = ["grafana-admin", "grafana-editor", "edp-admin"] as const;
 /** Environment variables the realm import reads (keys of the keycloak-realm-secrets Secret). */
-export const REALM_PLACEHOLDERS = { grafanaClientSecret: "GRAFANA_CLIENT_SECRET", adminPassword: "EDP_ADMIN_PASSWORD" } as const;
+export const REALM_ENV_REFS = { grafanaClientSecret: "GRAFANA_CLIENT_SECRET", adminPassword: "EDP_ADMIN_PASSWORD" } as const;
 
 export interface RealmInput {
   /** Grafana's host (grafana.api.<stage>.<zone>). */
@@ -19,7 +19,7 @@ export interface RealmInput {
   portalHost: string;
 }
 
-const placeholder = (name: string) => `\${${name}}`;
+const envRef = (name: string) => `\${${name}}`;
 
 const rolesMapper = {
   name: "realm roles",
@@ -55,7 +55,7 @@ export function renderRealm(input: RealmInput): Record<string, unknown> {
         enabled: true,
         publicClient: false,
         clientAuthenticatorType: "client-secret",
-        secret: placeholder(REALM_PLACEHOLDERS.grafanaClientSecret),
+        secret: envRef(REALM_ENV_REFS.grafanaClientSecret),
         standardFlowEnabled: true,
         directAccessGrantsEnabled: false,
         serviceAccountsEnabled: false,
@@ -85,7 +85,7 @@ export function renderRealm(input: RealmInput): Record<string, unknown> {
         username: "admin",
         enabled: true,
         emailVerified: false,
-        credentials: [{ type: "password", value: placeholder(REALM_PLACEHOLDERS.adminPassword), temporary: true }],
+        credentials: [{ type: "password", value: envRef(REALM_ENV_REFS.adminPassword), temporary: true }],
         realmRoles: [...REALM_ROLES],
       },
     ],
@@ -97,7 +97,7 @@ export function realmJson(input: RealmInput): string {
   return `${JSON.stringify(renderRealm(input), null, 2)}\n`;
 }
 
-/** Names of the `${VAR}` placeholders in a text, sorted and unique. */
-export function placeholdersIn(text: string): string[] {
+/** Names of the `${VAR}` environment references in a text, sorted and unique. */
+export function envRefsIn(text: string): string[] {
   return [...new Set([...text.matchAll(/\$\{([A-Z_][A-Z0-9_]*)(?::[^}]*)?\}/g)].map((m) => m[1]))].sort();
 }

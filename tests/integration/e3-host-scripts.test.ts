@@ -12,6 +12,7 @@ import { type E3Settings, renderE3Files, renderHostSteps } from "../../component
 import { renderCloudInit } from "../../components/e3/render/cloud-init";
 import { STAGES } from "../../config";
 import { readStackConfig } from "../../scripts/lib/mock-runtime";
+import { TEST_E3_HOSTS } from "../fixtures/e3-hosts";
 import { ROOT } from "../harness/stage";
 
 const cert = (n: number) => `-----BEGIN CERTIFICATE-----\nQ0VSVC${n}\n-----END CERTIFICATE-----\n`;
@@ -19,14 +20,7 @@ const cert = (n: number) => `-----BEGIN CERTIFICATE-----\nQ0VSVC${n}\n-----END C
 function settings(over: Partial<E3Settings> = {}): E3Settings {
   return {
     stage: "testing",
-    hosts: {
-      docker: "edp-docker.example.net",
-      git: "edp-git.example.net",
-      monitoring: "edp-monitoring.example.net",
-      onboarding: "edp-onboarding.example.net",
-      packages: "edp-packages.example.net",
-      access: "edp-access.example.net",
-    },
+    hosts: TEST_E3_HOSTS,
     serviceUrl: "https://edp-service.example.internal",
     crlUrl: "https://edp-service.example.internal/vault/v1/pki_devices/crl/pem",
     deviceCaPem: cert(0),

@@ -9,16 +9,10 @@ import { renderDataDiskScript, splitPemCertificates } from "../../components/e3/
 import { renderNotaryDatabaseSql, renderNotaryServerConfig, renderNotarySignerConfig, renderNotarySignerEnv } from "../../components/e3/render/notary";
 import { renderRegistryConfig } from "../../components/e3/render/registry";
 import { e3IngressRules } from "../../components/e3/rules";
+import { TEST_E3_HOSTS } from "../fixtures/e3-hosts";
 import { validateObject } from "../harness/k8s-schema";
 
-const HOSTS = {
-  docker: "edp-docker.example.net",
-  git: "edp-git.example.net",
-  monitoring: "edp-monitoring.example.net",
-  onboarding: "edp-onboarding.example.net",
-  packages: "edp-packages.example.net",
-  access: "edp-access.example.net",
-};
+const HOSTS = TEST_E3_HOSTS;
 const prod = (serviceUrl = "https://edp-service.api.testing.example.internal"): ApacheParams => productionApacheParams({ hosts: HOSTS, serviceUrl });
 const cert = (n: number) => `-----BEGIN CERTIFICATE-----\nQ0VSVC${n}\n-----END CERTIFICATE-----`;
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { placeholdersIn, REALM_PLACEHOLDERS, REALM_ROLES, realmJson, renderRealm } from "../../../components/identity";
+import { envRefsIn, REALM_ENV_REFS, REALM_ROLES, realmJson, renderRealm } from "../../../components/identity";
 import { GRAFANA_ROLES } from "../../../components/monitoring";
 import { SECRET_TABLE } from "../../../components/secrets";
 import { IMAGES } from "../../../components/versions";
@@ -10,15 +10,15 @@ type Obj = Record<string, unknown>;
 const hosts = { grafanaHost: "grafana.api.testing.example.net", portalHost: "edp-portal.api.testing.example.net" };
 
 describe("the platform realm", () => {
-  it("holds its secrets only as placeholders for the keys of keycloak-realm-secrets", () => {
+  it("holds its secrets only as environment references to the keys of keycloak-realm-secrets", () => {
     const keys = SECRET_TABLE.find((s) => s.name === "keycloak-realm-secrets")?.keys.map((k) => k.key).sort();
-    assert.deepEqual(placeholdersIn(realmJson(hosts)), keys);
-    assert.deepEqual(Object.values(REALM_PLACEHOLDERS).sort(), keys);
+    assert.deepEqual(envRefsIn(realmJson(hosts)), keys);
+    assert.deepEqual(Object.values(REALM_ENV_REFS).sort(), keys);
   });
 
-  it("finds placeholders, with or without a default, and nothing else", () => {
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: Keycloak's placeholder syntax, not a template
-    assert.deepEqual(placeholdersIn('{"a":"${B_1}","c":"${A:dflt}","d":"$NOT","e":"${lower}"}'), ["A", "B_1"]);
+  it("finds environment references, with or without a default, and nothing else", () => {
+    // Keycloak's ${ENV} reference syntax, not a template literal.
+    assert.deepEqual(envRefsIn('{"a":"${B_1}","c":"${A:dflt}","d":"$NOT","e":"${lower}"}'), ["A", "B_1"]);
   });
 
   it("gives Grafana a confidential client and the portal a public PKCE client on the stage's hosts", () => {
@@ -27,7 +27,7 @@ describe("the platform realm", () => {
     const portal = realm.clients.find((c) => c.clientId === "edp-portal");
     assert.ok(grafana && portal);
     assert.equal(grafana.publicClient, false);
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: Keycloak's placeholder syntax, not a template
+    // Keycloak's ${ENV} reference syntax, not a template literal.
     assert.equal(grafana.secret, "${GRAFANA_CLIENT_SECRET}");
     assert.deepEqual(grafana.redirectUris, ["https://grafana.api.testing.example.net/login/generic_oauth"]);
     assert.equal(portal.publicClient, true);
@@ -74,7 +74,7 @@ describe("Keycloak per stage", function () {
       assert.ok(cm);
       const text = JSON.stringify(cm.inputs.data);
       assert.equal(cm.secretPaths.length, 0);
-      assert.deepEqual(placeholdersIn(JSON.parse(text)["edp-realm.json"]), ["EDP_ADMIN_PASSWORD", "GRAFANA_CLIENT_SECRET"]);
+      assert.deepEqual(envRefsIn(JSON.parse(text)["edp-realm.json"]), ["EDP_ADMIN_PASSWORD", "GRAFANA_CLIENT_SECRET"]);
       for (const s of run.ofType("kubernetes:core/v1:Secret")) {
         for (const value of Object.values((s.inputs.stringData ?? {}) as Record<string, string>)) {
           if (value.length >= 12) assert.ok(!text.includes(value), `a value of ${meta(s.inputs).name} is in the ConfigMap`);
