@@ -100,7 +100,7 @@ export class Keycloak extends pulumi.ComponentResource {
                   image: IMAGES.keycloak,
                   args: ["start", "--import-realm"],
                   env: keycloakEnv(publicHost, adminHost, secrets),
-                  // The realm import resolves its ${...} placeholders from these variables.
+                  // The realm import resolves its ${...} environment references from these variables.
                   envFrom: [{ secretRef: { name: secrets.realm } }],
                   ports: [
                     { name: "http", containerPort: KEYCLOAK_HTTP_PORT },
