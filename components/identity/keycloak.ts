@@ -9,7 +9,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StageConfig } from "../../config";
 import { issuerFor } from "../certificates/issuers";
-import { ingressArgs } from "../shared/ingress";
+import { afterIngressReady, type IngressReady, ingressArgs } from "../shared/ingress";
 import { IMAGES } from "../versions";
 import { REALM, realmJson } from "./realm";
 
@@ -27,6 +27,8 @@ export interface KeycloakArgs {
   config: Pick<StageConfig, "stage" | "names" | "ingress">;
   /** Secrets of the secrets table (PlatformSecrets creates them). */
   secrets?: { admin: string; database: string; realm: string };
+  /** What the Ingresses wait for: the ingress controller and cert-manager (CentralPlatform.ingressReady). */
+  ingressReady?: IngressReady;
 }
 
 /** Public Keycloak host for a stage. */
@@ -63,7 +65,8 @@ export class Keycloak extends pulumi.ComponentResource {
   public readonly issuerUrl: pulumi.Output<string>;
 
   constructor(name: string, args: KeycloakArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("edp:identity:Keycloak", name, args, opts);
+    // ingressReady orders the Ingresses; as a component input, the component itself would wait for the controller.
+    super("edp:identity:Keycloak", name, { ...args, ingressReady: undefined }, opts);
     const cfg = args.config;
     const child = { parent: this, provider: args.provider };
     const secrets = args.secrets ?? { admin: "credential-keycloak", database: "keycloak-db-secret", realm: "keycloak-realm-secrets" };
@@ -156,12 +159,12 @@ export class Keycloak extends pulumi.ComponentResource {
         issuer: issuerFor("public", cfg.ingress.acmeEmail),
         paths: PUBLIC_PATHS.map((path) => ({ path, service: "keycloak", port: KEYCLOAK_HTTP_PORT })),
       }),
-      child,
+      { ...child, dependsOn: afterIngressReady(args.ingressReady) },
     );
     new k8s.networking.v1.Ingress(
       `${name}-admin`,
       ingressArgs({ name: "keycloak-admin", namespace: args.namespace, host: adminHost, issuer: issuerFor("internal", undefined), paths: [{ path: "/", service: "keycloak", port: KEYCLOAK_HTTP_PORT }] }),
-      child,
+      { ...child, dependsOn: afterIngressReady(args.ingressReady) },
     );
 
     this.url = pulumi.output(`https://${publicHost}`);

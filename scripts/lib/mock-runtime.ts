@@ -37,6 +37,11 @@ export interface RecordedResource {
   /** Dotted paths into inputs whose values are Pulumi secrets. */
   secretPaths: string[];
   options: RecordedOptions;
+  /**
+   * The provider reference (`<urn>::<id>`) the engine receives with the registration, after the
+   * SDK resolved `provider` and the parents' `providers`; absent means the engine's default provider.
+   */
+  providerRef?: string;
 }
 
 /** A stack output: its resolved value and whether Pulumi keeps it secret. */
@@ -127,6 +132,19 @@ async function resolveOutput(value: unknown): Promise<RecordedOutput> {
 
 const urnOf = (r: pulumi.Resource) => new Promise<string>((resolve) => r.urn.apply((u) => resolve(u)));
 
+/**
+ * The resources of a dependsOn option, flattened as the SDK does: Pulumi's mergeOptions wraps a
+ * promise of resources into an array, so arrays and promises nest.
+ */
+async function explicitDependencies(deps: unknown): Promise<pulumi.Resource[]> {
+  if (deps === undefined || deps === null) return [];
+  if (Array.isArray(deps)) return (await Promise.all(deps.map(explicitDependencies))).flat();
+  if (deps instanceof Promise) return explicitDependencies(await deps);
+  if (pulumi.Output.isInstance(deps)) return explicitDependencies(await new Promise((resolve) => deps.apply((v) => resolve(v))));
+  if (pulumi.Resource.isInstance(deps)) return [deps];
+  throw new Error(`dependsOn holds something that is not a resource: ${String(deps)}`);
+}
+
 export async function runProgram(opts: RunOptions): Promise<RunResult> {
   const stackFile = opts.stackFile ?? path.join(opts.root, `Pulumi.${opts.stage}.yaml`);
   const config: Record<string, string> = readStackConfig(stackFile);
@@ -148,13 +166,13 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     secretKeys.push(k);
   }
 
-  const byName = new Map<string, { inputs: Record<string, unknown>; secretPaths: string[]; custom: boolean; type: string; name: string }>();
+  const byName = new Map<string, { inputs: Record<string, unknown>; secretPaths: string[]; custom: boolean; type: string; name: string; providerRef?: string }>();
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
         const secretPaths: string[] = [];
         const inputs = unwrapSecrets(args.inputs, "", secretPaths) as Record<string, unknown>;
-        byName.set(`${args.type}::${args.name}`, { inputs, secretPaths, custom: args.custom ?? true, type: args.type, name: args.name });
+        byName.set(`${args.type}::${args.name}`, { inputs, secretPaths, custom: args.custom ?? true, type: args.type, name: args.name, providerRef: args.provider || undefined });
         const extra = RESOURCE_OUTPUTS[args.type]?.(args.name, inputs) ?? {};
         return { id: args.custom === false ? undefined : mockId(args.type, args.name), state: { ...args.inputs, ...extra } };
       },
@@ -198,9 +216,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     urns.add(urn);
     const rec = byName.get(`${s.type}::${s.name}`);
     const parent = s.opts.parent ? await urnOf(s.opts.parent) : stackUrn;
-    const deps = s.opts.dependsOn;
-    const depList = deps === undefined ? [] : await Promise.resolve(deps as pulumi.Input<pulumi.Input<pulumi.Resource>[]>);
-    const dependsOn = await Promise.all((Array.isArray(depList) ? depList : [depList]).map(async (d) => urnOf(await Promise.resolve(d as pulumi.Resource))));
+    const dependsOn = await Promise.all((await explicitDependencies(s.opts.dependsOn)).map(urnOf));
     resources.push({
       urn,
       type: s.type,
@@ -218,6 +234,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
         dependsOn,
         provider: s.opts.provider ? await urnOf(s.opts.provider) : undefined,
       },
+      providerRef: rec?.providerRef,
     });
   }
   const outputs: Record<string, RecordedOutput> = {};
