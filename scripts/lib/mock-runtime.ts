@@ -11,6 +11,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import { CALL_RESULTS, mockId, RESOURCE_OUTPUTS } from "./mock-outputs";
+import { applyProjectConfig, type ProjectConfigType } from "./project-config";
 import { REQUIRED_SECRET_STAND_INS } from "./stand-in-secrets";
 
 export interface RecordedOptions {
@@ -150,6 +151,12 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
   const config: Record<string, string> = readStackConfig(stackFile);
   for (const key of opts.unset ?? []) delete config[key];
   for (const [k, v] of Object.entries(opts.config ?? {})) config[k] = typeof v === "string" ? v : JSON.stringify(v);
+  // As the CLI does before the program runs: keys the stack lacks get Pulumi.yaml's default.
+  const project = YAML.parse(fs.readFileSync(path.join(opts.root, "Pulumi.yaml"), "utf8")) as { name: string; config?: Record<string, ProjectConfigType> };
+  const given = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, { value: v, secure: false, object: false }]));
+  for (const [k, v] of Object.entries(applyProjectConfig(project.name, opts.stage, project.config ?? {}, given).config)) {
+    if (!(k in config)) config[k] = v.value;
+  }
   const secretKeys: string[] = [];
   const standIns: string[] = [];
   const secrets: Record<string, unknown> = { ...(opts.secrets ?? {}) };
