@@ -48,11 +48,26 @@ export interface VaultBootstrapOutputs extends VaultBootstrapInputs {
  * moment the init succeeds, and how a later run finishes the job.
  */
 function initFailure(message: string, id: string, properties: VaultBootstrapOutputs): Error {
-  const e = new Error(message) as Error & { id: string; properties: VaultBootstrapOutputs; reasons: string[] };
+  // These properties travel in a gRPC trailer, whose size is bounded; the kubeconfig (a few KB,
+  // and secret) is not needed to finish: the next run's update gets the current one as input.
+  const { kubeconfig: _dropped, ...kept } = properties;
+  const e = new Error(message) as Error & { id: string; properties: Omit<VaultBootstrapOutputs, "kubeconfig">; reasons: string[] };
   e.id = id;
-  e.properties = properties;
+  e.properties = kept;
   e.reasons = [message];
   return e;
+}
+
+/**
+ * Progress through pulumi.log, loaded when called rather than imported: the provider's code is
+ * serialised with everything its closure captures, and capturing `pulumi` (or even its log
+ * module) would put the SDK's runtime, and with `pulumi` the stack's whole configuration, into
+ * the `__provider` input in the state, large enough that an init failure no longer fits the
+ * gRPC trailer that carries it (see tests/integration/vault-bootstrap-provider.test.ts).
+ */
+function progress(level: "info" | "warn", message: string): void {
+  const log = require("@pulumi/pulumi/log") as typeof import("@pulumi/pulumi/log");
+  void log[level](`vault bootstrap: ${message}`);
 }
 
 /** Runs bootstrapVault against the pods; on failure after the init, records what is known. */
@@ -75,14 +90,14 @@ async function run(id: string, inputs: VaultBootstrapInputs, earlier?: { keys: s
       delayMs: inputs.delayMs,
       configure: (root) => applyPlan(root, inputs.plan),
       // Shown by `pulumi up` while it waits: the engine passes a dynamic provider's output through.
-      log: (message) => pulumi.log.info(`vault bootstrap: ${message}`),
+      log: (message) => progress("info", message),
     });
     return { ...inputs, keys: result.keys, initialisedAt, configured: true };
   } catch (e) {
     const keys = earlier?.keys ?? keysOf(e);
     if (!keys) throw e;
     const message = e instanceof Error ? e.message : String(e);
-    pulumi.log.warn(`vault bootstrap: ${message}`);
+    progress("warn", message);
     throw initFailure(message, id, { ...inputs, keys, initialisedAt, configured: false });
   }
 }
@@ -100,7 +115,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
    * Called by the engine only while the resource has init errors, i.e. an earlier run initialised
    * Vault and recorded the keys but did not finish: finish it with those keys.
    */
-  async update(id: string, olds: VaultBootstrapOutputs, news: VaultBootstrapInputs): Promise<pulumi.dynamic.UpdateResult> {
+  async update(id: string, olds: Omit<VaultBootstrapOutputs, "kubeconfig">, news: VaultBootstrapInputs): Promise<pulumi.dynamic.UpdateResult> {
     if (olds.configured !== false) return { outs: { ...news, keys: olds.keys, initialisedAt: olds.initialisedAt, configured: true } };
     return { outs: await run(id, news, { keys: olds.keys, initialisedAt: olds.initialisedAt }) };
   },
