@@ -88,7 +88,11 @@ export class CentralPlatform extends pulumi.ComponentResource {
     // Keycloak's and Grafana's Ingresses wait for the controller, which is built below (it needs
     // the monitoring CRDs): they get its readiness as a promise, resolved once it exists.
     const ingressReady = deferredIngressReady();
-    const keycloak = new Keycloak(`${name}-keycloak`, { provider, namespace: namespaces.names.keycloak, config: cfg, ingressReady: ingressReady.promise }, afterSecrets);
+    const keycloak = new Keycloak(
+      `${name}-keycloak`,
+      { provider, namespace: namespaces.names.keycloak, config: cfg, realmSecretValues: secrets.realmSecretValues, ingressReady: ingressReady.promise },
+      afterSecrets,
+    );
     const monitoring = new Monitoring(
       `${name}-monitoring`,
       {
