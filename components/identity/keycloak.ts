@@ -141,8 +141,7 @@ export class Keycloak extends pulumi.ComponentResource {
   public readonly issuerUrl: pulumi.Output<string>;
 
   constructor(name: string, args: KeycloakArgs, opts?: pulumi.ComponentResourceOptions) {
-    // ingressReady orders the Ingresses; as a component input, the component itself would wait for the controller.
-    super("edp:identity:Keycloak", name, { ...args, ingressReady: undefined }, opts);
+    super("edp:identity:Keycloak", name, {}, opts);
     const cfg = args.config;
     const child = { parent: this, provider: args.provider };
     const secrets = args.secrets ?? { admin: "credential-keycloak", database: "keycloak-db-secret", realm: "keycloak-realm-secrets" };

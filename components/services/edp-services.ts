@@ -38,8 +38,7 @@ export class EdpServices extends pulumi.ComponentResource {
   public readonly images: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: EdpServicesArgs, opts?: pulumi.ComponentResourceOptions) {
-    // ingressReady orders the Ingresses; as a component input, the component itself would wait for the controller.
-    super("edp:services:EdpServices", name, { ...args, ingressReady: undefined }, opts);
+    super("edp:services:EdpServices", name, {}, opts);
     const cfg = args.config;
     const child = { parent: this, provider: args.provider };
     const ctx = {

@@ -84,8 +84,7 @@ export class Vault extends pulumi.ComponentResource {
   public readonly deviceRole: string;
 
   constructor(name: string, args: VaultArgs, opts?: pulumi.ComponentResourceOptions) {
-    // ingressReady orders the Ingresses; as a component input, the component itself would wait for the controller.
-    super("edp:vault:Vault", name, { ...args, ingressReady: undefined }, opts);
+    super("edp:vault:Vault", name, {}, opts);
     const { cfg } = args;
     const provider = args.cluster.provider;
     const k = { parent: this, provider };
