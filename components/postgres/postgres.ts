@@ -212,7 +212,17 @@ export class Postgres extends pulumi.ComponentResource {
         {
           metadata: inNs(CRONJOB_NAME[kind], { "app.kubernetes.io/name": CRONJOB_NAME[kind] }),
           spec: pulumi.output(args.backupBucket).apply((bucket) =>
-            cronJobSpec(kind, { names, stage: cfg.stage, bucket, ossEndpoint: args.ossEndpoint, spoolGb: cfg.postgres.storageGb, schedule, timings }),
+            cronJobSpec(kind, {
+              names,
+              stage: cfg.stage,
+              bucket,
+              ossEndpoint: args.ossEndpoint,
+              spoolGb: cfg.postgres.storageGb,
+              schedule,
+              timings,
+              databases: plan.map((d) => d.database),
+              drillMaxAgeSeconds: backupTimings.maxBackupAgeSeconds,
+            }),
           ),
         },
         { ...child, dependsOn: [cluster, superuser, kind === "backup" ? writer : reader, scripts, sa] },
