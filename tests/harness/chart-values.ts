@@ -14,6 +14,18 @@ const isMap = (v: unknown): v is Values => typeof v === "object" && v !== null &
 export interface ChartDefaults {
   values: Values;
   dependencies: Record<string, ChartDefaults>;
+  /** Dotted `.Values` paths the chart's templates read (`.Values.cli.resources` gives `cli.resources`). */
+  read?: ReadonlySet<string>;
+}
+
+/** Every `.Values.x.y` path a chart's templates name. */
+export function templateValuePaths(chart: ChartFiles): Set<string> {
+  const out = new Set<string>();
+  for (const [p, body] of chart.files) {
+    if (!p.startsWith("templates/")) continue;
+    for (const m of body.toString("utf8").matchAll(/\.Values((?:\.[A-Za-z0-9_]+)+)/g)) out.add(m[1].slice(1));
+  }
+  return out;
 }
 
 export function chartDefaults(chart: ChartFiles): ChartDefaults {
@@ -24,33 +36,36 @@ export function chartDefaults(chart: ChartFiles): ChartDefaults {
     const sub = bundled.get(dep.name);
     if (sub) dependencies[dep.alias ?? dep.name] = chartDefaults(sub);
   }
-  return { values: defaultValues(chart), dependencies };
+  return { values: defaultValues(chart), dependencies, read: templateValuePaths(chart) };
 }
 
 /**
  * Paths (dotted, from the values' root) that the chart does not have. A key exists when the
  * chart's values.yaml has it. Below a key whose default is an empty map or null the chart takes
  * any keys (resources, annotations, nodeSelector, …), and so it does below `freeForm` paths: maps
- * the chart documents as free-form without listing their keys (give each with the reason). A
+ * the chart documents as free-form without listing their keys (give each with the reason). A key
+ * values.yaml leaves out counts when the chart's templates read its exact path. A
  * `resources` map is a container's ResourceRequirements (limits, requests, claims).
  * Lists are values, not structure: they are not descended into. `global` is Helm's shared map.
  */
 export function unknownValuePaths(values: Values, chart: ChartDefaults, freeForm: readonly string[] = []): string[] {
   const out: string[] = [];
   const free = new Set(freeForm);
-  const walk = (set: Values, defaults: Values, at: string, deps: Record<string, ChartDefaults>) => {
+  const walk = (set: Values, defaults: Values, at: string, chartAt: ChartDefaults, rel: string) => {
     for (const [key, value] of Object.entries(set)) {
       const p = joinPath(at, key);
+      const relPath = rel ? `${rel}.${key}` : key;
       if (free.has(p)) continue;
-      const dep = deps[key];
+      const dep = rel === "" ? chartAt.dependencies[key] : undefined;
       if (dep) {
         // A dependency reads its defaults, overridden by the parent's values under its key.
-        if (isMap(value)) walk(value, mergeDefaults(dep.values, isMap(defaults[key]) ? defaults[key] : {}), p, dep.dependencies);
+        if (isMap(value)) walk(value, mergeDefaults(dep.values, isMap(defaults[key]) ? defaults[key] : {}), p, dep, "");
         continue;
       }
-      if (at === "" && key === "global") continue;
+      if (rel === "" && key === "global") continue;
       if (!(key in defaults)) {
-        out.push(p);
+        // Some charts read keys their values.yaml leaves out (flux2's cli.resources).
+        if (!chartAt.read?.has(relPath)) out.push(p);
         continue;
       }
       const d = defaults[key];
@@ -62,13 +77,13 @@ export function unknownValuePaths(values: Values, chart: ChartDefaults, freeForm
         continue;
       }
       if (isMap(d)) {
-        if (Object.keys(d).length > 0) walk(value, d, p, {});
+        if (Object.keys(d).length > 0) walk(value, d, p, chartAt, relPath);
         continue;
       }
       out.push(`${p} (a map, where the chart's default is ${Array.isArray(d) ? "a list" : JSON.stringify(d)})`);
     }
   };
-  walk(values, chart.values, "", chart.dependencies);
+  walk(values, chart.values, "", chart, "");
   return out;
 }
 

@@ -71,7 +71,10 @@ export function quantityBytes(q: unknown): number {
 /** The smallest disk Alibaba Cloud makes (cloud disks are 20 GiB at least). */
 export const MIN_VOLUME_GIB = 20;
 
-/** PVCs, and a StatefulSet's volume claim templates: at least 20 GiB, with a storage class that exists. */
+/**
+ * PVCs, and a StatefulSet's volume claim templates: at least 20 GiB, with a storage class that
+ * exists; and a StatefulSet keeps its volumes when it is deleted or scaled down.
+ */
 export function volumeProblems(o: Obj, storageClasses: ReadonlySet<string>): string[] {
   const claims: { where: string; spec: Obj }[] = [];
   if (o.kind === "PersistentVolumeClaim") claims.push({ where: label(o), spec: (o.spec ?? {}) as Obj });
@@ -81,6 +84,10 @@ export function volumeProblems(o: Obj, storageClasses: ReadonlySet<string>): str
     }
   }
   const out: string[] = [];
+  const retention = ((o.spec as Obj | undefined)?.persistentVolumeClaimRetentionPolicy ?? {}) as { whenDeleted?: string; whenScaled?: string };
+  for (const [when, policy] of Object.entries(retention)) {
+    if (policy === "Delete") out.push(`${label(o)}: persistentVolumeClaimRetentionPolicy.${when} is Delete, so its volumes (and their data) go with the StatefulSet`);
+  }
   for (const { where, spec } of claims) {
     const size = (spec.resources as { requests?: { storage?: unknown } } | undefined)?.requests?.storage;
     if (!(quantityBytes(size) >= MIN_VOLUME_GIB * GIB)) out.push(`${where}: asks for ${String(size)}, less than the ${MIN_VOLUME_GIB}Gi an Alibaba Cloud disk is at least`);
@@ -131,6 +138,26 @@ export function blockingDisruptionBudgets(objects: Obj[]): string[] {
     const replicas = covered.reduce((n, w) => n + Number((w.spec as { replicas?: number }).replicas ?? 1), 0);
     const min = typeof spec.minAvailable === "string" && spec.minAvailable.endsWith("%") ? Math.ceil((replicas * parseInt(spec.minAvailable, 10)) / 100) : Number(spec.minAvailable);
     if (min >= replicas) out.push(`${label(pdb)}: minAvailable ${spec.minAvailable} with ${replicas} replica(s) of ${covered.map(label).join(", ")} lets no pod move, so no node can drain`);
+  }
+  return out;
+}
+
+/**
+ * Deployments that mount a ReadWriteOnce claim and roll: the new pod waits for a disk the old pod
+ * holds, on another node, and the rollout stalls. They must use the Recreate strategy.
+ */
+export function rollingOverSingleWriterVolumes(objects: Obj[]): string[] {
+  const rwo = new Set(
+    objects
+      .filter((o) => o.kind === "PersistentVolumeClaim" && (((o.spec as Obj | undefined)?.accessModes ?? []) as string[]).includes("ReadWriteOnce"))
+      .map((o) => (o.metadata as { name?: string }).name),
+  );
+  const out: string[] = [];
+  for (const d of objects.filter((o) => o.kind === "Deployment")) {
+    const strategy = ((d.spec as Obj | undefined)?.strategy as { type?: string } | undefined)?.type ?? "RollingUpdate";
+    if (strategy === "Recreate") continue;
+    const volumes = ((podSpecOf(d)?.volumes ?? []) as { persistentVolumeClaim?: { claimName?: string } }[]).map((v) => v.persistentVolumeClaim?.claimName).filter((c) => c && rwo.has(c));
+    if (volumes.length > 0) out.push(`${label(d)}: rolls (${strategy}) over the ReadWriteOnce claim ${volumes.join(", ")}; use the Recreate strategy`);
   }
   return out;
 }

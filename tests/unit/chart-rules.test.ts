@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { parseDigests } from "../../scripts/lib/chart-cache";
 import { type ChartDefaults, unknownValuePaths } from "../harness/chart-values";
-import { blockingDisruptionBudgets, floatingImages, missingLimits, quantityBytes, volumeProblems } from "../harness/platform-rules";
+import { blockingDisruptionBudgets, floatingImages, missingLimits, quantityBytes, rollingOverSingleWriterVolumes, volumeProblems } from "../harness/platform-rules";
 
 const CHART: ChartDefaults = {
   values: {
@@ -11,6 +11,7 @@ const CHART: ChartDefaults = {
     args: [],
   },
   dependencies: { grafana: { values: { persistence: { enabled: false }, "grafana.ini": { server: {} } }, dependencies: {} } },
+  read: new Set(["cli.resources", "controller.image.digest"]),
 };
 
 describe("chart values: unknownValuePaths", () => {
@@ -28,6 +29,7 @@ describe("chart values: unknownValuePaths", () => {
     ["a documented free-form map", { grafana: { "grafana.ini": { "auth.generic_oauth": { enabled: true } } } }, [], ['grafana["grafana.ini"]']],
     ["a key with a dot, quoted", { grafana: { "grafana.ini": { "auth.generic_oauth": { enabled: true } } } }, ['grafana["grafana.ini"]["auth.generic_oauth"]']],
     ["global is Helm's shared map", { global: { anything: 1 } }, []],
+    ["a key values.yaml leaves out but a template reads", { cli: { resources: { limits: {} } }, controller: { image: { digest: "sha256:x" } } }, ["cli"]],
   ];
   for (const [what, values, expected, free] of cases) {
     it(what, () => assert.deepEqual(unknownValuePaths(values, CHART, free), expected));
@@ -70,7 +72,7 @@ describe("platform rules on rendered objects", () => {
     for (const [what, objects, n] of table) assert.equal(blockingDisruptionBudgets(objects).length, n, what);
   });
 
-  it("volumes: at least 20 GiB and a storage class that exists", () => {
+  it("volumes: at least 20 GiB, a storage class that exists, kept with their StatefulSet", () => {
     const pvc = (storage: string, storageClassName?: string) => ({ kind: "PersistentVolumeClaim", metadata: { name: "v" }, spec: { storageClassName, resources: { requests: { storage } } } });
     const classes = new Set(["edp-disk"]);
     assert.deepEqual(volumeProblems(pvc("20Gi", "edp-disk"), classes), []);
@@ -79,8 +81,23 @@ describe("platform rules on rendered objects", () => {
     assert.match(volumeProblems(pvc("30Gi", "other"), classes)[0], /storage class other does not exist/);
     const sts = { kind: "StatefulSet", metadata: { name: "s" }, spec: { volumeClaimTemplates: [{ metadata: { name: "data" }, spec: { resources: { requests: { storage: "5Gi" } } } }] } };
     assert.equal(volumeProblems(sts, classes).length, 2);
+    const deleting = { ...sts, spec: { ...sts.spec, volumeClaimTemplates: [], persistentVolumeClaimRetentionPolicy: { whenDeleted: "Delete", whenScaled: "Retain" } } };
+    assert.deepEqual(volumeProblems(deleting, classes), ["StatefulSet s: persistentVolumeClaimRetentionPolicy.whenDeleted is Delete, so its volumes (and their data) go with the StatefulSet"]);
     assert.equal(quantityBytes("20Gi"), 20 * 1024 ** 3);
     assert.equal(quantityBytes("25G"), 25e9);
+  });
+
+  it("deployments on a ReadWriteOnce claim recreate instead of rolling", () => {
+    const claim = { kind: "PersistentVolumeClaim", metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"] } };
+    const withVolume = (strategy?: string) => ({
+      kind: "Deployment",
+      metadata: { name: "g", namespace: "ns" },
+      spec: { ...(strategy ? { strategy: { type: strategy } } : {}), template: { spec: { containers: [], volumes: [{ name: "v", persistentVolumeClaim: { claimName: "data" } }] } } },
+    });
+    assert.equal(rollingOverSingleWriterVolumes([claim, withVolume()]).length, 1);
+    assert.equal(rollingOverSingleWriterVolumes([claim, withVolume("RollingUpdate")]).length, 1);
+    assert.deepEqual(rollingOverSingleWriterVolumes([claim, withVolume("Recreate")]), []);
+    assert.deepEqual(rollingOverSingleWriterVolumes([{ ...claim, spec: { accessModes: ["ReadWriteMany"] } }, withVolume()]), []);
   });
 
   it("chart digests file: malformed and duplicate lines are named", () => {
