@@ -96,8 +96,27 @@ export interface RenderOptions {
   apiVersions: string[];
 }
 
-/** `helm template` of the cached archive with the release's values; the objects it renders. */
-export async function renderRelease(r: ProgramRelease, opts: RenderOptions): Promise<RenderedObject[]> {
+const renders = new Map<string, Promise<RenderedObject[]>>();
+
+/**
+ * `helm template` of the cached archive with the release's values; the objects it renders. A
+ * render with the same chart, release, namespace, values and cluster is done once per process
+ * (stages share some releases: the edge controllers, promtail, the CNPG operator).
+ */
+export function renderRelease(r: ProgramRelease, opts: RenderOptions): Promise<RenderedObject[]> {
+  const key = JSON.stringify([r.pin, r.release, r.namespace, r.values, opts]);
+  let hit = renders.get(key);
+  if (!hit) {
+    hit = helmTemplate(r, opts);
+    renders.set(key, hit);
+  }
+  // A failed render is reported with the label of the release that asked for it.
+  return hit.catch((e: Error) => {
+    throw new Error(`${r.label}: ${e.message}`, { cause: e });
+  });
+}
+
+async function helmTemplate(r: ProgramRelease, opts: RenderOptions): Promise<RenderedObject[]> {
   if (!fs.existsSync(HELM)) throw new Error(`Helm is not installed at ${HELM}: run bash scripts/setup.sh (or bash scripts/install-helm.sh)`);
   const archive = cachedArchive(r.pin);
   if (!fs.existsSync(archive)) throw new Error(`${path.basename(archive)} is not in the chart cache: run bash scripts/setup.sh (or npx tsx scripts/charts.ts)`);
@@ -112,7 +131,7 @@ export async function renderRelease(r: ProgramRelease, opts: RenderOptions): Pro
       ({ stdout } = await run(HELM, args, { env: helmEnv(), maxBuffer: 256 * 1024 * 1024 }));
     } catch (e) {
       const err = e as Error & { stderr?: string };
-      throw new Error(`${r.label}: helm template ${r.pin.chart} ${r.pin.version} failed: ${(err.stderr ?? err.message).trim()}`, { cause: e });
+      throw new Error(`helm template ${r.pin.chart} ${r.pin.version} failed: ${(err.stderr ?? err.message).trim()}`, { cause: e });
     }
     return parseRendered(stdout);
   } finally {
