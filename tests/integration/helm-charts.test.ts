@@ -11,11 +11,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { STAGES } from "../../config";
-import { CHARTS } from "../../components/versions";
+import { CHARTS, type ChartPin } from "../../components/versions";
 import { contentDigest, readChart } from "../../scripts/lib/chart-archive";
 import { archiveProblem, cachedArchive, DIGESTS_FILE, HELM, helmEnv, parseDigests } from "../../scripts/lib/chart-cache";
 import { mockKubeconfig } from "../../scripts/lib/mock-outputs";
-import { chartDefaults, unknownValuePaths } from "../harness/chart-values";
+import { type ChartDefaults, chartDefaults, unknownValuePaths } from "../harness/chart-values";
 import { desiredStateReleases, type ProgramRelease, programReleases, renderRelease, type RenderedObject } from "../harness/helm";
 import { validateObject } from "../harness/k8s-schema";
 import { blockingDisruptionBudgets, floatingImages, missingLimits, rollingOverSingleWriterVolumes, volumeProblems } from "../harness/platform-rules";
@@ -29,11 +29,11 @@ import { ROOT, runStage, type StageRun } from "../harness/stage";
 const CENTRAL_CRD_APIS = ["monitoring.coreos.com/v1/ServiceMonitor", "monitoring.coreos.com/v1/PodMonitor", "monitoring.coreos.com/v1/PrometheusRule"];
 
 /**
- * Edge clusters: Kubernetes version assumed for rendering (the oldest the edge README supports is
- * what Flux ≥ 2.5 needs; the charts' templates branch only below 1.25), and nothing beyond
- * Kubernetes' own APIs before Flux's CRDs are in.
+ * Edge clusters: their Kubernetes version is not in the stage config. Flux 2.5 and later supports
+ * 1.30 and later, so the oldest supported minor is assumed; the flux2 and sealed-secrets templates
+ * branch on the version only below 1.19. Nothing beyond Kubernetes' own APIs is assumed served.
  */
-const EDGE_KUBE_VERSION = "1.31.0";
+const EDGE_KUBE_VERSION = "1.30.0";
 
 /**
  * Values maps a chart documents as free-form without listing their keys in values.yaml, per
@@ -108,6 +108,18 @@ function kubeVersion(run: StageRun): string {
 }
 
 const describeObject = (r: RenderedObject) => `${r.source}`;
+
+/** A chart's defaults, read from its archive once per run. */
+const defaultsCache = new Map<string, ChartDefaults>();
+function defaultsOf(pin: ChartPin): ChartDefaults {
+  const file = cachedArchive(pin);
+  let d = defaultsCache.get(file);
+  if (!d) {
+    d = chartDefaults(readChart(file));
+    defaultsCache.set(file, d);
+  }
+  return d;
+}
 
 const EDGE_PROGRAM = path.join(ROOT, "tests/fixtures/programs/edge.ts");
 /** One direct-bootstrap edge cluster next to the stage's own, so the program installs Flux and sealed-secrets itself. */
@@ -192,7 +204,7 @@ describe("Helm charts rendered with the program's values (real Helm)", function 
 
       it("sets only values the charts have", () => {
         const unknown = all.flatMap((r) => {
-          const defaults = chartDefaults(readChart(cachedArchive(r.release.pin)));
+          const defaults = defaultsOf(r.release.pin);
           return unknownValuePaths(r.release.values, defaults, FREE_FORM[r.release.pin.chart]).map((p) => `${r.release.label} (${r.release.pin.chart} ${r.release.pin.version}): ${p}`);
         });
         assert.deepEqual(unknown, []);
