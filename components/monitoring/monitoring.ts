@@ -10,6 +10,7 @@ import { type Exposure, issuerFor } from "../certificates/issuers";
 import { afterIngressReady, type IngressReady, ingressArgs } from "../shared/ingress";
 import { releaseArgs } from "../shared/helm";
 import { CHARTS } from "../versions";
+import { DASHBOARD_FOLDER_ANNOTATION, DASHBOARD_LABEL, programDashboards } from "./dashboards";
 import { kubePrometheusStackValues, lokiValues, promtailValues } from "./values";
 
 /** Release names; the charts derive Service names from them. */
@@ -69,6 +70,15 @@ export class Monitoring extends pulumi.ComponentResource {
       releaseArgs(CHARTS.loki, "loki", lokiNs, lokiValues({ stage: cfg.stage, monitoring: cfg.monitoring, dashboardNamespace: monNs })),
       { ...stateful, dependsOn: [this.stack, ...storage] },
     );
+    // The program's dashboards, loaded by the Grafana sidecar (it watches every namespace; the chart
+    // creates the data source these dashboards use).
+    for (const d of programDashboards()) {
+      new k8s.core.v1.ConfigMap(
+        `${name}-${d.name}`,
+        { metadata: { name: d.name, namespace: monNs, labels: { ...DASHBOARD_LABEL }, annotations: { [DASHBOARD_FOLDER_ANNOTATION]: d.folder } }, data: { [d.file]: d.json } },
+        child,
+      );
+    }
     new k8s.helm.v3.Release(`${name}-promtail`, releaseArgs(CHARTS.promtail, "promtail", lokiNs, promtailValues(lokiNs)), { ...child, dependsOn: [loki] });
 
     const issuer = (e: Exposure) => issuerFor(e, cfg.ingress.acmeEmail);

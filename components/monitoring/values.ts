@@ -1,7 +1,6 @@
 /** Values of kube-prometheus-stack, loki and promtail, as pure functions of typed input. */
 import type { Stage, StageConfig } from "../../config";
 import { DISK_STORAGE_CLASS } from "../shared/storage";
-import { grafanaComDashboards } from "./dashboards";
 
 const res = (cpu: string, memory: string, cpuLimit: string, memoryLimit: string) => ({ requests: { cpu, memory }, limits: { cpu: cpuLimit, memory: memoryLimit } });
 /** Alibaba cloud disks are at least 20 GiB; a smaller claim is never bound. */
@@ -91,6 +90,9 @@ export function kubePrometheusStackValues(input: StackValuesInput) {
         },
       },
       persistence: { enabled: true, size: disk(MIN_DISK_GB), storageClassName: DISK_STORAGE_CLASS },
+      // The volume is ReadWriteOnce: a rolling update's new pod would wait for the old one's disk.
+      deploymentStrategy: { type: "Recreate" },
+      initChownData: { resources: res("10m", "16Mi", "100m", "64Mi") },
       resources: res("50m", "128Mi", "500m", "512Mi"),
       ingress: { enabled: false },
       sidecar: {
@@ -98,7 +100,8 @@ export function kubePrometheusStackValues(input: StackValuesInput) {
         dashboards: { enabled: true, label: "grafana_dashboard", searchNamespace: "ALL", folderAnnotation: "grafana_folder", provider: { foldersFromFilesStructure: true } },
       },
       additionalDataSources: [{ name: "Loki", type: "loki", access: "proxy", url: lokiGatewayUrl(input.lokiNamespace), isDefault: false }],
-      ...grafanaComDashboards(),
+      // No `dashboards` value: Grafana would download those from grafana.com at every start. The
+      // program's own dashboards are ConfigMaps the sidecar loads (Monitoring, dashboards.ts).
     },
   };
 }
@@ -121,7 +124,15 @@ export function lokiValues(input: LokiValuesInput) {
       limits_config: { retention_period: `${input.monitoring.lokiRetentionHours}h` },
       compactor: { retention_enabled: true, delete_request_store: "filesystem" },
     },
-    singleBinary: { replicas: 1, persistence: { enabled: true, size: disk(input.monitoring.lokiStorageGb), storageClass: DISK_STORAGE_CLASS }, resources: res("100m", "512Mi", "2", "2Gi") },
+    // The chart deletes Loki's volume with its StatefulSet or on scale-down (whenDeleted/whenScaled:
+    // Delete); the log history must outlive both.
+    singleBinary: {
+      replicas: 1,
+      persistence: { enabled: true, size: disk(input.monitoring.lokiStorageGb), storageClass: DISK_STORAGE_CLASS, whenDeleted: "Retain", whenScaled: "Retain" },
+      resources: res("100m", "512Mi", "2", "2Gi"),
+    },
+    // The rules sidecar (k8s-sidecar) in Loki's pod.
+    sidecar: { resources: res("10m", "32Mi", "100m", "128Mi") },
     backend: { replicas: 0 },
     read: { replicas: 0 },
     write: { replicas: 0 },

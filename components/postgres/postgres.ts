@@ -138,7 +138,7 @@ export class Postgres extends pulumi.ComponentResource {
         repositoryOpts: { repo: CHARTS.cloudnativePg.repository },
         namespace: "cnpg-system",
         createNamespace: true,
-        values: { crds: { create: true } },
+        values: { crds: { create: true }, resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } } },
       },
       child,
     );

@@ -56,8 +56,8 @@ export function renderServerConfig(replicas: number, seal: SealSettings): string
     .join("\n");
   const lines = [
     "ui = false",
-    // Integrated storage keeps its data in memory-mapped files; mlock would pin all of it.
-    "disable_mlock = true",
+    // No disable_mlock here: the chart appends `disable_mlock = true` to an HCL config (mlock would
+    // pin raft's memory-mapped files), and Vault ≥ 1.21 refuses a file that sets it twice.
     "",
     'listener "tcp" {',
     `  address = "[::]:${VAULT.port}"`,
@@ -127,13 +127,14 @@ export function renderVaultValues(input: ValuesInput): Record<string, unknown> {
       volumeMounts: [{ name: "tls", mountPath: VAULT.tlsMountPath, readOnly: true }],
       dataStorage: { enabled: true, size: `${input.storageGb}Gi`, storageClass: input.storageClass ?? DISK_STORAGE_CLASS, accessMode: "ReadWriteOnce" },
       auditStorage: { enabled: false },
-      resources: { requests: { cpu: "250m", memory: "256Mi" }, limits: { memory: "1Gi" } },
+      resources: { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } },
       standalone: { enabled: false },
       ha: {
         enabled: true,
         replicas: input.replicas,
         raft: { enabled: true, setNodeId: true, config: renderServerConfig(input.replicas, input.seal) },
-        disruptionBudget: { enabled: true, maxUnavailable: Math.max(1, Math.floor((input.replicas - 1) / 2)) },
+        // With one replica the chart forces maxUnavailable 0, a PDB no drain can pass: none then.
+        disruptionBudget: { enabled: input.replicas > 1, maxUnavailable: Math.max(1, Math.floor((input.replicas - 1) / 2)) },
       },
       service: { enabled: true },
       ingress: { enabled: false },

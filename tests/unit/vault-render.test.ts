@@ -43,9 +43,10 @@ describe("Vault server configuration", () => {
   for (const [replicas, maxUnavailable] of budgets) {
     it(`lets at most ${maxUnavailable} of ${replicas} pods be disrupted, keeping the raft quorum`, () => {
       const v = renderVaultValues({ replicas, storageGb: 10, image: "hashicorp/vault:1.19.0", seal: { kind: "shamir", region: "eu-central-1" } }) as {
-        server: { ha: { disruptionBudget: { maxUnavailable: number } } };
+        server: { ha: { disruptionBudget: { enabled: boolean; maxUnavailable: number } } };
       };
       assert.equal(v.server.ha.disruptionBudget.maxUnavailable, maxUnavailable);
+      assert.equal(v.server.ha.disruptionBudget.enabled, replicas > 1, "one replica gets no PDB: the chart would render maxUnavailable 0");
     });
   }
 
