@@ -27,6 +27,7 @@ import {
 } from "./configuration";
 import { renderUnsealerScript, UNSEALER_ENV } from "./unsealer";
 import { podNames, renderVaultValues, serverCertNames, VAULT } from "./values";
+import { DEVICE_CA_VALIDITY_DAYS } from "../../config/limits";
 
 /** Key shares made at init; `KEY_THRESHOLD` of them unseal (Shamir) or authorise a new root token (recovery). */
 export const KEY_SHARES = 5;
@@ -197,7 +198,8 @@ export class Vault extends pulumi.ComponentResource {
         privateKeyPem: key.privateKeyPem,
         subject: { commonName: `EDP ${cfg.stage} Edge Device CA`, organization: "EDP" },
         isCaCertificate: true,
-        validityPeriodHours: 10 * 8760,
+        // The config checks edp:vault.deviceCertTtlDays against this lifetime.
+        validityPeriodHours: DEVICE_CA_VALIDITY_DAYS * 24,
         allowedUses: ["cert_signing", "crl_signing"],
       }, { parent: this, protect: cfg.protect });
       deviceCa = pulumi.secret(pulumi.all([cert.certPem, key.privateKeyPem]).apply(([crt, k2]) => ({ crt, key: k2 })));
