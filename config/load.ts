@@ -186,6 +186,10 @@ function namespaceProblems(raw: RawConfig): ConfigProblem[] {
     const colon = fullKey.indexOf(":");
     const ns = colon < 0 ? "" : fullKey.slice(0, colon);
     if (KNOWN_NAMESPACES.includes(ns)) continue;
+    if (colon < 0) {
+      out.push({ key: fullKey, message: `has no namespace; did you mean ${CONFIG_NAMESPACE}:${fullKey}?` });
+      continue;
+    }
     const guess = closest(ns, [CONFIG_NAMESPACE]);
     out.push({
       key: fullKey,
