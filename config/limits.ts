@@ -4,17 +4,13 @@
  * checks and the components that depend on the same figure import it from here.
  */
 
-/** ECS disks of category cloud_essd at the default performance level PL1, in GiB. */
-export const ESSD_PL1 = {
-  /**
-   * Alibaba Cloud ECS documentation, "ESSDs", specification table: PL1 capacity range 20~65,536 GiB.
-   * (PL0 starts lower and PL2/PL3 higher; the program creates cloud_essd without a level, i.e. PL1.)
-   */
-  minGb: 20,
-  maxDataGb: 65_536,
-  /** ECS CreateInstance / ACK node pool SystemDisk.Size: a system disk holds at most 2,048 GiB. */
-  maxSystemGb: 2_048,
-} as const;
+/**
+ * ECS disks of category cloud_essd at the default performance level PL1, in GiB. Alibaba Cloud ECS
+ * documentation, "ESSDs", specification table: PL1 capacity range 20~65,536 GiB (PL0 starts lower,
+ * PL2/PL3 higher; the program creates cloud_essd without a level, i.e. PL1). ECS CreateInstance
+ * and ACK node pools, SystemDisk.Size: a system disk holds at most 2,048 GiB.
+ */
+export const ESSD_PL1 = { minGb: 20, maxDataGb: 65_536, maxSystemGb: 2_048 } as const;
 
 /**
  * ACK node pools: the project's own floor for a node's system disk. Images, container layers and
@@ -45,17 +41,19 @@ export const RESERVED_RANGES: readonly { cidr: string; why: string }[] = [
   { cidr: "240.0.0.0/4", why: "reserved (RFC 1112)" },
 ];
 
-/** VPC documentation, "Create and manage a VPC": a VPC's mask is 8 to 28 bits, a vSwitch's 16 to 29. */
+/** VPC documentation, "Create and manage a VPC": a VPC's mask is 8 to 28 bits. */
 export const VPC_PREFIX = { min: 8, max: 28 } as const;
+/** VPC documentation, "Create and manage a vSwitch": a vSwitch's mask is 16 to 29 bits. */
 export const VSWITCH_PREFIX = { min: 16, max: 29 } as const;
 
-/**
- * ACK documentation, "Plan the network of an ACK cluster" (Flannel): the service CIDR's mask is
- * 16 to 24 bits. Flannel hands each node a /24 of the pod CIDR (ACK's default node CIDR mask), so
- * the pod CIDR must hold one /24 per node the node pools may grow to.
- */
+/** ACK documentation, "Plan the network of an ACK cluster" (Flannel): the service CIDR's mask is 16 to 24 bits. */
 export const SERVICE_CIDR_PREFIX = { min: 16, max: 24 } as const;
+/** The pod CIDR holds at least one node's /24 (NODE_POD_CIDR_PREFIX) and is at most a /8. */
 export const POD_CIDR_PREFIX = { min: 8, max: 24 } as const;
+/**
+ * Flannel on ACK hands each node a /24 of the pod CIDR (ACK's default node CIDR mask), so the pod
+ * CIDR must hold one /24 per node the node pools may grow to.
+ */
 export const NODE_POD_CIDR_PREFIX = 24;
 
 /**
@@ -91,7 +89,7 @@ export const E3_SERVICE_PORTS: readonly { port: number; service: string }[] = [
   { port: 5432, service: "PostgreSQL (Notary's database)" },
   { port: 7899, service: "notary-signer" },
 ];
-/** Port numbers of E3's loopback services, by service; bundle.ts builds their listen addresses from these. */
+/** Port numbers of E3's loopback services, by service (the same as E3_SERVICE_PORTS); bundle.ts builds their listen addresses from these. */
 export const E3_PORTS = { registry: 5000, notaryServer: 4443, notarySigner: 7899, postgres: 5432 } as const;
 
 /** Ports below 1024 need root to bind; sshd may, the node exporter runs unprivileged. */

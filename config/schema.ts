@@ -252,6 +252,16 @@ export const SECRET_KEYS = {
 } as const;
 export type SecretKey = keyof typeof SECRET_KEYS;
 
+/** What each secret key holds and when it is needed (docs/config.md). */
+export const SECRET_KEY_DOCS: Record<SecretKey, string> = {
+  clusterKubeconfig: "Kubeconfig of an existing central cluster to adopt instead of edp:cluster.create; an https server and an embedded token or client certificate (the Vault bootstrap uses it).",
+  edgeKubeconfigs: "Kubeconfig per edge cluster with bootstrap: direct, keyed by cluster name.",
+  dockerPullJson: "Required. Docker config JSON for pulling the EDP images (the manual's DOCKER_PULL_JSON); must hold credentials for the host of edp:images.registry.",
+  ddmFiles: "Required. The datadirectormangement-files values (the manual's DDM_* variables): every GPG value; the SSH pair both or neither.",
+  issuerCa: "The platform CA { crt, key } in PEM: a CA certificate, valid now, and its own unencrypted key; generated when absent.",
+  deviceCa: "The edge-device CA { crt, key } in PEM, as issuerCa; edp:vault.deviceCertTtlDays must end before it expires; Vault generates one (10 years) when absent.",
+};
+
 export const REQUIRED_IMAGE_SERVICES = EDP_SERVICES;
 
 /**
