@@ -4,6 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { ConfigError, parseStageConfig } from "../../config";
+import * as pulumi from "@pulumi/pulumi";
+import { runtimeSecretKeys } from "../../config/load";
+import { scheduleGaps } from "../../config/cron";
 import { cronProblem, isDns1123Label, isDomainName, parseIpv4Cidr } from "../../config/validators";
 import { stageRawConfig } from "../harness/config";
 import { testKubeconfig } from "../harness/pki";
@@ -160,10 +163,44 @@ describe("config syntax checks", () => {
     assert.equal(typeof parseIpv4Cidr("300.0.0.0/8"), "string");
   });
 
+  // What robfig/cron v3's ParseStandard accepts (Kubernetes validates spec.schedule with it and
+  // refuses "TZ"); the quirks are robfig's, pinned here so the dialect stays exact.
+  const accepted = [
+    "0 */3 * * *", "@weekly", "@every 1h30m", "@every 90s", "0 0 * * MON-FRI", "0 0 1 jan,Jul *", "? * * * *", "0 0 ? * 1",
+    "5/15 * * * *", "*-5 * * * *", "0 0 1,,15 * *", "0 0 * * 0-6", "+5 * * * *", "0 0 * * sun", "*/1 * * * *", "0\t3 * * *",
+  ];
+  const rejected: [string, RegExp][] = [
+    ["0 0 * * 7", /day of week 7 is above 6/], ["0 0 L * *", /not a number/], ["0 0 1W * *", /not a number/], ["0 0 * * 1#2", /not a number/],
+    ["H * * * *", /not a number/], ["@reboot", /unknown descriptor/], ["TZ=UTC 0 3 * * *", /TZ/], ["0 3 * * * CRON_TZ", /TZ/],
+    ["0 0 0 * * *", /6 fields/], ["*/0 * * * *", /must be positive/], ["-5 * * * *", /not a number/], ["1-2-3 * * * *", /too many hyphens/],
+    ["1/2/3 * * * *", /too many slashes/], ["5-1 * * * *", /starts after it ends/], ["0 0 * jan-foo *", /not a number/], ["", /empty/],
+    [" @hourly", /fields/], ["@every", /unknown descriptor/], ["@every 1d", /Go duration/], ["0 0 * * mon-sun", /starts after it ends/],
+  ];
+  for (const s of accepted) it(`cronProblem(${JSON.stringify(s)}) accepts it, as Kubernetes does`, () => assert.equal(cronProblem(s), undefined));
+  for (const [s, why] of rejected) it(`cronProblem(${JSON.stringify(s)}) refuses it, as Kubernetes does`, () => assert.match(cronProblem(s) ?? "", why));
+
+  it("measures the gaps of descriptors and @every", () => {
+    assert.deepEqual(scheduleGaps("@hourly"), { min: 3600, max: 3600 });
+    assert.deepEqual(scheduleGaps("@every 20m"), { min: 1200, max: 1200 });
+    assert.deepEqual(scheduleGaps("0 0 1 * *"), { min: 28 * 86400, max: 31 * 86400 });
+    // Both day fields restricted: either matches (robfig, like Vixie cron).
+    assert.equal(scheduleGaps("0 0 1 * 1").min, 86400);
+  });
+
   it("accepts Kubernetes schedules and rejects others", () => {
     assert.equal(cronProblem("0 */3 * * *"), undefined);
     assert.equal(cronProblem("@weekly"), undefined);
     assert.match(cronProblem("*/5 * * *") ?? "", /4 fields/);
     assert.match(cronProblem("99 * * * *") ?? "", /minute 99 is above 59/);
   });
+});
+
+describe("which config is secret", () => {
+  it("is asked from the Pulumi runtime (PULUMI_CONFIG_SECRET_KEYS through runtime.isConfigSecret)", () => {
+    pulumi.runtime.setAllConfig({ "edp:stage": "testing", "edp:dockerPullJson": "{}" }, ["edp:dockerPullJson"]);
+    assert.deepEqual(runtimeSecretKeys(["edp:stage", "edp:dockerPullJson"]), ["edp:dockerPullJson"]);
+    pulumi.runtime.setAllConfig({ "edp:stage": "testing", "edp:dockerPullJson": "{}" }, []);
+    assert.deepEqual(runtimeSecretKeys(["edp:stage", "edp:dockerPullJson"]), []);
+  });
+  after(() => pulumi.runtime.setAllConfig({}, []));
 });
