@@ -5,10 +5,11 @@
 import { X509Certificate } from "node:crypto";
 import ipaddr from "ipaddr.js";
 import { kubernetesScheduleProblem } from "./cron";
+import { DNS1123_LABEL_MAX, DOMAIN_NAME_MAX, IMAGE_TAG_MAX } from "./limits";
 
 /** RFC 1123 host name: labels of [a-z0-9-], not starting or ending with '-', at least two labels. */
 export function isDomainName(value: string): boolean {
-  if (value.length > 253) return false;
+  if (value.length > DOMAIN_NAME_MAX) return false;
   const labels = value.split(".");
   if (labels.length < 2) return false;
   return labels.every((l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l)) && !/^[0-9]+$/.test(labels[labels.length - 1]);
@@ -16,7 +17,7 @@ export function isDomainName(value: string): boolean {
 
 /** Kubernetes DNS-1123 label: what a namespace, cluster or host name must be. */
 export function isDns1123Label(value: string): boolean {
-  return value.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value);
+  return value.length <= DNS1123_LABEL_MAX && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value);
 }
 
 export interface Ipv4Cidr {
@@ -74,7 +75,7 @@ export const ALICLOUD_REGIONS = [
 export const LOAD_BALANCER_ID = /^lb-[a-z0-9]{15,30}$/;
 
 /** An OCI image tag: up to 128 characters of [A-Za-z0-9_.-], not starting with '.' or '-'. */
-export const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+export const IMAGE_TAG = new RegExp(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,${IMAGE_TAG_MAX - 1}}$`);
 
 /**
  * SemVer 2.0.0 (semver.org, §2, §9, §10): MAJOR.MINOR.PATCH without leading zeros, an optional

@@ -11,6 +11,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { CertificateAndKey, StageConfig } from "../../config";
+import { DEVICE_CA_VALIDITY_DAYS } from "../../config/limits";
 import type { AccessKeyPair, CentralCluster } from "../contracts";
 import { CHARTS, IMAGES } from "../versions";
 import { VaultBootstrap } from "./bootstrap-resource";
@@ -27,7 +28,6 @@ import {
 } from "./configuration";
 import { renderUnsealerScript, UNSEALER_ENV } from "./unsealer";
 import { podNames, renderVaultValues, serverCertNames, VAULT } from "./values";
-import { DEVICE_CA_VALIDITY_DAYS } from "../../config/limits";
 
 /** Key shares made at init; `KEY_THRESHOLD` of them unseal (Shamir) or authorise a new root token (recovery). */
 export const KEY_SHARES = 5;

@@ -3,6 +3,7 @@
  * that put a changed file into effect. The component resolves its outputs into E3Settings and
  * hands the result to renderApplyScript.
  */
+import { E3_PORTS } from "../../../config/limits";
 import { type ApacheParams, type E3HostNames, renderApacheConfig } from "./apache";
 import type { E3File, ManagedDir } from "./apply";
 import { renderCrlRefreshScript, renderCrlRefreshService, renderCrlRefreshTimer } from "./crl-refresh";
@@ -23,7 +24,6 @@ import {
   renderNotaryUnit,
 } from "./notary";
 import { renderRegistryConfig, renderRegistryDropIn } from "./registry";
-import { E3_PORTS } from "../../../config/limits";
 
 /** Where things live on the E3 host. */
 export const E3_LAYOUT = {
