@@ -70,6 +70,8 @@ export interface RawConfig {
   secretKeys?: readonly string[];
   /** The time certificates are checked against; now by default. */
   now?: Date;
+  /** Further config namespaces the running program reads itself (test fixture programs). */
+  namespaces?: readonly string[];
 }
 
 /** Turns a zod issue path into the key an operator types: edp:a.b[0].c */
@@ -185,7 +187,7 @@ function namespaceProblems(raw: RawConfig): ConfigProblem[] {
   for (const fullKey of Object.keys(raw.values)) {
     const colon = fullKey.indexOf(":");
     const ns = colon < 0 ? "" : fullKey.slice(0, colon);
-    if (KNOWN_NAMESPACES.includes(ns)) continue;
+    if (KNOWN_NAMESPACES.includes(ns) || raw.namespaces?.includes(ns)) continue;
     if (colon < 0) {
       out.push({ key: fullKey, message: `has no namespace; did you mean ${CONFIG_NAMESPACE}:${fullKey}?` });
       continue;
@@ -329,10 +331,10 @@ export function runtimeSecretKeys(keys: string[]): string[] {
 }
 
 /** Reads the stage's config from the Pulumi runtime. Throws a RunError (no stack trace) when it is invalid. */
-export function loadStageConfig(): StageConfig {
+export function loadStageConfig(options: { namespaces?: readonly string[] } = {}): StageConfig {
   try {
     const values = pulumi.runtime.allConfig();
-    return parseStageConfig({ values, stack: pulumi.getStack(), project: pulumi.getProject(), secretKeys: runtimeSecretKeys(Object.keys(values)) });
+    return parseStageConfig({ values, stack: pulumi.getStack(), project: pulumi.getProject(), secretKeys: runtimeSecretKeys(Object.keys(values)), ...options });
   } catch (e) {
     if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
     throw e;
