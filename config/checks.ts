@@ -28,8 +28,8 @@ import { cidrContains, cidrsOverlap, type Ipv4Cidr, parseIpv4Cidr } from "./vali
 export interface CrossCheckContext {
   stack: string;
   secrets: Partial<Record<SecretKey, unknown>>;
-  /** The time certificates are checked against. */
-  now: Date;
+  /** The time certificates are checked against; now by default. */
+  now?: Date;
 }
 
 type CheckFn = (cfg: StageInput, ctx: CrossCheckContext) => ConfigProblem[];
@@ -290,7 +290,7 @@ const backupIntervals: CheckFn = (cfg) => {
 };
 
 /** Vault refuses to issue a device certificate that would outlive its CA. */
-const deviceCertLifetime: CheckFn = (cfg, { secrets, now }) => {
+const deviceCertLifetime: CheckFn = (cfg, { secrets, now = new Date() }) => {
   const ttl = cfg.vault.deviceCertTtlDays;
   const ca = secrets.deviceCa as { crt?: unknown; key?: unknown } | undefined;
   if (ca === undefined) {
