@@ -1,10 +1,11 @@
 /** Values of kube-prometheus-stack, loki and promtail, as pure functions of typed input. */
 import type { Stage, StageConfig } from "../../config";
+import { CSI_DISK_MIN_GB } from "../../config/limits";
 import { DISK_STORAGE_CLASS } from "../shared/storage";
 
 const res = (cpu: string, memory: string, cpuLimit: string, memoryLimit: string) => ({ requests: { cpu, memory }, limits: { cpu: cpuLimit, memory: memoryLimit } });
-/** Alibaba cloud disks are at least 20 GiB; a smaller claim is never bound. */
-export const MIN_DISK_GB = 20;
+/** Alibaba cloud disks are at least 20 GiB (config/limits.ts); a smaller claim is never bound. */
+export const MIN_DISK_GB = CSI_DISK_MIN_GB;
 const disk = (gb: number) => `${Math.max(gb, MIN_DISK_GB)}Gi`;
 
 /** Grafana's Secret (secrets table) and its keys. */

@@ -11,6 +11,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { CertificateAndKey, StageConfig } from "../../config";
+import { DEVICE_CA_VALIDITY_DAYS } from "../../config/limits";
 import type { AccessKeyPair, CentralCluster } from "../contracts";
 import { afterIngressReady, type IngressReady } from "../shared/ingress";
 import { CHARTS, IMAGES } from "../versions";
@@ -200,7 +201,8 @@ export class Vault extends pulumi.ComponentResource {
         privateKeyPem: key.privateKeyPem,
         subject: { commonName: `EDP ${cfg.stage} Edge Device CA`, organization: "EDP" },
         isCaCertificate: true,
-        validityPeriodHours: 10 * 8760,
+        // The config checks edp:vault.deviceCertTtlDays against this lifetime.
+        validityPeriodHours: DEVICE_CA_VALIDITY_DAYS * 24,
         allowedUses: ["cert_signing", "crl_signing"],
       }, { parent: this, protect: cfg.protect });
       deviceCa = pulumi.secret(pulumi.all([cert.certPem, key.privateKeyPem]).apply(([crt, k2]) => ({ crt, key: k2 })));

@@ -9,6 +9,7 @@ import { STAGES } from "../../config";
 import { readStackConfig } from "../../scripts/lib/mock-runtime";
 import { validateObject } from "../harness/k8s-schema";
 import { ROOT, type RecordedResource, runStage, type StageRun } from "../harness/stage";
+import { testPki } from "../harness/pki";
 
 const PROGRAM = path.join(ROOT, "tests/fixtures/programs/e3.ts");
 const T = {
@@ -51,7 +52,8 @@ function filesOf(script: string): Map<string, string> {
   return out;
 }
 
-const CUSTOM_CA = ["-----BEGIN CERTIFICATE-----", "MIIBbTCCAROgAwIBAgIUZmFrZSBjdXN0b20gQ0EgZm9yIHRlc3Rz", "-----END CERTIFICATE-----", ""].join("\n");
+/** A real certificate: the config parses custom CA bundles. */
+const CUSTOM_CA = testPki().ca.crt;
 
 describe("E3 component (mocks)", function () {
   this.timeout(300_000);

@@ -60,7 +60,7 @@ describe("Vault bootstrap transport", () => {
   it("reads the current context of a kubeconfig with a token", () => {
     const a = parseKubeconfig(mockKubeconfig("edp-testing-central"));
     assert.match(a.server, /^https:\/\/203\.0\.113\.\d+:6443$/);
-    assert.equal(a.ca, "MOCK");
+    assert.equal(a.ca, "-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----\n");
     assert.match(a.token ?? "", /^mock-/);
   });
 
