@@ -5,6 +5,7 @@
  * Pulumi.yaml and the program's own schema agree on what is required.
  */
 import assert from "node:assert/strict";
+import { testKubeconfig } from "../harness/pki";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
@@ -130,7 +131,9 @@ describe("the Pulumi CLI's project-config rule", () => {
         it("with those secrets set, passes the CLI, and the program's config accepts what the CLI hands it", () => {
           const { config, error } = applyProjectConfig(project.name, stage, project.config, { ...stackFile(stage), ...requiredSecrets() });
           assert.equal(error, undefined);
-          const cfg = parseStageConfig({ values: asRaw(config), stack: stage, project: project.name });
+          // The runtime tells the program which keys came in encrypted (PULUMI_CONFIG_SECRET_KEYS).
+          const secretKeys = Object.entries(config).filter(([, v]) => v.secure).map(([k]) => k);
+          const cfg = parseStageConfig({ values: asRaw(config), stack: stage, project: project.name, secretKeys });
           assert.equal(cfg.clusterMode, "create");
           assert.equal(cfg.secrets.clusterKubeconfig, undefined, "the empty default means no kubeconfig");
           assert.equal(cfg.secrets.issuerCa, undefined);
@@ -151,10 +154,12 @@ describe("the Pulumi CLI's project-config rule", () => {
     it("accepts an adopted cluster: no edp:cluster, the kubeconfig as a secret", () => {
       const file = stackFile("testing");
       delete file["edp:cluster"];
-      const kubeconfig = "apiVersion: v1\nkind: Config\nclusters: []\n";
+      // A kubeconfig the program accepts (config/secrets.ts parses it as the Vault bootstrap does).
+      const kubeconfig = testKubeconfig();
       const { config, error } = applyProjectConfig(project.name, "testing", project.config, { ...file, ...requiredSecrets(), "edp:clusterKubeconfig": secure(kubeconfig) });
       assert.equal(error, undefined);
-      const cfg = parseStageConfig({ values: asRaw(config), stack: "testing", project: project.name });
+      const secretKeys = Object.entries(config).filter(([, v]) => v.secure).map(([k]) => k);
+      const cfg = parseStageConfig({ values: asRaw(config), stack: "testing", project: project.name, secretKeys });
       assert.equal(cfg.clusterMode, "adopt");
     });
   });
