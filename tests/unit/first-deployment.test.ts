@@ -5,6 +5,7 @@
  * Alibaba Cloud do not. Each rule here is one a first deployment stopped on.
  */
 import assert from "node:assert/strict";
+import { testKubeconfig } from "../harness/pki";
 import { STAGES } from "../../config";
 import { CHARTS } from "../../components/versions";
 import { DependencyGraph } from "../harness/graph";
@@ -206,10 +207,10 @@ describe("a first deployment, over every stage's whole program", function () {
   }
 
   it("gives every Kubernetes provider a clusterIdentifier, edge clusters' included", async () => {
-    const kubeconfig = (n: string) => `apiVersion: v1\nkind: Config\nclusters: [{name: ${n}, cluster: {server: "https://${n}.example.invalid:6443"}}]\n`;
     const run = await runStage("testing", {
       config: { "edp:edgeClusters": [{ name: "lab-line-1", bootstrap: "script", hosts: ["lab-edge-01", "lab-edge-02"] }, { name: "lab-direct", bootstrap: "direct", hosts: ["lab-direct-01"] }] },
-      secrets: { "edp:edgeKubeconfigs": { "lab-direct": kubeconfig("lab-direct") } },
+      // A kubeconfig the config checks accept (a CA, a server, a user with credentials).
+      secrets: { "edp:edgeKubeconfigs": { "lab-direct": testKubeconfig() } },
     });
     assert.equal(run.error, undefined, run.error);
     const providers = run.ofType("pulumi:providers:kubernetes");
