@@ -12,12 +12,13 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PLATFORM_CA_ISSUER } from "./components/certificates";
 import { E3 } from "./components/e3";
+import { INGRESS_CLASSES } from "./components/ingress";
 import { EdgeClusters } from "./components/edge";
 import { Foundation } from "./components/foundation";
 import { CentralPlatform } from "./components/platform";
 import { Postgres } from "./components/postgres";
 import { Vault } from "./components/vault";
-import { loadStageConfig } from "./config";
+import { EDP_SERVICES, type EdpService, loadStageConfig } from "./config";
 
 const cfg = loadStageConfig();
 const foundation = new Foundation("edp", { config: cfg });
@@ -40,15 +41,36 @@ const vault = new Vault("vault", {
   snapshotIdentity: foundation.identities.vaultSnapshots,
   ossInternalEndpoint: foundation.ossInternalEndpoint,
   allowedSourceRanges: [foundation.vpcCidr],
+  // Vault is VPC-internal: E3 reaches its CRL and health through the intranet load balancer.
+  ingressClassName: INGRESS_CLASSES.internal,
   clusterIssuer: PLATFORM_CA_ISSUER,
 });
+
+// Each EDP service with a database gets its owner role's login, as a Secret in its own namespace.
+const serviceDatabases = Object.fromEntries(
+  postgres.databases
+    .filter((db): db is EdpService => (EDP_SERVICES as readonly string[]).includes(db))
+    .map((db) => [db, { host: postgres.host, port: postgres.port, database: db, username: postgres.roles[db].name, password: postgres.roles[db].password }]),
+);
 
 const platform = new CentralPlatform("platform", {
   provider,
   config: cfg,
   e3Address: foundation.e3Eip.ipAddress,
   ingressAddress: foundation.ingressAddress,
+  internalIngress: foundation.internalIngress,
   namespaces: { postgres: postgres.namespace, vault: vault.namespace },
+  serviceDatabases,
+  // onboarding signs device CSRs: it logs in with the ServiceAccount Vault's role is bound to.
+  vault: {
+    service: "onboarding",
+    serviceAccount: vault.onboardingLogin.serviceAccount,
+    address: vault.address,
+    authMount: vault.onboardingLogin.authMount,
+    role: vault.onboardingLogin.role,
+    signPath: `${vault.pkiMount}/sign/${vault.deviceRole}`,
+    caPem: vault.tlsCaPem,
+  },
   database: {
     adminPassword: postgres.adminPassword,
     keycloak: {
@@ -108,6 +130,8 @@ export const buckets = foundation.buckets;
 export const ossEndpoint = foundation.ossEndpoint;
 export const e3Address = foundation.e3Eip.ipAddress;
 export const ingressAddress = foundation.ingressAddress;
+/** Private address of the intranet load balancer the VPC-internal names resolve to. */
+export const internalIngressAddress = foundation.internalIngress.address;
 export const egressAddress = foundation.egressAddress;
 /** Secret. */
 export const kubeconfig = foundation.cluster.kubeconfig;

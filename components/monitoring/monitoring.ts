@@ -69,7 +69,7 @@ export class Monitoring extends pulumi.ComponentResource {
     const issuer = (e: Exposure) => issuerFor(e, cfg.ingress.acmeEmail);
     new k8s.networking.v1.Ingress(
       `${name}-grafana`,
-      ingressArgs({ name: "grafana", namespace: monNs, host: grafanaHost, issuer: issuer("public"), paths: [{ path: "/", service: GRAFANA_SERVICE, port: 80 }] }),
+      ingressArgs({ name: "grafana", namespace: monNs, host: grafanaHost, exposure: "public", issuer: issuer("public"), paths: [{ path: "/", service: GRAFANA_SERVICE, port: 80 }] }),
       child,
     );
     // The manual's edp-portal/grafana route (§3.9.5); Grafana has one root URL for its OAuth
@@ -80,6 +80,7 @@ export class Monitoring extends pulumi.ComponentResource {
         name: "grafana-portal-path",
         namespace: monNs,
         host: portalHost,
+        exposure: "public",
         issuer: issuer("public"),
         paths: [{ path: "/grafana", service: GRAFANA_SERVICE, port: 80 }],
         annotations: { "nginx.ingress.kubernetes.io/permanent-redirect": `https://${grafanaHost}/` },
@@ -92,6 +93,7 @@ export class Monitoring extends pulumi.ComponentResource {
         name: "loki",
         namespace: lokiNs,
         host: lokiHost,
+        exposure: "internal",
         issuer: issuer("internal"),
         paths: [{ path: "/", service: LOKI_GATEWAY_SERVICE, port: 80 }],
         annotations: {

@@ -108,3 +108,8 @@ RESOURCE_OUTPUTS["alicloud:kms/ciphertext:Ciphertext"] = (name) => ({ ciphertext
 // Dynamic resources share one type token; each answers by the `kind` its inputs carry.
 RESOURCE_OUTPUTS["pulumi-nodejs:dynamic:Resource"] = (name, i) =>
   i.kind === "edp:vault:bootstrap" ? { keys: mockVaultKeys(name, Number(i.shares ?? 5)), initialisedAt: "2026-01-01T00:00:00.000Z" } : {};
+// The intranet load balancer the foundation creates: a private address, as the cloud allocates one.
+RESOURCE_OUTPUTS["alicloud:slb/applicationLoadBalancer:ApplicationLoadBalancer"] = (name, i) => ({
+  address: i.addressType === "intranet" ? privateIp(name) : docIp(name),
+  status: "active",
+});
