@@ -38,6 +38,10 @@ export interface CentralPlatformArgs {
   vault?: ServiceVaultAccess;
   /** Namespaces of PostgreSQL and Vault, as outputs of their components. */
   namespaces: { postgres: pulumi.Input<string>; vault: pulumi.Input<string> };
+  /** Their names (postgres, vault by default), for the network policies inside them. */
+  peerNamespaceNames?: { postgres: string; vault: string };
+  /** Namespace of the CloudNativePG operator (cnpg-system by default). */
+  cnpgOperatorNamespace?: string;
 }
 
 export class CentralPlatform extends pulumi.ComponentResource {
@@ -143,8 +147,19 @@ export class CentralPlatform extends pulumi.ComponentResource {
       `${name}-network`,
       {
         provider,
-        namespaces: { edp: NS.edp.name, keycloak: NS.keycloak.name, monitoring: NS.monitoring.name, loki: NS.loki.name, ingress: NS.ingress.name },
+        namespaces: {
+          edp: NS.edp.name,
+          keycloak: NS.keycloak.name,
+          monitoring: NS.monitoring.name,
+          loki: NS.loki.name,
+          ingress: NS.ingress.name,
+          certManager: NS.certManager.name,
+          kyverno: NS.kyverno.name,
+        },
         peers: args.namespaces,
+        peerNames: args.peerNamespaceNames ?? { postgres: "postgres", vault: "vault" },
+        cnpgOperator: args.cnpgOperatorNamespace ?? "cnpg-system",
+        vpcCidr: cfg.network.vpcCidr,
         ingressAddress: args.ingressAddress,
         e3Address: args.e3Address,
       },

@@ -117,7 +117,14 @@ describe("foundation per stage", function () {
         assert.equal(run.ofType(T.ack).length, 1);
         assert.equal(ack.inputs.clusterSpec, spec.clusterSpec);
         assert.equal(ack.inputs.version, spec.kubernetesVersion);
-        assert.equal(ack.inputs.podCidr, file["edp:network"].podCidr);
+        // Terway, with network policy enforcement: pods on the nodes' vSwitches, no Flannel pod CIDR.
+        assert.equal(ack.inputs.podCidr, undefined);
+        assert.deepEqual(ack.inputs.podVswitchIds, ack.inputs.vswitchIds);
+        const addons = ack.inputs.addons as { name: string; config?: string; disabled?: boolean }[];
+        assert.ok(!addons.some((a) => a.name === "flannel"), "Flannel ignores NetworkPolicy");
+        const terway = addons.find((a) => a.name.startsWith("terway"));
+        assert.ok(terway && !terway.disabled, "no Terway addon");
+        assert.equal(JSON.parse(String(terway.config)).NetworkPolicy, "true");
         assert.equal(ack.inputs.serviceCidr, file["edp:network"].serviceCidr);
         assert.equal((ack.inputs.vswitchIds as string[]).length, file["edp:network"].zones.length);
         assert.equal(ack.inputs.newNatGateway, false);
