@@ -8,16 +8,18 @@
  * installs ingress, certificates, monitoring, policies, Keycloak and the EDP services; E3 takes
  * the device CA and CRL from Vault; edge clusters read their desired state from OSS.
  */
+import * as alicloud from "@pulumi/alicloud";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PLATFORM_CA_ISSUER } from "./components/certificates";
 import { E3 } from "./components/e3";
 import { INGRESS_CLASSES } from "./components/ingress";
+import { nodeExporterScrapeConfig } from "./components/monitoring";
 import { EdgeClusters } from "./components/edge";
 import { Foundation } from "./components/foundation";
 import { CentralPlatform } from "./components/platform";
 import { Postgres } from "./components/postgres";
-import { Vault } from "./components/vault";
+import { Vault, vaultAlertRules, vaultDashboard, vaultServiceMonitor } from "./components/vault";
 import { EDP_SERVICES, type EdpService, loadStageConfig } from "./config";
 
 const cfg = loadStageConfig();
@@ -99,6 +101,22 @@ const e3 = new E3(
 );
 // E3's CRL and host alerts, loaded by the platform's Prometheus (its rule selector takes all rules).
 new k8s.apiextensions.CustomResource("e3-alerts", e3.alertRule, { provider, dependsOn: [platform.monitoringStack] });
+// E3's node exporter carries the CRL freshness metrics those alerts read: Prometheus scrapes it at
+// E3's private address (the security group admits the VPC on the node exporter's port).
+const e3PrivateAddress = alicloud.ecs.getInstancesOutput({ ids: [e3.instanceId] }).apply((r) => {
+  const ip = r.instances[0]?.privateIp;
+  if (!ip) throw new Error("the E3 instance has no private address to scrape");
+  return ip;
+});
+new k8s.apiextensions.CustomResource(
+  "e3-node-exporter-scrape",
+  nodeExporterScrapeConfig("e3", "monitoring", pulumi.interpolate`${e3PrivateAddress}:${cfg.e3.nodeExporterPort}`),
+  { provider, dependsOn: [platform.monitoringStack] },
+);
+// Vault's metrics, alerts (sealed, no leader) and dashboard, once the monitoring stack's CRDs exist.
+new k8s.apiextensions.CustomResource("vault-servicemonitor", vaultServiceMonitor(), { provider, dependsOn: [platform.monitoringStack, vault] });
+new k8s.apiextensions.CustomResource("vault-alerts", vaultAlertRules("vault", cfg.stage), { provider, dependsOn: [platform.monitoringStack, vault] });
+new k8s.core.v1.ConfigMap("vault-dashboard", vaultDashboard("monitoring"), { provider, dependsOn: [platform.monitoringStack] });
 
 const edge = new EdgeClusters("edge", { config: cfg, foundation });
 
