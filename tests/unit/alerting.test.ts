@@ -14,14 +14,13 @@ const KEYWORDS = new Set(["by", "without", "on", "ignoring", "group_left", "grou
 /** Metric names a PromQL expression selects (function names, keywords, label matchers and grouping labels removed). */
 export function metricsOf(expr: string): { name: string; job?: string }[] {
   const out: { name: string; job?: string }[] = [];
-  const cleaned = expr.replace(/"[^"]*"/g, '""').replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, " ").replace(/\[[^\]]*\]/g, " ");
+  // Grouping clauses and range selectors name no metric; label matchers are consumed with their metric.
+  const cleaned = expr.replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, " ").replace(/\[[^\]]*\]/g, " ");
   const re = /([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{([^}]*)\})?\s*(\()?/g;
   for (const m of cleaned.matchAll(re)) {
-    const [, name, , , call] = m;
+    const [, name, , matchers, call] = m;
     if (call || KEYWORDS.has(name.toLowerCase())) continue;
-    const original = expr.slice(m.index).match(/^[a-zA-Z_:][a-zA-Z0-9_:]*\s*\{([^}]*)\}/);
-    const job = original ? /job="([^"]+)"/.exec(original[1])?.[1] : undefined;
-    out.push({ name, job });
+    out.push({ name, job: matchers ? /\bjob="([^"]+)"/.exec(matchers)?.[1] : undefined });
   }
   return out;
 }

@@ -82,6 +82,13 @@ describe("workload references in every stage", function () {
         const run = await runStage(stage);
         assert.equal(run.error, undefined, run.error);
         const secrets = objectsOf(run, "Secret");
+        // Secrets an operator creates for an object of the program: CloudNativePG makes the
+        // cluster's CA, server and replication certificates as <cluster>-ca, -server, -replication.
+        for (const { manifest } of run.kubernetesObjects()) {
+          if (manifest.kind !== "Cluster" || !String(manifest.apiVersion).startsWith("postgresql.cnpg.io/")) continue;
+          const m = manifest.metadata as { name: string; namespace: string };
+          for (const suffix of ["ca", "server", "replication"]) secrets.set(`${m.namespace}/${m.name}-${suffix}`, { keys: new Set(["ca.crt", "tls.crt", "tls.key"]), manifest: {} });
+        }
         const configMaps = objectsOf(run, "ConfigMap");
         const missing: string[] = [];
         const need = (store: Map<string, { keys: Set<string> }>, what: string, w: Workload, name: string | undefined, key?: string, optional?: boolean) => {
