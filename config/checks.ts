@@ -222,7 +222,9 @@ const alerting: CheckFn = (cfg, { secrets }) => {
   const out: ConfigProblem[] = [];
   if (!a.email && !a.webhook) out.push({ key: "edp:alerting", message: "needs a receiver (email and/or webhook): without one, alerts go nowhere" });
   if (!a.deadMansSwitch && cfg.stage !== "testing") out.push({ key: "edp:alerting.deadMansSwitch", message: `is required in ${cfg.stage}: nobody notices a broken alerting path otherwise` });
-  const given = (secrets.alertingSecrets ?? {}) as Record<string, unknown>;
+  // Like edp:ddmFiles: checked here when set; when absent, the monitoring component stops with the key.
+  if (secrets.alertingSecrets === undefined) return out;
+  const given = secrets.alertingSecrets as Record<string, unknown>;
   const needs: [boolean, string, string][] = [
     [Boolean(a.email?.username), "smtpPassword", "edp:alerting.email.username is set"],
     [Boolean(a.webhook), "webhookUrl", "edp:alerting.webhook is set"],

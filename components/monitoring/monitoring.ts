@@ -10,7 +10,7 @@ import { type Exposure, issuerFor } from "../certificates/issuers";
 import { ingressArgs } from "../shared/ingress";
 import { releaseArgs } from "../shared/helm";
 import { CHARTS } from "../versions";
-import { RECEIVER_SECRET } from "./alerting";
+import { RECEIVER_SECRET, requiredAlertingSecrets } from "./alerting";
 import { kubePrometheusStackValues, lokiValues, promtailValues } from "./values";
 
 /** Release names; the charts derive Service names from them. */
@@ -79,6 +79,10 @@ export class Monitoring extends pulumi.ComponentResource {
       }),
     );
     // Alertmanager's credentials, as files it reads (alerting.ts); never in the chart's values.
+    const needed = requiredAlertingSecrets(cfg.alerting);
+    if (needed.length > 0 && cfg.secrets.alertingSecrets === undefined) {
+      throw new pulumi.ResourceError(`edp:alertingSecrets (secret) is required: edp:alerting needs ${needed.map((k) => `edp:alertingSecrets.${k}`).join(", ")}`, this);
+    }
     const given = cfg.secrets.alertingSecrets ?? pulumi.secret({} as Record<string, string>);
     const receiverSecret = new k8s.core.v1.Secret(
       `${name}-alertmanager-receivers`,
