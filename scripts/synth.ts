@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import { isStage, STAGES } from "../config/stages";
-import { type RecordedResource, runProgram } from "./lib/mock-runtime";
+import { type RecordedResource, type RunOptions, runProgram } from "./lib/mock-runtime";
 
 export const REDACTED = "[secret]";
 
@@ -105,8 +105,14 @@ export interface SynthSummary {
   dir: string;
 }
 
-export async function synth(stage: string, outRoot: string, root = path.resolve(__dirname, "..")): Promise<SynthSummary> {
-  const result = await runProgram({ stage, root });
+export async function synth(
+  stage: string,
+  outRoot: string,
+  root = path.resolve(__dirname, ".."),
+  /** Config overrides and the like, for tests that show what a change does. */
+  extra: Omit<RunOptions, "stage" | "root"> = {},
+): Promise<SynthSummary> {
+  const result = await runProgram({ ...extra, stage, root });
   if (result.error) throw new Error(result.error);
   const dir = path.join(outRoot, stage);
   fs.rmSync(dir, { recursive: true, force: true });
@@ -143,6 +149,20 @@ export async function synth(stage: string, outRoot: string, root = path.resolve(
       write(path.join("artefacts", a.file(r)), typeof content === "string" ? content : toYaml(content));
       artefacts++;
     }
+  }
+
+  // Each file the E3 host gets (Apache config, scripts, units), as the component rendered it with
+  // its secrets masked: a change to E3 shows up here file by file, not as one opaque script.
+  for (const r of result.resources.filter((x) => x.type === "edp:e3:E3")) {
+    const files = (redact(r.inputs, r.secretPaths) as { files?: unknown }).files;
+    if (!Array.isArray(files)) continue;
+    const index: string[] = [];
+    for (const f of files as { path: string; mode: string; owner: string; content: string }[]) {
+      write(path.join("artefacts", "e3", r.name, ...f.path.split("/").filter(Boolean)), f.content);
+      index.push(`${f.mode} ${f.owner.padEnd(24)} ${f.path}`);
+      artefacts++;
+    }
+    write(path.join("artefacts", "e3", r.name, "FILES.txt"), [...index.sort((a, b) => a.slice(30).localeCompare(b.slice(30)))].join("\n"));
   }
 
   const outputs = Object.fromEntries(

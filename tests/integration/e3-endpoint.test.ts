@@ -124,6 +124,7 @@ describe("E3 on loopback: Apache mTLS with CRL, registry, CRL refresh", function
       gitRoot: path.join(dir, "git"),
       gitHttpBackend: "/usr/lib/git-core/git-http-backend",
       acmeWebroot: path.join(dir, "acme"),
+      operatorOu: "edp-operators",
     };
     confFile = path.join(dir, "apache2.conf");
     fs.writeFileSync(confFile, renderApacheConfig(params));
@@ -311,7 +312,8 @@ describe("E3 on loopback: Apache mTLS with CRL, registry, CRL refresh", function
       fs.writeFileSync(
         script(),
         renderCrlRefreshScript({
-          crlUrl: `http://127.0.0.1:${crlServerPort}/vault/v1/pki_devices/crl/pem`,
+          crlUrl: `http://127.0.0.1:${crlServerPort}/vault/v1/pki-devices/crl/pem`,
+          serverCaFile: "/etc/ssl/certs/ca-certificates.crt",
           deviceCaFile: deviceCa.cert,
           crlFile: params.tls.crlFile,
           textfileDir: path.join(dir, "textfile"),
