@@ -141,6 +141,9 @@ ip link set lo up
 `;
     const out = spawnSync("nsenter", ["-t", String(this.nsPid), "-m", "-n", "-p", "sh", "-c", setup], { encoding: "utf8" });
     if (out.status !== 0) throw new Error(`box setup failed: ${out.stderr}`);
+    // What systemd does at boot for /run (e.g. /run/lock, which apache2ctl needs). Some entries
+    // (for kernel features the box lacks) fail; the ones the packages declare for /run matter.
+    this.exec("systemd-tmpfiles --create --boot --prefix=/run --prefix=/var/lib >/dev/null 2>&1 || true");
   }
 
   /** Runs a command on the host inside the box's network namespace (checks "from outside"). */

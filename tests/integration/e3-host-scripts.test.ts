@@ -120,8 +120,8 @@ describe("E3 host scripts, run for real", function () {
       assert.match(fs.readFileSync(path.join(root, "etc/systemd/system/edp-crl-refresh.timer"), "utf8"), /OnUnitActiveSec=20min/);
     });
 
-    it("removes a custom CA certificate that left the bundle", () => {
-      assert.deepEqual(apply(settings({ crlRefreshMinutes: 20, customCaBundle: cert(1) }), root), ["changed: ca"]);
+    it("removes a custom CA certificate that left the bundle (and Apache's proxy trust changes with it)", () => {
+      assert.deepEqual(apply(settings({ crlRefreshMinutes: 20, customCaBundle: cert(1) }), root), ["changed: apache", "changed: ca"]);
       assert.ok(fs.existsSync(path.join(root, "usr/local/share/ca-certificates/edp/edp-custom-1.crt")));
       assert.ok(!fs.existsSync(path.join(root, "usr/local/share/ca-certificates/edp/edp-custom-2.crt")));
     });
