@@ -91,14 +91,15 @@ describe("E3 in a box: the configuration script on a real Debian 12 root", funct
   const deliverBySsh = () => box.exec("bash -s", { input: script });
 
   /** Every managed path with mode, owner and content hash, and the main PIDs of the services. */
-  const snapshot = () =>
-    box.exec(
-      `cd / && for f in ${[...renderE3Files(settings).files.map((f) => f.path), E3_LAYOUT.serverCertFile, E3_LAYOUT.serverKeyFile, E3_LAYOUT.crlFile].join(" ")}; do
-         printf '%s %s ' "$f" "$(stat -c '%a %U:%G' "$f")"; sha256sum < "$f"; done
-       for d in /etc/edp /etc/notary /etc/docker/registry /home/packages/.ssh ${E3_LAYOUT.registryDir} ${E3_LAYOUT.gitRoot} ${E3_LAYOUT.packagesDir}; do stat -c '%n %a %U:%G' "$d"; done
+  const snapshot = () => {
+    const paths = [...renderE3Files(settings).files.map((f) => f.path), E3_LAYOUT.serverCertFile, E3_LAYOUT.serverKeyFile, E3_LAYOUT.crlFile].join(" ");
+    return box.exec(
+      `cd / && stat -c '%n %a %U:%G' ${paths} && sha256sum ${paths}
+       stat -c '%n %a %U:%G' /etc/edp /etc/notary /etc/docker/registry /home/packages/.ssh ${E3_LAYOUT.registryDir} ${E3_LAYOUT.gitRoot} ${E3_LAYOUT.packagesDir}
        for u in docker-registry notary-server notary-signer prometheus-node-exporter; do echo "$u $(cat /run/edp-box/$u.service.pid)"; done
        echo "apache $(cat /run/apache2/apache2.pid)"`,
     ).stdout;
+  };
 
   before(async function () {
     const why = canRunBox();
@@ -259,8 +260,9 @@ describe("E3 in a box: the configuration script on a real Debian 12 root", funct
       "/home/packages/.ssh/id_ed25519.pub": ["packages"],
     };
     const problems: string[] = [];
-    const checks = files.map((f) => `for u in ${users.join(" ")}; do setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups test -r '${f.path}' && echo "${f.path} $u"; done`);
-    const r = box.exec(checks.join("\n"));
+    // One process per user, which tests every file with that user's identity.
+    const paths = files.map((f) => f.path).join(" ");
+    const r = box.exec(`for u in ${users.join(" ")}; do setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups bash -c 'for f in ${paths}; do [ -r "$f" ] && echo "$f $0"; done' "$u"; done`);
     const readable = new Map<string, string[]>();
     for (const line of r.stdout.trim().split("\n").filter(Boolean)) {
       const [p, u] = line.split(" ");

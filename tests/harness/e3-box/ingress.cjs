@@ -5,6 +5,7 @@
 // as JSON (method, url, headers); /onboarding/slow answers after 3 s. Each URL is logged.
 const fs = require("node:fs");
 const https = require("node:https");
+const { setTimeout } = require("node:timers");
 const [port, certFile, keyFile, crlFile, logFile] = process.argv.slice(2);
 const server = https.createServer({ cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile) }, (req, res) => {
   fs.appendFileSync(logFile, `${req.method} ${req.url}\n`);
