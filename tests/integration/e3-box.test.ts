@@ -48,7 +48,8 @@ interface Echo {
 }
 
 describe("E3 in a box: the configuration script on a real Debian 12 root", function () {
-  this.timeout(900_000);
+  // A cold cache builds the root first (minutes, mostly dpkg unpacking).
+  this.timeout(1_800_000);
 
   let box: E3Box;
   let dir: string;

@@ -337,8 +337,13 @@ export function renderApacheConfig(p: ApacheParams): string {
       `ScriptAlias "/" ${q(`${p.gitHttpBackend}/`)}`,
       `<Directory ${q(p.gitHttpBackend.replace(/\/[^/]+$/, ""))}>`,
       "  Options +ExecCGI",
-      `  Require expr %{SSL_CLIENT_VERIFY} == 'SUCCESS' && (%{SSL_CLIENT_S_DN_OU} == '${p.operatorOu}' || !(%{QUERY_STRING} =~ /service=git-receive-pack/ || %{REQUEST_URI} =~ m#/git-receive-pack$#))`,
+      "  Require expr %{SSL_CLIENT_VERIFY} == 'SUCCESS'",
       "</Directory>",
+      // A <Location> (not the <Directory> above): Location sections are merged last, and this one
+      // replaces the virtual host's certificate-only <Location "/">.
+      '<Location "/">',
+      `  Require expr %{SSL_CLIENT_VERIFY} == 'SUCCESS' && (%{SSL_CLIENT_S_DN_OU} == '${p.operatorOu}' || !(%{QUERY_STRING} =~ /service=git-receive-pack/ || %{REQUEST_URI} =~ m#/git-receive-pack$#))`,
+      "</Location>",
     ]),
     "# Debian package repository (mirrored from the master repository, signed upstream).",
     ...vhost(p, p.hosts.packages, [], [
