@@ -82,7 +82,11 @@ export class CentralPlatform extends pulumi.ComponentResource {
       child,
     );
     const afterSecrets = { ...child, dependsOn: [secrets] };
-    const keycloak = new Keycloak(`${name}-keycloak`, { provider, namespace: namespaces.names.keycloak, config: cfg }, afterSecrets);
+    const keycloak = new Keycloak(
+      `${name}-keycloak`,
+      { provider, namespace: namespaces.names.keycloak, config: cfg, realmSecretValues: secrets.realmSecretValues },
+      afterSecrets,
+    );
     const monitoring = new Monitoring(
       `${name}-monitoring`,
       {
