@@ -11,6 +11,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
+import { E3_RENDERED_FILES } from "../components/e3";
 import { isStage, STAGES } from "../config/stages";
 import { type RecordedResource, type RunOptions, runProgram } from "./lib/mock-runtime";
 
@@ -112,6 +113,7 @@ export async function synth(
   /** Config overrides and the like, for tests that show what a change does. */
   extra: Omit<RunOptions, "stage" | "root"> = {},
 ): Promise<SynthSummary> {
+  E3_RENDERED_FILES.clear();
   const result = await runProgram({ ...extra, stage, root });
   if (result.error) throw new Error(result.error);
   const dir = path.join(outRoot, stage);
@@ -153,17 +155,17 @@ export async function synth(
 
   // Each file the E3 host gets (Apache config, scripts, units), as the component rendered it with
   // its secrets masked: a change to E3 shows up here file by file, not as one opaque script.
-  for (const r of result.resources.filter((x) => x.type === "edp:e3:E3")) {
-    const files = (redact(r.inputs, r.secretPaths) as { files?: unknown }).files;
-    if (!Array.isArray(files)) continue;
+  for (const [name, output] of [...E3_RENDERED_FILES.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    const files = await new Promise<{ path: string; mode: string; owner: string; content: string }[]>((resolve) => output.apply(resolve));
     const index: string[] = [];
-    for (const f of files as { path: string; mode: string; owner: string; content: string }[]) {
-      write(path.join("artefacts", "e3", r.name, ...f.path.split("/").filter(Boolean)), f.content);
+    for (const f of files) {
+      write(path.join("artefacts", "e3", name, ...f.path.split("/").filter(Boolean)), f.content);
       index.push(`${f.mode} ${f.owner.padEnd(24)} ${f.path}`);
       artefacts++;
     }
-    write(path.join("artefacts", "e3", r.name, "FILES.txt"), [...index.sort((a, b) => a.slice(30).localeCompare(b.slice(30)))].join("\n"));
+    write(path.join("artefacts", "e3", name, "FILES.txt"), index.sort((a, b) => a.slice(30).localeCompare(b.slice(30))).join("\n"));
   }
+  E3_RENDERED_FILES.clear();
 
   const outputs = Object.fromEntries(
     Object.entries(result.outputs)

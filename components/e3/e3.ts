@@ -48,6 +48,9 @@ export interface E3Args {
   alertRuleLabels?: Record<string, string>;
 }
 
+/** Every E3 component's host files (secrets masked) by component name, for synth to write out. */
+export const E3_RENDERED_FILES = new Map<string, pulumi.Output<E3File[]>>();
+
 /** Public names of E3 (manual §4.2); the foundation creates their DNS records. */
 export function e3HostNames(names: StageConfig["names"]): E3HostNames {
   return {
@@ -94,11 +97,8 @@ export class E3 extends pulumi.ComponentResource {
   public readonly urls: Record<keyof E3HostNames, string>;
 
   constructor(name: string, args: E3Args, opts?: pulumi.ComponentResourceOptions) {
-    // The component's inputs are kept in state: the CA's key goes there as a secret, whatever it
-    // came as. `files` (the host's files, secrets masked) is resolved below; synth writes it out.
-    let resolveFiles: (files: pulumi.Output<E3File[]>) => void = () => undefined;
-    const files = new Promise<pulumi.Output<E3File[]>>((resolve) => (resolveFiles = resolve));
-    super("edp:e3:E3", name, { ...args, serverCa: { certPem: args.serverCa.certPem, keyPem: pulumi.secret(args.serverCa.keyPem) }, files }, opts);
+    // The component's inputs are kept in state: the CA's key goes there as a secret, whatever it came as.
+    super("edp:e3:E3", name, { ...args, serverCa: { certPem: args.serverCa.certPem, keyPem: pulumi.secret(args.serverCa.keyPem) } }, opts);
     const { cfg, foundation } = args;
     const e3 = cfg.e3;
     const prefix = `${cfg.names.prefix}-e3`;
@@ -328,7 +328,9 @@ export class E3 extends pulumi.ComponentResource {
     // What synth shows: the same files rendered with every secret masked. Nothing secret is left
     // in them (a unit test checks), so they leave Pulumi's secret tracking on purpose.
     this.files = pulumi.unsecret(settings.apply((s) => renderE3Files(maskE3Secrets(s)).files));
-    resolveFiles(this.files);
+    // For synth (same process): the files depend on this component's children, so they cannot be
+    // one of its registered inputs without a cycle.
+    E3_RENDERED_FILES.set(name, this.files);
 
     if (ssh) {
       new remote.Command(
@@ -400,7 +402,6 @@ export class E3 extends pulumi.ComponentResource {
       securityGroupId: this.securityGroupId,
       packagesPublicKey: this.packagesPublicKey,
       configHash: this.configHash,
-      files: this.files,
       urls: this.urls,
     });
   }

@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { readStackConfig } from "../../scripts/lib/mock-runtime";
-import { REDACTED, redact, synth } from "../../scripts/synth";
+import { REDACTED, redact } from "../../scripts/synth";
 import { ROOT, runStage } from "../harness/stage";
 
 const run = promisify(execFile);
@@ -91,8 +91,11 @@ describe("offline synth", function () {
 
   it("writes each E3 file, secrets masked, so a change to E3's virtual hosts changes synth", async () => {
     const dns = JSON.parse(readStackConfig(path.join(ROOT, "Pulumi.testing.yaml"))["edp:dns"]) as Record<string, unknown>;
-    await synth("testing", path.join(out, "e3-base"));
-    await synth("testing", path.join(out, "e3-changed"), ROOT, { config: { "edp:dns": { ...dns, publicZone: "other-zone.example.org" } } });
+    // Each synth in its own process: Pulumi's runtime state is global.
+    const synthWith = (dir: string, config: Record<string, unknown>) =>
+      run(process.execPath, ["--import", "tsx", "-e", `require(${JSON.stringify(path.join(ROOT, "scripts/synth.ts"))}).synth("testing", ${JSON.stringify(dir)}, ${JSON.stringify(ROOT)}, { config: ${JSON.stringify(config)} }).catch((e) => { console.error(e); process.exit(1); })`], { cwd: ROOT });
+    await synthWith(path.join(out, "e3-base"), {});
+    await synthWith(path.join(out, "e3-changed"), { "edp:dns": { ...dns, publicZone: "other-zone.example.org" } });
     const e3 = (which: string) => path.join(out, which, "testing", "artefacts", "e3", "e3");
     const base = listFiles(e3("e3-base"));
     for (const f of ["FILES.txt", "etc/apache2/apache2.conf", "usr/local/sbin/edp-crl-refresh", "etc/systemd/system/notary-server.service", "etc/notary/server.json"]) assert.ok(base.includes(f), `${f} in ${base.join(", ")}`);
