@@ -91,8 +91,9 @@ describe("E3 component (mocks)", function () {
         const userData = Buffer.from(String(vm.inputs.userData), "base64").toString("utf8");
         assert.match(userData, /^#cloud-config\n/);
         const doc = YAML.parse(userData) as { users: (string | { name: string; ssh_authorized_keys?: string[] })[] };
-        const deploy = doc.users.find((u) => typeof u === "object" && u.name === "edp-deploy") as { ssh_authorized_keys: string[] };
-        assert.match(deploy.ssh_authorized_keys[0], /^ssh-ed25519 AAAA\S+/);
+        // Cloud Assistant delivery (the default) needs no deploy user: no SSH key on the host.
+        assert.ok(!doc.users.some((u) => typeof u === "object" && u.name === "edp-deploy"));
+        assert.ok(doc.users.some((u) => typeof u === "object" && u.name === "notary"));
         assert.doesNotMatch(userData, /PRIVATE KEY/);
       });
 
