@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { edgeRamUserName } from "../../components/edge/policy";
-import { edgeClusterReadPolicy } from "../../components/foundation/policies";
+import { edgeClusterReadPolicy, edgeClusterStatusWriterPolicy } from "../../components/foundation/policies";
+import { isAllowed, type RamRequest } from "../harness/ram-eval";
 import { ConfigError, parseStageConfig } from "../../config";
 import { readStackConfig } from "../../scripts/lib/mock-runtime";
 import { ROOT } from "../harness/stage";
@@ -9,33 +10,68 @@ import { ROOT } from "../harness/stage";
 describe("edge: RAM policy of an edge cluster", () => {
   const bucket = "example-edp-testing-manifests";
   const prefix = "testing/clusters/lab-line-1/";
-  const doc = JSON.parse(JSON.stringify(edgeClusterReadPolicy({ bucket, prefix }))) as {
-    Version: string;
-    Statement: { Effect: string; Action: string[]; Resource: string[]; Condition?: Record<string, Record<string, string[]>> }[];
-  };
+  const doc = edgeClusterReadPolicy({ bucket, prefix });
+  const arn = (key?: string) => (key === undefined ? `acs:oss:*:*:${bucket}` : `acs:oss:*:*:${bucket}/${key}`);
 
-  it("allows reading objects under the cluster's prefix only", () => {
-    const get = doc.Statement.filter((s) => s.Action.includes("oss:GetObject"));
-    assert.equal(get.length, 1);
-    assert.deepEqual(get[0].Resource, [`acs:oss:*:*:${bucket}/${prefix}*`]);
-  });
+  // What source-controller's Bucket reconciler (internal/controller/bucket_controller.go,
+  // fetchEtagIndex and fetchIndexFiles, with internal/bucket/minio) sends to OSS for a Bucket
+  // with provider generic, region set and spec.prefix = the cluster's prefix, as RAM sees it.
+  const fluxAccessPattern: [string, RamRequest][] = [
+    ["BucketExists: HEAD on the bucket", { action: "oss:GetBucketInfo", resource: arn() }],
+    ["FGetObject(.sourceignore): StatObject (HEAD) of the root key", { action: "oss:GetObject", resource: arn(".sourceignore") }],
+    ["FGetObject(.sourceignore): GET of the root key", { action: "oss:GetObject", resource: arn(".sourceignore") }],
+    ["VisitObjects: ListObjects, recursive, prefix = spec.prefix", { action: "oss:ListObjects", resource: arn(), context: { "oss:Prefix": prefix } }],
+    ["FGetObject(desired-state.yaml): HEAD + GET", { action: "oss:GetObject", resource: arn(`${prefix}desired-state.yaml`) }],
+    ["FGetObject of any other object under the prefix", { action: "oss:GetObject", resource: arn(`${prefix}extra/other.yaml`) }],
+  ];
+  for (const [what, request] of fluxAccessPattern) {
+    it(`allows Flux's ${what}`, () => assert.ok(isAllowed(doc, request), JSON.stringify(request)));
+  }
 
-  it("allows listing the bucket only under the prefix (oss:Prefix StringLike)", () => {
-    const list = doc.Statement.filter((s) => s.Action.includes("oss:ListObjects"));
-    assert.equal(list.length, 1);
-    assert.deepEqual(list[0].Resource, [`acs:oss:*:*:${bucket}`]);
-    assert.deepEqual(list[0].Condition, { StringLike: { "oss:Prefix": [`${prefix}*`] } });
-  });
+  const outside: [string, RamRequest][] = [
+    ["another cluster's desired state", { action: "oss:GetObject", resource: arn("testing/clusters/lab-line-10/desired-state.yaml") }],
+    ["another root object", { action: "oss:GetObject", resource: arn("other.yaml") }],
+    ["a .sourceignore below the root of another prefix", { action: "oss:GetObject", resource: arn("testing/clusters/lab-line-2/.sourceignore") }],
+    ["listing the whole bucket", { action: "oss:ListObjects", resource: arn(), context: { "oss:Prefix": "" } }],
+    ["listing a sibling prefix", { action: "oss:ListObjects", resource: arn(), context: { "oss:Prefix": "testing/clusters/lab-line-10/" } }],
+    ["listing a broader prefix", { action: "oss:ListObjects", resource: arn(), context: { "oss:Prefix": "testing/" } }],
+    ["writing its own desired state", { action: "oss:PutObject", resource: arn(`${prefix}desired-state.yaml`) }],
+    ["writing its status object", { action: "oss:PutObject", resource: arn(`${prefix}status.json`) }],
+    ["deleting its desired state", { action: "oss:DeleteObject", resource: arn(`${prefix}desired-state.yaml`) }],
+    ["reading the bucket's ACL", { action: "oss:GetBucketAcl", resource: arn() }],
+    ["GetBucketLocation (not sent: the Bucket sets region)", { action: "oss:GetBucketLocation", resource: arn() }],
+  ];
+  for (const [what, request] of outside) {
+    it(`denies ${what}`, () => assert.ok(!isAllowed(doc, request), JSON.stringify(request)));
+  }
 
-  it("allows nothing else: only Allow, only these two actions, every resource in this bucket", () => {
+  it("grants exactly three actions, each on the least resource (a test of the document, not just the evaluator)", () => {
     assert.equal(doc.Version, "1");
     assert.ok(doc.Statement.every((s) => s.Effect === "Allow"));
-    assert.deepEqual(doc.Statement.flatMap((s) => s.Action).sort(), ["oss:GetObject", "oss:ListObjects"]);
-    assert.ok(doc.Statement.flatMap((s) => s.Resource).every((r) => r === `acs:oss:*:*:${bucket}` || r.startsWith(`acs:oss:*:*:${bucket}/${prefix}`)));
+    assert.deepEqual(doc.Statement.flatMap((s) => s.Action).sort(), ["oss:GetBucketInfo", "oss:GetObject", "oss:ListObjects"]);
+    assert.deepEqual(doc.Statement.find((s) => s.Action.includes("oss:GetObject"))?.Resource, [arn(".sourceignore"), arn(`${prefix}*`)]);
+    assert.deepEqual(doc.Statement.find((s) => s.Action.includes("oss:ListObjects"))?.Condition, { StringEquals: { "oss:Prefix": [prefix] } });
   });
 
   it("refuses a prefix without a trailing slash (lab-line-1 would also match lab-line-10)", () => {
     assert.throws(() => edgeClusterReadPolicy({ bucket, prefix: "testing/clusters/lab-line-1" }), /must be non-empty, end with '\/'/);
+  });
+
+  it("status writer: PutObject of exactly its status object, nothing else", () => {
+    const key = `${prefix}status.json`;
+    const writer = edgeClusterStatusWriterPolicy({ bucket, key });
+    assert.ok(isAllowed(writer, { action: "oss:PutObject", resource: arn(key) }));
+    for (const r of [
+      { action: "oss:PutObject", resource: arn(`${prefix}desired-state.yaml`) },
+      { action: "oss:PutObject", resource: arn(`${key}.bak`) },
+      { action: "oss:PutObject", resource: arn("testing/clusters/lab-line-10/status.json") },
+      { action: "oss:GetObject", resource: arn(key) },
+      { action: "oss:DeleteObject", resource: arn(key) },
+      { action: "oss:ListObjects", resource: arn(), context: { "oss:Prefix": prefix } },
+    ]) {
+      assert.ok(!isAllowed(writer, r), JSON.stringify(r));
+    }
+    assert.throws(() => edgeClusterStatusWriterPolicy({ bucket, key: prefix }), /one object/);
   });
 
   it("keeps RAM user names within 64 characters, distinct for distinct clusters", () => {
