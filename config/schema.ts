@@ -121,6 +121,12 @@ const monitoringSchema = z.strictObject({
   lokiRetentionHours: positiveInt,
 });
 
+/** A Kubernetes label value (also the value of the specialised taint). */
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+const LABEL_VALUE_MESSAGE = "is not a Kubernetes label value (at most 63 letters, digits, '-', '_' or '.', starting and ending alphanumeric)";
+/** A qualified label/taint key such as factoryplus.app.amrc.co.uk/specialised. */
+const QUALIFIED_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
 const edgeClusterSchema = z.strictObject({
   name: dnsLabel,
   /** direct: the program reaches the cluster with a kubeconfig; script: it emits a bootstrap script. */
@@ -131,6 +137,13 @@ const edgeClusterSchema = z.strictObject({
   sealedSecretsKeyVersion: positiveInt.default(1),
   /** How often Flux on the edge polls its bucket prefix. */
   syncInterval: z.string().regex(/^[0-9]+[smh]$/, "is not a duration such as 5m").default("5m"),
+  /**
+   * Hosts reserved for pinned deployments (seed 002's specialised hosts), host → specialisation:
+   * the bootstrap labels and taints each `<edp:edgeSpecialisedTaintKey>=<value>:NoSchedule`.
+   */
+  specialisedHosts: z.record(dnsLabel, z.string().regex(LABEL_VALUE, LABEL_VALUE_MESSAGE)).default({}),
+  /** SealedSecret manifests (files, relative to the project root) put in the cluster's desired state. */
+  sealedSecrets: z.array(z.string().min(1)).default([]),
 });
 
 const chartTemplateSchema = z.strictObject({
@@ -148,6 +161,8 @@ const deploymentSchema = z.strictObject({
   hostname: z.string().optional(),
   /** Extra values merged over the template's values. */
   values: z.record(z.string(), z.unknown()).default({}),
+  /** SealedSecret manifests (files, relative to the project root) this deployment needs, put in its cluster's desired state. */
+  sealedSecrets: z.array(z.string().min(1)).default([]),
 });
 
 /** Every non-secret `edp:*` key. Secret keys are listed in SECRET_KEYS and read separately. */
@@ -185,6 +200,13 @@ export const stageSchema = z.strictObject({
   edgeClusters: z.array(edgeClusterSchema).default([]),
   chartTemplates: z.record(z.string(), chartTemplateSchema).default({}),
   deployments: z.array(deploymentSchema).default([]),
+  /** Taint and label key of specialised edge hosts; seed 001/002's own key by default. */
+  edgeSpecialisedTaintKey: z
+    .string()
+    .regex(QUALIFIED_KEY, "is not a qualified taint key such as factoryplus.app.amrc.co.uk/specialised")
+    .default("factoryplus.app.amrc.co.uk/specialised"),
+  /** Minutes between two status reports of an edge cluster (its status writer CronJob). */
+  edgeStatusIntervalMinutes: z.number().int().min(1, "must be 1 to 60 minutes").max(60, "must be 1 to 60 minutes").default(5),
 });
 
 export type StageInput = z.infer<typeof stageSchema>;

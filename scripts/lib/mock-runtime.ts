@@ -11,7 +11,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import { CALL_RESULTS, mockId, RESOURCE_OUTPUTS } from "./mock-outputs";
-import { REQUIRED_SECRET_STAND_INS } from "./stand-in-secrets";
+import { edgeKubeconfigStandIns, REQUIRED_SECRET_STAND_INS } from "./stand-in-secrets";
 
 export interface RecordedOptions {
   protect: boolean;
@@ -141,6 +141,11 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
         secrets[k] = v;
         standIns.push(k);
       }
+    }
+    const kubeconfigs = edgeKubeconfigStandIns(config["edp:edgeClusters"]);
+    if (Object.keys(kubeconfigs).length > 0 && !("edp:edgeKubeconfigs" in secrets) && !("edp:edgeKubeconfigs" in config)) {
+      secrets["edp:edgeKubeconfigs"] = kubeconfigs;
+      standIns.push("edp:edgeKubeconfigs");
     }
   }
   for (const [k, v] of Object.entries(secrets)) {
