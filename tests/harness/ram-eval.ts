@@ -36,3 +36,20 @@ export function isAllowed(doc: RamPolicyDocument, r: RamRequest): boolean {
   if (doc.Statement.some((s) => s.Effect === "Deny" && matches(s, r))) return false;
   return doc.Statement.some((s) => s.Effect === "Allow" && matches(s, r));
 }
+
+/**
+ * What source-controller's Bucket reconciler (internal/controller/bucket_controller.go,
+ * fetchEtagIndex and fetchIndexFiles, with internal/bucket/minio) sends to OSS for a Bucket with
+ * provider generic, region set and spec.prefix = `prefix`, as RAM sees each request.
+ */
+export function fluxBucketAccessPattern(bucket: string, prefix: string): [string, RamRequest][] {
+  const arn = (key?: string) => (key === undefined ? `acs:oss:*:*:${bucket}` : `acs:oss:*:*:${bucket}/${key}`);
+  return [
+    ["BucketExists: HEAD on the bucket", { action: "oss:GetBucketInfo", resource: arn() }],
+    ["FGetObject(.sourceignore): StatObject (HEAD) of the root key", { action: "oss:GetObject", resource: arn(".sourceignore") }],
+    ["FGetObject(.sourceignore): GET of the root key", { action: "oss:GetObject", resource: arn(".sourceignore") }],
+    ["VisitObjects: ListObjects, recursive, prefix = spec.prefix", { action: "oss:ListObjects", resource: arn(), context: { "oss:Prefix": prefix } }],
+    ["FGetObject(desired-state.yaml): HEAD + GET", { action: "oss:GetObject", resource: arn(`${prefix}desired-state.yaml`) }],
+    ["FGetObject(sealed-secrets.yaml): HEAD + GET (the second Bucket)", { action: "oss:GetObject", resource: arn(`${prefix}sealed-secrets.yaml`) }],
+  ];
+}

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import { edgeRamUserName } from "../../components/edge/policy";
 import { edgeClusterReadPolicy, edgeClusterStatusWriterPolicy } from "../../components/foundation/policies";
-import { isAllowed, type RamRequest } from "../harness/ram-eval";
+import { fluxBucketAccessPattern, isAllowed, type RamRequest } from "../harness/ram-eval";
+import { edgeKubeconfigStandIns } from "../../scripts/lib/stand-in-secrets";
+import { readStageFile } from "../../scripts/lib/stage-file";
 import { ConfigError, parseStageConfig } from "../../config";
 import { readStackConfig } from "../../scripts/lib/mock-runtime";
 import { ROOT } from "../harness/stage";
@@ -13,15 +15,8 @@ describe("edge: RAM policy of an edge cluster", () => {
   const doc = edgeClusterReadPolicy({ bucket, prefix });
   const arn = (key?: string) => (key === undefined ? `acs:oss:*:*:${bucket}` : `acs:oss:*:*:${bucket}/${key}`);
 
-  // What source-controller's Bucket reconciler (internal/controller/bucket_controller.go,
-  // fetchEtagIndex and fetchIndexFiles, with internal/bucket/minio) sends to OSS for a Bucket
-  // with provider generic, region set and spec.prefix = the cluster's prefix, as RAM sees it.
   const fluxAccessPattern: [string, RamRequest][] = [
-    ["BucketExists: HEAD on the bucket", { action: "oss:GetBucketInfo", resource: arn() }],
-    ["FGetObject(.sourceignore): StatObject (HEAD) of the root key", { action: "oss:GetObject", resource: arn(".sourceignore") }],
-    ["FGetObject(.sourceignore): GET of the root key", { action: "oss:GetObject", resource: arn(".sourceignore") }],
-    ["VisitObjects: ListObjects, recursive, prefix = spec.prefix", { action: "oss:ListObjects", resource: arn(), context: { "oss:Prefix": prefix } }],
-    ["FGetObject(desired-state.yaml): HEAD + GET", { action: "oss:GetObject", resource: arn(`${prefix}desired-state.yaml`) }],
+    ...fluxBucketAccessPattern(bucket, prefix),
     ["FGetObject of any other object under the prefix", { action: "oss:GetObject", resource: arn(`${prefix}extra/other.yaml`) }],
   ];
   for (const [what, request] of fluxAccessPattern) {
@@ -81,11 +76,14 @@ describe("edge: RAM policy of an edge cluster", () => {
     const b = edgeRamUserName("edp-production", `${"a".repeat(59)}b`);
     assert.ok(a.length <= 64 && b.length <= 64, `${a} / ${b}`);
     assert.notEqual(a, b);
+    assert.equal(edgeRamUserName("edp-testing", "lab-line-1", "edgestatus"), "edp-testing-edgestatus-lab-line-1");
+    assert.notEqual(edgeRamUserName("edp-testing", "x-status"), edgeRamUserName("edp-testing", "x", "edgestatus"));
   });
 });
 
 describe("edge: config checks of deployments", () => {
   const base = readStackConfig(path.join(ROOT, "Pulumi.testing.yaml"));
+  base["edp:edgeKubeconfigs"] = JSON.stringify(edgeKubeconfigStandIns(base["edp:edgeClusters"]));
   const parse = (overrides: Record<string, unknown>) => {
     const values = { ...base };
     for (const [k, v] of Object.entries(overrides)) values[k] = JSON.stringify(v);
@@ -103,10 +101,68 @@ describe("edge: config checks of deployments", () => {
     plain: { chart: "c", repository: "https://charts.example-edp.net/edge", version: "1.0.0", values: {} },
   };
 
-  it("accepts the three stage files as they are", () => {
-    for (const stage of ["testing", "staging", "production"]) {
-      parseStageConfig({ values: readStackConfig(path.join(ROOT, `Pulumi.${stage}.yaml`)), stack: stage, project: "edp" });
-    }
+  it("accepts the three stage files as they are (with stand-ins for their secrets)", () => {
+    for (const stage of ["testing", "staging", "production"]) readStageFile(stage);
+  });
+
+  const lab = { name: "lab-line-1", bootstrap: "direct", hosts: ["lab-edge-01", "lab-edge-02"] };
+  const edgeCases: { title: string; overrides: Record<string, unknown>; key: string; message: RegExp }[] = [
+    {
+      title: "a specialised host that is not a host of the cluster",
+      overrides: { "edp:edgeClusters": [{ ...lab, specialisedHosts: { "lab-edge-09": "opcua" } }] },
+      key: "edp:edgeClusters[0].specialisedHosts.lab-edge-09",
+      message: /lab-edge-09 is not in edp:edgeClusters\[0\]\.hosts \(lab-edge-01, lab-edge-02\)/,
+    },
+    {
+      title: "a specialisation that is not a label value",
+      overrides: { "edp:edgeClusters": [{ ...lab, specialisedHosts: { "lab-edge-01": "opc ua" } }] },
+      key: "edp:edgeClusters[0].specialisedHosts.lab-edge-01",
+      message: /is not a Kubernetes label value/,
+    },
+    {
+      title: "a taint key that is not a qualified name",
+      overrides: { "edp:edgeSpecialisedTaintKey": "Not A Key/x" },
+      key: "edp:edgeSpecialisedTaintKey",
+      message: /is not a qualified taint key/,
+    },
+    {
+      title: "a sealed secret file that does not exist",
+      overrides: { "edp:edgeClusters": [{ ...lab, sealedSecrets: ["tests/fixtures/sealed-secrets/missing.yaml"] }] },
+      key: "edp:edgeClusters[0].sealedSecrets[0]",
+      message: /missing\.yaml cannot be read/,
+    },
+    {
+      title: "a plain Secret referenced as a sealed secret",
+      overrides: { "edp:deployments": [{ name: "opcua-press-1", template: "opcua-collector", cluster: "lab-line-1", hostname: "lab-edge-01", sealedSecrets: ["tests/fixtures/sealed-secrets/plain-secret.yaml"] }] },
+      key: "edp:deployments[0].sealedSecrets[0]",
+      message: /is a plain Secret: seal it first \(npm run seal/,
+    },
+    {
+      title: "a sealed secret path outside the project",
+      overrides: { "edp:edgeClusters": [{ ...lab, sealedSecrets: ["../../etc/passwd"] }] },
+      key: "edp:edgeClusters[0].sealedSecrets[0]",
+      message: /must be a path inside the project/,
+    },
+  ];
+  for (const c of edgeCases) {
+    it(`reports ${c.title} at ${c.key}`, () => {
+      const problems = parse(c.overrides);
+      assert.ok(problems.some((p) => p.key === c.key && c.message.test(p.message)), JSON.stringify(problems, null, 1));
+    });
+  }
+
+  it("reads referenced SealedSecrets per cluster, deployment references included, each once", () => {
+    const ref = "tests/fixtures/sealed-secrets/opcua-credentials.yaml";
+    const cfg = parseStageConfig({
+      values: {
+        ...base,
+        "edp:edgeClusters": JSON.stringify([{ ...lab, sealedSecrets: [ref] }]),
+        "edp:deployments": JSON.stringify([{ name: "opcua-press-1", template: "opcua-collector", cluster: "lab-line-1", hostname: "lab-edge-01", sealedSecrets: [ref] }]),
+      },
+      stack: "testing",
+      project: "edp",
+    });
+    assert.deepEqual(cfg.edgeSealedSecrets["lab-line-1"].map((o) => `${o.metadata.namespace}/${o.metadata.name}`), ["edp-edge/opcua-credentials"]);
   });
 
   const cases: { title: string; deployments: unknown[]; key: string; message: RegExp }[] = [
