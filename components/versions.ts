@@ -44,6 +44,11 @@ export const IMAGES = {
   // --- Central cluster platform (issue 4) ---
   /** Official Keycloak image; Bitnami's versioned images stopped receiving updates in August 2025. */
   keycloak: "quay.io/keycloak/keycloak:26.4.0",
+  /**
+   * keycloak-config-cli applies the platform realm on every change (a Job per realm checksum).
+   * Its tags name the Keycloak client it is built with; 26.1 speaks the admin API of 26.x.
+   */
+  keycloakConfigCli: "docker.io/adorsys/keycloak-config-cli:6.4.0-26.1.0",
   // PostgreSQL (components/postgres). The backup, restore and drill Jobs run the server's own
   // image so that pg_dump and pg_restore match its major version; rclone is copied in from its
   // image by an init container (a static binary).

@@ -7,11 +7,29 @@
  * ALICLOUD_SECURITY_TOKEN). Progress goes to stderr. Exit 0 when every cluster is in sync, 1 when
  * any is not, 64 on bad usage or config, 69 when the bucket cannot be read.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { STATUS_FILE } from "../components/edge/status";
+import { PROJECT_ROOT } from "../config/sealed-secrets";
+import { readStackConfig } from "./lib/mock-runtime";
 import { DESIRED_STATE_FILE } from "../components/edge/manifests";
 import { ConfigError } from "../config";
 import { type BucketReader, DirectoryBucket, fleetStatus, OssBucket } from "./lib/fleet";
 import { parseFlags, readStageFile, UsageError } from "./lib/stage-file";
+
+/** Edge clusters of the stage's shard stacks, by name. */
+function shardClusters(stage: string, projectDir: string): string[] {
+  const dir = path.join(projectDir, "fleet");
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.startsWith(`Pulumi.${stage}-`) && f.endsWith(".yaml"))
+    .sort()
+    .flatMap((f) => {
+      const raw = readStackConfig(path.join(dir, f))["edp-fleet:edgeClusters"];
+      return raw ? (JSON.parse(raw) as { name: string }[]).map((c) => c.name) : [];
+    });
+}
 
 const USAGE = "usage: npm run fleet -- status --stage <stage> [--json] [--stale-after <intervals, default 3>] [--bucket-dir <dir>] [--stack-file <file>]";
 
@@ -26,7 +44,8 @@ async function main(argv: string[]): Promise<number> {
   const staleAfter = flags["stale-after"] === undefined ? 3 : Number(flags["stale-after"]);
   if (!Number.isInteger(staleAfter) || staleAfter < 1) throw new UsageError("--stale-after must be a whole number of status intervals, at least 1");
 
-  const cfg = readStageFile(flags.stage, typeof flags["stack-file"] === "string" ? flags["stack-file"] : undefined);
+  const stackFile = typeof flags["stack-file"] === "string" ? path.resolve(flags["stack-file"]) : path.join(PROJECT_ROOT, `Pulumi.${flags.stage}.yaml`);
+  const cfg = readStageFile(flags.stage, stackFile);
   let bucket: BucketReader;
   if (typeof flags["bucket-dir"] === "string") bucket = new DirectoryBucket(flags["bucket-dir"]);
   else {
@@ -34,9 +53,12 @@ async function main(argv: string[]): Promise<number> {
     if (!accessKeyId || !accessKeySecret) throw new UsageError("set ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY (a RAM user that may read the manifests bucket), or pass --bucket-dir");
     bucket = new OssBucket({ bucket: cfg.names.manifestsBucket, region: cfg.region, accessKeyId, accessKeySecret, securityToken });
   }
-  const clusters = cfg.edgeClusters.map((c) => {
-    const prefix = cfg.names.edgeClusterPrefix(c.name);
-    return { name: c.name, desiredStateKey: `${prefix}${DESIRED_STATE_FILE}`, statusKey: `${prefix}${STATUS_FILE}` };
+  // The stage's own clusters and those of its edge-fleet shards (fleet/Pulumi.<stage>-<shard>.yaml
+  // next to the stack file): same bucket, same prefixes.
+  const names = [...cfg.edgeClusters.map((c) => c.name), ...shardClusters(cfg.stage, path.dirname(stackFile))];
+  const clusters = names.map((name) => {
+    const prefix = cfg.names.edgeClusterPrefix(name);
+    return { name, desiredStateKey: `${prefix}${DESIRED_STATE_FILE}`, statusKey: `${prefix}${STATUS_FILE}` };
   });
   const total = clusters.length;
   const every = Math.max(1, Math.ceil(total / 20));

@@ -1,17 +1,20 @@
 /**
  * Keycloak from the official image (not Bitnami's, whose versioned images stopped receiving
- * updates in August 2025), as a Deployment on the platform PostgreSQL. The realm is imported at
- * start from a ConfigMap; secrets come from Secrets of the secrets table. The public host serves
- * only what browsers and clients need (realms, resources); the admin console is on the
- * VPC-internal host.
+ * updates in August 2025), as a Deployment on the platform PostgreSQL. The realm is applied by
+ * keycloak-config-cli in a Job whose pod template carries the realm's checksum: any change of the
+ * realm (a redirect URI, a rotated client secret) makes a new Job that applies it to the running
+ * Keycloak on that `pulumi up`. (`--import-realm` would skip a realm that already exists.) The
+ * realm, with its secrets filled in, lives only in a Secret. The public host serves only what
+ * browsers and clients need (realms, resources); the admin console is on the VPC-internal host.
  */
+import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StageConfig } from "../../config";
 import { issuerFor } from "../certificates/issuers";
 import { ingressArgs } from "../shared/ingress";
 import { IMAGES } from "../versions";
-import { REALM, realmJson } from "./realm";
+import { REALM, realmJson, resolveRealm } from "./realm";
 
 export const KEYCLOAK_HTTP_PORT = 8080;
 export const KEYCLOAK_MANAGEMENT_PORT = 9000;
@@ -27,6 +30,79 @@ export interface KeycloakArgs {
   config: Pick<StageConfig, "stage" | "names" | "ingress">;
   /** Secrets of the secrets table (PlatformSecrets creates them). */
   secrets?: { admin: string; database: string; realm: string };
+  /** Values of the realm's `${ENV}` references (PlatformSecrets.realmSecretValues), secret. */
+  realmSecretValues: pulumi.Input<Record<string, string>>;
+}
+
+/** The realm file's name in the Secret, and the directory keycloak-config-cli reads. */
+export const REALM_FILE = `${REALM}-realm.json`;
+const REALM_DIR = "/config";
+
+/** Short checksum of the applied realm; it names the realm's version in the Job's pod template. */
+export const realmChecksum = (json: string) => createHash("sha256").update(json).digest("hex").slice(0, 16);
+
+export interface RealmApplyJobInput {
+  namespace: pulumi.Input<string>;
+  /** Secret holding the resolved realm file, and Secret with the bootstrap admin's credentials. */
+  realmSecret: pulumi.Input<string>;
+  adminSecret: string;
+  /** realmChecksum of the realm file: a new value makes a new Job. */
+  checksum: pulumi.Input<string>;
+}
+
+/**
+ * The keycloak-config-cli Job. Jobs are immutable, and Pulumi replaces one whose pod template
+ * changes; the checksum annotation makes every realm change such a replacement, so the new
+ * Job runs and applies the realm. Users and groups made in the console are left alone
+ * (`no-delete`); clients, roles and realm settings are as the code says.
+ */
+export function realmApplyJob(i: RealmApplyJobInput): k8s.types.input.batch.v1.Job {
+  const labels = { "app.kubernetes.io/name": "keycloak-config-cli", "app.kubernetes.io/part-of": "edp-platform" };
+  return {
+    // No name: Pulumi names each Job, so the new one is created before the old one is deleted.
+    metadata: { namespace: i.namespace, labels },
+    spec: {
+      backoffLimit: 6,
+      activeDeadlineSeconds: 1200,
+      template: {
+        metadata: { labels, annotations: { "edp/realm-checksum": i.checksum } },
+        spec: {
+          restartPolicy: "Never",
+          automountServiceAccountToken: false,
+          securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+          containers: [
+            {
+              name: "keycloak-config-cli",
+              image: IMAGES.keycloakConfigCli,
+              env: [
+                // In-cluster: the admin API is not on the public host.
+                { name: "KEYCLOAK_URL", value: pulumi.interpolate`http://keycloak.${i.namespace}.svc:${KEYCLOAK_HTTP_PORT}` },
+                fromSecret("KEYCLOAK_USER", i.adminSecret, "ADMIN_USERNAME"),
+                fromSecret("KEYCLOAK_PASSWORD", i.adminSecret, "ADMIN_PASSWORD"),
+                // A first deployment starts Keycloak and this Job together: wait for Keycloak.
+                { name: "KEYCLOAK_AVAILABILITYCHECK_ENABLED", value: "true" },
+                { name: "KEYCLOAK_AVAILABILITYCHECK_TIMEOUT", value: "600s" },
+                { name: "IMPORT_FILES_LOCATIONS", value: `${REALM_DIR}/*` },
+                { name: "IMPORT_MANAGED_USER", value: "no-delete" },
+                { name: "IMPORT_MANAGED_GROUP", value: "no-delete" },
+              ],
+              // A JVM that runs for a minute; the limits keep a stuck run from starving Keycloak's nodes.
+              resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+              volumeMounts: [
+                { name: "realm", mountPath: REALM_DIR, readOnly: true },
+                { name: "tmp", mountPath: "/tmp" },
+              ],
+            },
+          ],
+          volumes: [
+            { name: "realm", secret: { secretName: i.realmSecret, defaultMode: 0o440 } },
+            { name: "tmp", emptyDir: {} },
+          ],
+        },
+      },
+    },
+  };
 }
 
 /** Public Keycloak host for a stage. */
@@ -63,7 +139,7 @@ export class Keycloak extends pulumi.ComponentResource {
   public readonly issuerUrl: pulumi.Output<string>;
 
   constructor(name: string, args: KeycloakArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("edp:identity:Keycloak", name, args, opts);
+    super("edp:identity:Keycloak", name, {}, opts);
     const cfg = args.config;
     const child = { parent: this, provider: args.provider };
     const secrets = args.secrets ?? { admin: "credential-keycloak", database: "keycloak-db-secret", realm: "keycloak-realm-secrets" };
@@ -73,16 +149,17 @@ export class Keycloak extends pulumi.ComponentResource {
     const labels = { "app.kubernetes.io/name": "keycloak", "app.kubernetes.io/part-of": "edp-platform" };
     const selector = { "app.kubernetes.io/name": "keycloak" };
 
-    const realm = new k8s.core.v1.ConfigMap(
+    // The realm with its secrets filled in: a Secret, never a ConfigMap.
+    const realmFile = pulumi
+      .output(args.realmSecretValues)
+      .apply((values) => resolveRealm(realmJson({ grafanaHost: cfg.names.publicHost("grafana"), portalHost: cfg.names.publicHost("edp-portal") }), values));
+    const realm = new k8s.core.v1.Secret(
       `${name}-realm`,
-      {
-        metadata: { name: "keycloak-realm", namespace: args.namespace, labels },
-        data: { [`${REALM}-realm.json`]: realmJson({ grafanaHost: cfg.names.publicHost("grafana"), portalHost: cfg.names.publicHost("edp-portal") }) },
-      },
+      { metadata: { name: "keycloak-realm", namespace: args.namespace, labels }, stringData: { [REALM_FILE]: pulumi.secret(realmFile) } },
       child,
     );
 
-    new k8s.apps.v1.Deployment(
+    const deployment = new k8s.apps.v1.Deployment(
       name,
       {
         metadata: { name: "keycloak", namespace: args.namespace, labels },
@@ -98,10 +175,9 @@ export class Keycloak extends pulumi.ComponentResource {
                 {
                   name: "keycloak",
                   image: IMAGES.keycloak,
-                  args: ["start", "--import-realm"],
+                  // No --import-realm: it skips a realm that exists; the Job below applies every change.
+                  args: ["start"],
                   env: keycloakEnv(publicHost, adminHost, secrets),
-                  // The realm import resolves its ${...} environment references from these variables.
-                  envFrom: [{ secretRef: { name: secrets.realm } }],
                   ports: [
                     { name: "http", containerPort: KEYCLOAK_HTTP_PORT },
                     { name: "management", containerPort: KEYCLOAK_MANAGEMENT_PORT },
@@ -118,15 +194,20 @@ export class Keycloak extends pulumi.ComponentResource {
                   startupProbe: { httpGet: { path: "/health/started", port: "management" }, periodSeconds: 5, failureThreshold: 60 },
                   readinessProbe: { httpGet: { path: "/health/ready", port: "management" }, periodSeconds: 10 },
                   livenessProbe: { httpGet: { path: "/health/live", port: "management" }, periodSeconds: 10, failureThreshold: 3 },
-                  volumeMounts: [{ name: "realm", mountPath: "/opt/keycloak/data/import", readOnly: true }],
                 },
               ],
-              volumes: [{ name: "realm", configMap: { name: realm.metadata.name } }],
             },
           },
         },
       },
       child,
+    );
+
+    // Pulumi waits for the Deployment's rollout, so the Job starts against a running Keycloak.
+    new k8s.batch.v1.Job(
+      `${name}-realm`,
+      realmApplyJob({ namespace: args.namespace, realmSecret: realm.metadata.name, adminSecret: secrets.admin, checksum: pulumi.secret(realmFile.apply(realmChecksum)) }),
+      { ...child, dependsOn: [deployment, realm] },
     );
 
     new k8s.core.v1.Service(

@@ -1,7 +1,8 @@
 /**
- * The platform realm Keycloak imports at start. Rendered by a pure function; every secret in it
- * is a `${ENV_VAR}` reference that Keycloak resolves from its environment while importing, so
- * the ConfigMap that carries the JSON holds no secret.
+ * The platform realm, rendered by a pure function. Every secret in it is first a `${ENV_VAR}`
+ * reference (a key of the keycloak-realm-secrets Secret), so the realm can be reviewed and
+ * tested without values; `resolveRealm` puts the values in, and the result lives only in a
+ * Kubernetes Secret that keycloak-config-cli applies on every change (keycloak.ts).
  */
 
 export const REALM = "edp";
@@ -85,7 +86,9 @@ export function renderRealm(input: RealmInput): Record<string, unknown> {
         username: "admin",
         enabled: true,
         emailVerified: false,
-        credentials: [{ type: "password", value: envRef(REALM_ENV_REFS.adminPassword), temporary: true }],
+        // userLabel "initial": keycloak-config-cli sets this password when it creates the user,
+        // never again, so re-applying the realm does not undo the change made at first login.
+        credentials: [{ type: "password", value: envRef(REALM_ENV_REFS.adminPassword), temporary: true, userLabel: "initial" }],
         realmRoles: [...REALM_ROLES],
       },
     ],
@@ -100,4 +103,15 @@ export function realmJson(input: RealmInput): string {
 /** Names of the `${VAR}` environment references in a text, sorted and unique. */
 export function envRefsIn(text: string): string[] {
   return [...new Set([...text.matchAll(/\$\{([A-Z_][A-Z0-9_]*)(?::[^}]*)?\}/g)].map((m) => m[1]))].sort();
+}
+
+/**
+ * Replaces each `${VAR}` reference in the realm JSON by its value (JSON-escaped). Fails, naming
+ * them, when a reference has no value, rather than applying a realm with a literal `${VAR}` as a
+ * client secret.
+ */
+export function resolveRealm(json: string, values: Record<string, string>): string {
+  const missing = envRefsIn(json).filter((name) => values[name] === undefined);
+  if (missing.length > 0) throw new Error(`the realm references ${missing.join(", ")}, which keycloak-realm-secrets does not provide`);
+  return json.replace(/\$\{([A-Z_][A-Z0-9_]*)(?::[^}]*)?\}/g, (_ref, name: string) => JSON.stringify(values[name]).slice(1, -1));
 }

@@ -64,7 +64,7 @@ export class CentralPlatform extends pulumi.ComponentResource {
   public readonly policies: pulumi.Output<string[]>;
 
   constructor(name: string, args: CentralPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("edp:platform:CentralPlatform", name, args, opts);
+    super("edp:platform:CentralPlatform", name, {}, opts);
     const { provider, config: cfg } = args;
     const child = { parent: this };
 
@@ -82,7 +82,11 @@ export class CentralPlatform extends pulumi.ComponentResource {
       child,
     );
     const afterSecrets = { ...child, dependsOn: [secrets] };
-    const keycloak = new Keycloak(`${name}-keycloak`, { provider, namespace: namespaces.names.keycloak, config: cfg }, afterSecrets);
+    const keycloak = new Keycloak(
+      `${name}-keycloak`,
+      { provider, namespace: namespaces.names.keycloak, config: cfg, realmSecretValues: secrets.realmSecretValues },
+      afterSecrets,
+    );
     const monitoring = new Monitoring(
       `${name}-monitoring`,
       {

@@ -76,7 +76,7 @@ export class Postgres extends pulumi.ComponentResource {
   public readonly restoreCommands: Record<string, string>;
 
   constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("edp:postgres:Postgres", name, args, opts);
+    super("edp:postgres:Postgres", name, {}, opts);
     const { config: cfg, provider } = args;
     const names = postgresNames(args.namespace);
     let plan: ReturnType<typeof databasePlan>;

@@ -62,11 +62,13 @@ export class PlatformSecrets extends pulumi.ComponentResource {
   public readonly issuerCaCertificate: pulumi.Output<string>;
   /** The platform CA's certificate and (secret) key, for certificates issued outside cert-manager (E3). */
   public readonly issuerCa: { certPem: pulumi.Output<string>; keyPem: pulumi.Output<string> };
+  /** Values of keycloak-realm-secrets by key (the realm's `${ENV}` references), secret; keycloak-config-cli applies them. */
+  public readonly realmSecretValues: pulumi.Output<Record<string, string>>;
   /** Name → namespace of each Secret created. */
   public readonly secretNamespaces: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: PlatformSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("edp:secrets:PlatformSecrets", name, args, opts);
+    super("edp:secrets:PlatformSecrets", name, {}, opts);
     const { dockerPullJson, ddmFiles, issuerCa } = args.secrets;
     // Both come from people, not from a generator: the registry's pull credentials and DAIM's GPG key.
     if (dockerPullJson === undefined) {
@@ -167,6 +169,7 @@ export class PlatformSecrets extends pulumi.ComponentResource {
 
     this.grafanaAdminPassword = pulumi.secret(grafanaAdmin.result);
     this.keycloakAdminPassword = pulumi.secret(keycloakAdmin.result);
+    this.realmSecretValues = pulumi.secret(pulumi.output(values["keycloak-realm-secrets"] as Record<string, pulumi.Input<string>>));
     this.lokiBasicAuthPassword = pulumi.secret(loki.result);
     // A certificate is public; only its key is secret.
     this.issuerCaCertificate = pulumi.unsecret(caCrt);

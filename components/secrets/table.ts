@@ -108,7 +108,7 @@ export const SECRET_TABLE = [
     keys: [{ key: ".dockerconfigjson", envVar: "DOCKER_PULL_JSON" }],
   },
   {
-    // Values the realm import substitutes for its ${...} environment references, so none sits in the ConfigMap.
+    // Values of the realm's ${...} references; the resolved realm is in the Secret keycloak-realm (components/identity).
     name: "keycloak-realm-secrets",
     home: "keycloak",
     type: "Opaque",

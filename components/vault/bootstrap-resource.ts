@@ -9,7 +9,7 @@
  * deleting the resource leaves Vault alone (its data lives on the StatefulSet's volumes).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { bootstrapVault, type SealKind } from "./bootstrap";
+import { bootstrapVault, keysOf, type SealKind } from "./bootstrap";
 import { applyPlan, type PlannedCall } from "./configuration";
 import { nodeHttpClient } from "./http";
 import { parseKubeconfig, podProxyTransport } from "./kube";
@@ -31,32 +31,93 @@ export interface VaultBootstrapInputs {
   delayMs: number;
 }
 
-interface VaultBootstrapOutputs extends VaultBootstrapInputs {
+export interface VaultBootstrapOutputs extends VaultBootstrapInputs {
   keys: string[];
   initialisedAt: string;
+  /** False while the configuration after the init has not been applied; the next `pulumi up` applies it. */
+  configured: boolean;
 }
 
-const provider: pulumi.dynamic.ResourceProvider = {
-  async create(inputs: VaultBootstrapInputs): Promise<pulumi.dynamic.CreateResult> {
-    const access = parseKubeconfig(inputs.kubeconfig);
-    const servers = inputs.pods.map((pod) => ({
-      name: pod,
-      client: nodeHttpClient(podProxyTransport(access, inputs.namespace, pod, inputs.port)),
-    }));
+/**
+ * The dynamic-provider host turns an error that carries `id` into the engine's "resource
+ * initialization failed" answer (pulumirpc.ErrorResourceInitFailed with id, properties and
+ * reasons; @pulumi/pulumi cmd/dynamic-provider, grpcResponseFromError). The engine then records
+ * the resource with those outputs (additionalSecretOutputs still apply) and, on the next
+ * `pulumi up`, calls `update` even when `diff` reports no change, because the resource has init
+ * errors (pkg/resource/deploy/step_generator.go). That is how the keys reach the state the
+ * moment the init succeeds, and how a later run finishes the job.
+ */
+function initFailure(message: string, id: string, properties: VaultBootstrapOutputs): Error {
+  // These properties travel in a gRPC trailer, whose size is bounded; the kubeconfig (a few KB,
+  // and secret) is not needed to finish: the next run's update gets the current one as input.
+  const { kubeconfig: _dropped, ...kept } = properties;
+  const e = new Error(message) as Error & { id: string; properties: Omit<VaultBootstrapOutputs, "kubeconfig">; reasons: string[] };
+  e.id = id;
+  e.properties = kept;
+  e.reasons = [message];
+  return e;
+}
+
+/**
+ * Progress through pulumi.log, loaded when called rather than imported: the provider's code is
+ * serialised with everything its closure captures, and capturing `pulumi` (or even its log
+ * module) would put the SDK's runtime, and with `pulumi` the stack's whole configuration, into
+ * the `__provider` input in the state, large enough that an init failure no longer fits the
+ * gRPC trailer that carries it (see tests/integration/vault-bootstrap-provider.test.ts).
+ */
+function progress(level: "info" | "warn", message: string): void {
+  const log = require("@pulumi/pulumi/log") as typeof import("@pulumi/pulumi/log");
+  void log[level](`vault bootstrap: ${message}`);
+}
+
+/** Runs bootstrapVault against the pods; on failure after the init, records what is known. */
+async function run(id: string, inputs: VaultBootstrapInputs, earlier?: { keys: string[]; initialisedAt: string }): Promise<VaultBootstrapOutputs> {
+  const access = parseKubeconfig(inputs.kubeconfig);
+  const servers = inputs.pods.map((pod) => ({
+    name: pod,
+    client: nodeHttpClient(podProxyTransport(access, inputs.namespace, pod, inputs.port)),
+  }));
+  const initialisedAt = earlier?.initialisedAt ?? new Date().toISOString();
+  try {
     const result = await bootstrapVault({
       servers,
       seal: inputs.seal,
       shares: inputs.shares,
       threshold: inputs.threshold,
+      knownKeys: earlier?.keys,
+      configured: earlier ? false : undefined,
       attempts: inputs.attempts,
       delayMs: inputs.delayMs,
       configure: (root) => applyPlan(root, inputs.plan),
+      // Shown by `pulumi up` while it waits: the engine passes a dynamic provider's output through.
+      log: (message) => progress("info", message),
     });
-    const outs: VaultBootstrapOutputs = { ...inputs, keys: result.keys, initialisedAt: new Date().toISOString() };
-    return { id: `${inputs.namespace}/${inputs.pods[0]}`, outs };
+    return { ...inputs, keys: result.keys, initialisedAt, configured: true };
+  } catch (e) {
+    const keys = earlier?.keys ?? keysOf(e);
+    if (!keys) throw e;
+    const message = e instanceof Error ? e.message : String(e);
+    progress("warn", message);
+    throw initFailure(message, id, { ...inputs, keys, initialisedAt, configured: false });
+  }
+}
+
+const provider: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: VaultBootstrapInputs): Promise<pulumi.dynamic.CreateResult> {
+    const id = `${inputs.namespace}/${inputs.pods[0]}`;
+    return { id, outs: await run(id, inputs) };
   },
   async diff(): Promise<pulumi.dynamic.DiffResult> {
+    // The init happens once; a changed input (a rotated kubeconfig, say) changes nothing.
     return { changes: false };
+  },
+  /**
+   * Called by the engine only while the resource has init errors, i.e. an earlier run initialised
+   * Vault and recorded the keys but did not finish: finish it with those keys.
+   */
+  async update(id: string, olds: Omit<VaultBootstrapOutputs, "kubeconfig">, news: VaultBootstrapInputs): Promise<pulumi.dynamic.UpdateResult> {
+    if (olds.configured !== false) return { outs: { ...news, keys: olds.keys, initialisedAt: olds.initialisedAt, configured: true } };
+    return { outs: await run(id, news, { keys: olds.keys, initialisedAt: olds.initialisedAt }) };
   },
   async delete(): Promise<void> {
     // Nothing to undo: Vault's storage outlives this record. See components/vault/README.md.
@@ -73,7 +134,7 @@ export class VaultBootstrap extends pulumi.dynamic.Resource {
     super(
       provider,
       name,
-      { ...args, kind: BOOTSTRAP_KIND, keys: undefined, initialisedAt: undefined },
+      { ...args, kind: BOOTSTRAP_KIND, keys: undefined, initialisedAt: undefined, configured: undefined },
       { ...opts, additionalSecretOutputs: ["keys", "kubeconfig"] },
     );
   }

@@ -80,6 +80,11 @@ export interface PlannedCall {
   method: "POST" | "PUT";
   path: string;
   body: Record<string, unknown>;
+  /**
+   * Skip the call when this listing already names the key: enabling a mount is the one call
+   * Vault refuses to repeat ("path is already in use"), and a plan may run again after a failure.
+   */
+  unlessListed?: { path: string; key: string };
 }
 
 /**
@@ -89,7 +94,12 @@ export interface PlannedCall {
 export function bootstrapPlan(pki: Pick<PkiSettings, "mount">, access: AccessSettings): PlannedCall[] {
   const c = access.configurer;
   return [
-    { method: "POST", path: `/v1/sys/auth/${access.authMount}`, body: { type: "kubernetes", description: "Service accounts of the central cluster" } },
+    {
+      method: "POST",
+      path: `/v1/sys/auth/${access.authMount}`,
+      body: { type: "kubernetes", description: "Service accounts of the central cluster" },
+      unlessListed: { path: "/v1/sys/auth", key: `${access.authMount}/` },
+    },
     // In a pod, Vault reviews tokens with its own service account and the cluster CA.
     { method: "POST", path: `/v1/auth/${access.authMount}/config`, body: { kubernetes_host: "https://kubernetes.default.svc" } },
     { method: "PUT", path: `/v1/sys/policies/acl/${POLICY_NAMES.configurer}`, body: { policy: configurerPolicy(pki, access) } },
@@ -107,9 +117,16 @@ export function bootstrapPlan(pki: Pick<PkiSettings, "mount">, access: AccessSet
   ];
 }
 
-/** Runs a bootstrap plan with a session (the root token's). */
+/** Runs a bootstrap plan with a session (the root token's); safe to run again after a partial run. */
 export async function applyPlan(session: VaultSession, plan: PlannedCall[]): Promise<void> {
-  for (const call of plan) await session.request(call.method, call.path, call.body);
+  for (const call of plan) {
+    if (call.unlessListed) {
+      // Vault lists mounts both at the top level and under `data`.
+      const listing = (await session.request("GET", call.unlessListed.path)) as { data?: Record<string, unknown> } & Record<string, unknown>;
+      if (call.unlessListed.key in listing || call.unlessListed.key in (listing.data ?? {})) continue;
+    }
+    await session.request(call.method, call.path, call.body);
+  }
 }
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
