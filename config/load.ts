@@ -96,12 +96,19 @@ function parseValue(raw: string): unknown {
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
+/**
+ * Optional secret keys. Pulumi.yaml gives each an empty default ("" or {}), since the CLI
+ * requires every declared key without one; that default means "not set".
+ */
+const OPTIONAL_SECRET_KEYS = new Set<SecretKey>(["clusterKubeconfig", "edgeKubeconfigs", "issuerCa", "deviceCa"]);
+const isEmptyDefault = (raw: string) => raw.trim() === "" || /^\{\s*\}$/.test(raw.trim());
+
 /** Checks secret values without ever echoing them in a message. */
 function readSecrets(values: Record<string, string>, problems: ConfigProblem[]): Record<SecretKey, unknown> {
   const out = {} as Record<SecretKey, unknown>;
   for (const [name, kind] of Object.entries(SECRET_KEYS) as [SecretKey, string][]) {
     const raw = values[`${CONFIG_NAMESPACE}:${name}`];
-    if (raw === undefined) continue;
+    if (raw === undefined || (OPTIONAL_SECRET_KEYS.has(name) && isEmptyDefault(raw))) continue;
     if (kind === "string") {
       if (raw.trim() === "") problems.push({ key: `${CONFIG_NAMESPACE}:${name}`, message: "is set but empty" });
       out[name] = raw;

@@ -72,7 +72,8 @@ const backupSchema = z.strictObject({
 
 const postgresSchema = z.strictObject({
   instances: z.number().int().min(1).max(5),
-  storageGb: z.number().int().min(1),
+  // Alibaba Cloud disks are at least 20 GiB: a smaller claim never binds.
+  storageGb: z.number().int().min(20, "must be at least 20 (GiB): Alibaba Cloud disks are at least 20 GiB and a smaller volume never binds"),
   backup: backupSchema,
 });
 
@@ -80,7 +81,7 @@ const vaultSchema = z.strictObject({
   replicas: z.number().int().min(1).max(7),
   /** shamir (testing only) or alicloudkms auto-unseal. */
   seal: z.enum(["shamir", "alicloudkms"]),
-  storageGb: z.number().int().min(1),
+  storageGb: z.number().int().min(20, "must be at least 20 (GiB): Alibaba Cloud disks are at least 20 GiB and a smaller volume never binds"),
   /** When a raft snapshot is written to the snapshot bucket. */
   snapshotSchedule: cron,
   /** How long a CRL Vault publishes stays valid, in hours; must exceed E3's refresh period. */

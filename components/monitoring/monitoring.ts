@@ -7,7 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StageConfig } from "../../config";
 import { type Exposure, issuerFor } from "../certificates/issuers";
-import { ingressArgs } from "../shared/ingress";
+import { afterIngressReady, type IngressReady, ingressArgs } from "../shared/ingress";
 import { releaseArgs } from "../shared/helm";
 import { CHARTS } from "../versions";
 import { kubePrometheusStackValues, lokiValues, promtailValues } from "./values";
@@ -35,6 +35,10 @@ export interface MonitoringArgs {
   oidc: { issuerUrl: pulumi.Input<string>; clientId: string };
   /** Secret with Loki's htpasswd (loki-basic-auth, in the loki namespace). */
   lokiBasicAuthSecret: string;
+  /** What the Ingresses wait for: the ingress controller and cert-manager (CentralPlatform.ingressReady). */
+  ingressReady?: IngressReady;
+  /** The StorageClass the volumes name (CentralCluster.diskStorageClass); the releases wait for it. */
+  diskStorageClass?: pulumi.Resource;
 }
 
 export class Monitoring extends pulumi.ComponentResource {
@@ -58,11 +62,12 @@ export class Monitoring extends pulumi.ComponentResource {
     );
     // Metrics and logs are history that cannot be re-created: protected in production.
     const stateful = { ...child, protect: cfg.protect };
-    this.stack = new k8s.helm.v3.Release(`${name}-stack`, releaseArgs(CHARTS.kubePrometheusStack, STACK_RELEASE, monNs, stackValues), stateful);
+    const storage = args.diskStorageClass ? [args.diskStorageClass] : [];
+    this.stack = new k8s.helm.v3.Release(`${name}-stack`, releaseArgs(CHARTS.kubePrometheusStack, STACK_RELEASE, monNs, stackValues), { ...stateful, dependsOn: storage });
     const loki = new k8s.helm.v3.Release(
       `${name}-loki`,
       releaseArgs(CHARTS.loki, "loki", lokiNs, lokiValues({ stage: cfg.stage, monitoring: cfg.monitoring, dashboardNamespace: monNs })),
-      { ...stateful, dependsOn: [this.stack] },
+      { ...stateful, dependsOn: [this.stack, ...storage] },
     );
     new k8s.helm.v3.Release(`${name}-promtail`, releaseArgs(CHARTS.promtail, "promtail", lokiNs, promtailValues(lokiNs)), { ...child, dependsOn: [loki] });
 
@@ -70,7 +75,7 @@ export class Monitoring extends pulumi.ComponentResource {
     new k8s.networking.v1.Ingress(
       `${name}-grafana`,
       ingressArgs({ name: "grafana", namespace: monNs, host: grafanaHost, issuer: issuer("public"), paths: [{ path: "/", service: GRAFANA_SERVICE, port: 80 }] }),
-      child,
+      { ...child, dependsOn: afterIngressReady(args.ingressReady) },
     );
     // The manual's edp-portal/grafana route (§3.9.5); Grafana has one root URL for its OAuth
     // redirect, so this path redirects there instead of serving a second copy.
@@ -84,7 +89,7 @@ export class Monitoring extends pulumi.ComponentResource {
         paths: [{ path: "/grafana", service: GRAFANA_SERVICE, port: 80 }],
         annotations: { "nginx.ingress.kubernetes.io/permanent-redirect": `https://${grafanaHost}/` },
       }),
-      child,
+      { ...child, dependsOn: afterIngressReady(args.ingressReady) },
     );
     new k8s.networking.v1.Ingress(
       `${name}-loki`,
@@ -100,7 +105,7 @@ export class Monitoring extends pulumi.ComponentResource {
           "nginx.ingress.kubernetes.io/auth-realm": "Loki",
         },
       }),
-      { ...child, dependsOn: [loki] },
+      { ...child, dependsOn: afterIngressReady(args.ingressReady, loki) },
     );
 
     for (const [target, endpoint] of Object.entries(SCRAPE_TARGETS)) {

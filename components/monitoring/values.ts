@@ -1,5 +1,6 @@
 /** Values of kube-prometheus-stack, loki and promtail, as pure functions of typed input. */
 import type { Stage, StageConfig } from "../../config";
+import { DISK_STORAGE_CLASS } from "../shared/storage";
 import { grafanaComDashboards } from "./dashboards";
 
 const res = (cpu: string, memory: string, cpuLimit: string, memoryLimit: string) => ({ requests: { cpu, memory }, limits: { cpu: cpuLimit, memory: memoryLimit } });
@@ -48,7 +49,7 @@ export function kubePrometheusStackValues(input: StackValuesInput) {
         podMonitorSelectorNilUsesHelmValues: false,
         ruleSelectorNilUsesHelmValues: false,
         storageSpec: {
-          volumeClaimTemplate: { spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: disk(input.monitoring.prometheusStorageGb) } } } },
+          volumeClaimTemplate: { spec: { storageClassName: DISK_STORAGE_CLASS, accessModes: ["ReadWriteOnce"], resources: { requests: { storage: disk(input.monitoring.prometheusStorageGb) } } } },
         },
       },
     },
@@ -56,7 +57,7 @@ export function kubePrometheusStackValues(input: StackValuesInput) {
       alertmanagerSpec: {
         replicas: ha ? 2 : 1,
         resources: res("20m", "64Mi", "200m", "256Mi"),
-        storage: { volumeClaimTemplate: { spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: disk(MIN_DISK_GB) } } } } },
+        storage: { volumeClaimTemplate: { spec: { storageClassName: DISK_STORAGE_CLASS, accessModes: ["ReadWriteOnce"], resources: { requests: { storage: disk(MIN_DISK_GB) } } } } },
       },
     },
     prometheusOperator: {
@@ -89,7 +90,7 @@ export function kubePrometheusStackValues(input: StackValuesInput) {
           role_attribute_strict: false,
         },
       },
-      persistence: { enabled: true, size: disk(MIN_DISK_GB) },
+      persistence: { enabled: true, size: disk(MIN_DISK_GB), storageClassName: DISK_STORAGE_CLASS },
       resources: res("50m", "128Mi", "500m", "512Mi"),
       ingress: { enabled: false },
       sidecar: {
@@ -120,7 +121,7 @@ export function lokiValues(input: LokiValuesInput) {
       limits_config: { retention_period: `${input.monitoring.lokiRetentionHours}h` },
       compactor: { retention_enabled: true, delete_request_store: "filesystem" },
     },
-    singleBinary: { replicas: 1, persistence: { enabled: true, size: disk(input.monitoring.lokiStorageGb) }, resources: res("100m", "512Mi", "2", "2Gi") },
+    singleBinary: { replicas: 1, persistence: { enabled: true, size: disk(input.monitoring.lokiStorageGb), storageClass: DISK_STORAGE_CLASS }, resources: res("100m", "512Mi", "2", "2Gi") },
     backend: { replicas: 0 },
     read: { replicas: 0 },
     write: { replicas: 0 },

@@ -2,6 +2,7 @@
  * Pure rendering of the Vault chart's values and of the server configuration (HCL): raft
  * storage with retry_join over TLS, the seal, and where the TLS material is mounted.
  */
+import { DISK_STORAGE_CLASS } from "../shared/storage";
 
 /** Names fixed by the chart and by the manual (namespace vault, pod vault-0). */
 export const VAULT = {
@@ -92,6 +93,8 @@ export function renderServerConfig(replicas: number, seal: SealSettings): string
 export interface ValuesInput {
   replicas: number;
   storageGb: number;
+  /** StorageClass of the raft volumes; the platform's disk class by default. */
+  storageClass?: string;
   seal: SealSettings;
   image: string;
 }
@@ -122,7 +125,7 @@ export function renderVaultValues(input: ValuesInput): Record<string, unknown> {
         : [],
       volumes: [{ name: "tls", secret: { secretName: VAULT.tlsSecret, defaultMode: 0o440 } }],
       volumeMounts: [{ name: "tls", mountPath: VAULT.tlsMountPath, readOnly: true }],
-      dataStorage: { enabled: true, size: `${input.storageGb}Gi`, accessMode: "ReadWriteOnce" },
+      dataStorage: { enabled: true, size: `${input.storageGb}Gi`, storageClass: input.storageClass ?? DISK_STORAGE_CLASS, accessMode: "ReadWriteOnce" },
       auditStorage: { enabled: false },
       resources: { requests: { cpu: "250m", memory: "256Mi" }, limits: { memory: "1Gi" } },
       standalone: { enabled: false },

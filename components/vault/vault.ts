@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { CertificateAndKey, StageConfig } from "../../config";
 import type { AccessKeyPair, CentralCluster } from "../contracts";
+import { afterIngressReady, type IngressReady } from "../shared/ingress";
 import { CHARTS, IMAGES } from "../versions";
 import { VaultBootstrap } from "./bootstrap-resource";
 import {
@@ -51,6 +52,8 @@ export interface VaultArgs {
   /** Ingress class of ingress-nginx, and the cert-manager ClusterIssuer for the internal host's certificate. */
   ingressClassName?: string;
   clusterIssuer?: string;
+  /** What the Ingress waits for: the ingress controller and cert-manager (CentralPlatform.ingressReady). */
+  ingressReady?: IngressReady;
   /** Alibaba provider for the KMS ciphertexts of Shamir keys; the default provider when absent. */
   alicloudProvider?: alicloud.Provider;
 }
@@ -164,7 +167,7 @@ export class Vault extends pulumi.ComponentResource {
       repositoryOpts: { repo: CHARTS.vault.repository },
       values,
       timeout: 900,
-    }, { ...k, dependsOn: [namespace, tlsSecret, kmsSecret], protect: cfg.protect });
+    }, { ...k, dependsOn: [namespace, tlsSecret, kmsSecret, args.cluster.diskStorageClass], protect: cfg.protect });
 
     const access = DEFAULT_ACCESS;
     const pods = podNames(cfg.vault.replicas);
@@ -318,7 +321,7 @@ export class Vault extends pulumi.ComponentResource {
           },
         }],
       },
-    }, { ...k, dependsOn: [bootstrap, tlsSecret] });
+    }, { ...k, dependsOn: afterIngressReady(args.ingressReady, bootstrap, tlsSecret) });
 
     this.registerOutputs({
       healthUrl: this.healthUrl,

@@ -80,13 +80,13 @@ describe("E3 component (mocks)", function () {
         assert.doesNotMatch(userData, /PRIVATE KEY/);
       });
 
-      it("keeps the data disk separate, encrypted, protected and retained in production only", () => {
+      it("keeps the data disk separate, encrypted, retained in every stage and protected in production", () => {
         const disk = one(r, T.disk);
         assert.equal(disk.inputs.size, e3Config(stage).dataDiskGb);
         assert.equal(disk.inputs.encrypted, true);
         assert.equal(disk.inputs.deleteWithInstance, false);
         assert.equal(disk.options.protect, stage === "production");
-        assert.equal(disk.options.retainOnDelete, stage === "production");
+        assert.equal(disk.options.retainOnDelete, true);
         const attachment = one(r, T.attachment);
         assert.equal(attachment.inputs.deleteWithInstance, false);
       });

@@ -113,6 +113,16 @@ describe("the PostgreSQL component per stage (mocks)", function () {
         }
       });
 
+      it("tells the backup and the drill the plan's databases, and the drill the age a backup may reach (two backup intervals)", () => {
+        const envOf = (name: string) =>
+          Object.fromEntries(cronJob(r, name).spec.jobTemplate.spec.template.spec.containers.flatMap((c) => c.env ?? []).map((e) => [e.name, e.value]));
+        const databases = r.output("postgresDatabases").value as string[];
+        assert.ok(databases.length >= 7);
+        for (const name of ["pgbackup", "pgdrill"]) assert.deepEqual(envOf(name).PGBACKUP_DATABASES?.split("\n"), databases, name);
+        assert.equal(envOf("pgdrill").PGDRILL_MAX_AGE_SECONDS, String(2 * 3 * 3600));
+        assert.equal(envOf("pgrestore").PGBACKUP_DATABASES, undefined, "the restore takes its one database from restore-pgbackup.sh");
+      });
+
       it("keeps the backup key and the passwords in Secrets, as Pulumi secrets", () => {
         const writer = r.get("kubernetes:core/v1:Secret", "postgres-pgbackup-oss-writer");
         assert.deepEqual(writer.inputs.stringData, { accessKeyId: "LTAI5tMockbackup", accessKeySecret: "mock-secret-backup" });
@@ -181,7 +191,7 @@ describe("the PostgreSQL component per stage (mocks)", function () {
         assert.deepEqual(release.inputs.repositoryOpts, { repo: "https://cloudnative-pg.github.io/charts" });
       });
 
-      it(`${stage === "production" ? "protects" : "does not protect"} the data: namespace, storage class, Cluster and Databases`, () => {
+      it(`${stage === "production" ? "protects" : "does not protect"} the data, and retains it in every stage: namespace, storage class, Cluster and Databases`, () => {
         const stateful = [
           r.get("kubernetes:core/v1:Namespace", "postgres-ns"),
           r.get("kubernetes:storage.k8s.io/v1:StorageClass", "postgres-storage"),
@@ -190,10 +200,10 @@ describe("the PostgreSQL component per stage (mocks)", function () {
         ];
         for (const res of stateful) {
           assert.equal(res.options.protect, stage === "production", `${res.name}: protect`);
-          assert.equal(res.options.retainOnDelete, stage === "production", `${res.name}: retainOnDelete`);
+          assert.equal(res.options.retainOnDelete, true, `${res.name}: retainOnDelete`);
         }
         const sc = r.get("kubernetes:storage.k8s.io/v1:StorageClass", "postgres-storage");
-        assert.equal(sc.inputs.reclaimPolicy, stage === "production" ? "Retain" : "Delete");
+        assert.equal(sc.inputs.reclaimPolicy, "Retain");
       });
 
       it("validates every other Kubernetes object against its schema, the alert rules included", async () => {
@@ -208,7 +218,7 @@ describe("the PostgreSQL component per stage (mocks)", function () {
         assert.equal(rule.metadata.labels.release, "kube-prometheus-stack");
         assert.deepEqual(
           rule.spec.groups[0].rules.map((x) => x.alert),
-          ["PostgresBackupFailed", "PostgresBackupStale", "PostgresBackupNeverSucceeded", "PostgresRestoreDrillFailed", "PostgresRestoreDrillStale", "PostgresRestoreDrillNeverSucceeded"],
+          ["PostgresBackupFailed", "PostgresBackupStale", "PostgresBackupNeverSucceeded", "PostgresBackupSlow", "PostgresRestoreDrillFailed", "PostgresRestoreDrillStale", "PostgresRestoreDrillNeverSucceeded"],
         );
       });
 
