@@ -17,8 +17,11 @@ import { Foundation } from "./components/foundation";
 import { CentralPlatform } from "./components/platform";
 import { Postgres } from "./components/postgres";
 import { Vault } from "./components/vault";
+import { installCheapSdkStackTraces } from "./components/shared/stack-traces";
 import { loadStageConfig } from "./config";
 
+// Before the first resource: the SDK's promise bookkeeping formats a stack per promise.
+installCheapSdkStackTraces();
 const cfg = loadStageConfig();
 const foundation = new Foundation("edp", { config: cfg });
 const provider = foundation.cluster.provider;
@@ -136,6 +139,14 @@ export const issuerCaCertificate = platform.issuerCaCertificate;
 export const e3PackagesPublicKey = e3.packagesPublicKey;
 
 // Edge clusters.
+/** What edge-fleet shard stacks (fleet/) read through a StackReference; no secret in it. */
+export const edgeFleet = {
+  stage: cfg.stage,
+  region: cfg.region,
+  manifestsBucket: foundation.buckets.manifests,
+  ossEndpoint: foundation.ossEndpoint,
+  centralClusters: cfg.edgeClusters.map((c) => c.name),
+};
 export const edgeSealedSecretsCerts = edge.sealedSecretsCertificates;
 /** Secret: each script carries its cluster's bucket credentials. */
 export const edgeBootstrapScripts = edge.bootstrapScripts;

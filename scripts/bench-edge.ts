@@ -6,22 +6,32 @@
  * language host); provider plugins and the cloud are not involved.
  *
  *   npm run bench -- [--program PATH] [--sizes 1,10,100,1000] [--stage testing]
+ *   npm run bench -- --fleet 10000 [--shard-size 1000] [--parallel 2]
+ *
+ * Beside each size it runs the floor: scripts/lib/floor-program.ts registers the very same
+ * resources (recorded from the real run) with no work of ours, and the ratio of the two CPU
+ * times is what our program costs over Pulumi's own per-resource work. `--fleet` splits a fleet
+ * into edge-fleet shard stacks (fleet/) and evaluates each shard and the central stack apart.
  *
  * The program defaults to the real index.ts; `--program tests/fixtures/programs/edge.ts` measures
  * the edge component alone (fake foundation).
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import YAML from "yaml";
 import { type RunOptions, runProgram } from "./lib/mock-runtime";
 
 const ROOT = path.resolve(__dirname, "..");
+const FLOOR_PROGRAM = path.join(ROOT, "scripts/lib/floor-program.ts");
 
 interface ChildResult {
   clusters: number;
   error?: string;
   evalMs: number;
+  /** CPU time (user + system) of the evaluation: steadier than wall time on a busy machine. */
+  cpuMs: number;
   maxRssMb: number;
   resources: number;
   edgeResources: number;
@@ -42,10 +52,12 @@ export function edgeOverride(n: number): Record<string, unknown> {
 }
 
 async function child(optionsFile: string, resultFile: string) {
-  const options = JSON.parse(fs.readFileSync(optionsFile, "utf8")) as RunOptions & { clusters: number };
+  const options = JSON.parse(fs.readFileSync(optionsFile, "utf8")) as RunOptions & { clusters: number; recordsFile?: string; fleetOutput?: string };
   const started = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   const result = await runProgram(options);
   const evalMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const cpu = process.cpuUsage(cpuStart);
   const edgeRoots = new Set(result.resources.filter((r) => r.type === "edp:edge:EdgeCluster").map((r) => r.urn));
   const inEdge = new Set(edgeRoots);
   for (const r of result.resources) if (r.parent && inEdge.has(r.parent)) inEdge.add(r.urn);
@@ -53,12 +65,101 @@ async function child(optionsFile: string, resultFile: string) {
     clusters: options.clusters,
     error: result.error,
     evalMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
     resources: result.resources.length,
     edgeResources: inEdge.size,
     inputsMb: JSON.stringify(result.resources.map((r) => r.inputs)).length / 1024 / 1024,
   };
+  // The floor replays exactly these registrations (scripts/lib/floor-program.ts).
+  if (options.recordsFile) fs.writeFileSync(options.recordsFile, JSON.stringify(result.resources));
+  // The central stack's output that shard stacks read through their StackReference.
+  if (options.fleetOutput) fs.writeFileSync(options.fleetOutput, JSON.stringify(result.outputs.edgeFleet?.value));
   fs.writeFileSync(resultFile, JSON.stringify(out));
+}
+
+/** A shard stack file for n clusters of a stage (fleet/Pulumi.<stage>-<shard>.yaml's shape). */
+function shardStackFile(dir: string, stage: string, shard: string, first: number, n: number): string {
+  const { "edp:edgeClusters": clusters, "edp:deployments": deployments } = edgeOverride(first + n) as { "edp:edgeClusters": unknown[]; "edp:deployments": unknown[] };
+  const testing = YAML.parse(fs.readFileSync(path.join(ROOT, "fleet/Pulumi.testing-shard-a.yaml"), "utf8")) as { config: Record<string, unknown> };
+  const config = {
+    "alicloud:region": "eu-central-1",
+    "edp-fleet:stage": stage,
+    "edp-fleet:centralStack": `organization/edp/${stage}`,
+    "edp-fleet:edgeClusters": clusters.slice(first),
+    "edp-fleet:chartTemplates": testing.config["edp-fleet:chartTemplates"],
+    "edp-fleet:deployments": deployments.slice(first),
+  };
+  const file = path.join(dir, `Pulumi.${stage}-${shard}.yaml`);
+  fs.writeFileSync(file, YAML.stringify({ config }));
+  return file;
+}
+
+/**
+ * A fleet of `total` clusters split into shard stacks of `shardSize`, each evaluated in its own
+ * process, `parallel` at a time (as `pulumi up` of the shards would run), and the central stack
+ * once: its evaluation does not depend on the fleet.
+ */
+async function fleetBench(stage: string, total: number, shardSize: number, parallel: number) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edp-bench-fleet-"));
+  try {
+    const central = await runChildAsync(dir, "central", { stage, root: ROOT, program: path.join(ROOT, "index.ts"), clusters: 0, config: edgeOverride(0), fleetOutput: path.join(dir, "edge-fleet.json") });
+    const edgeFleet = JSON.parse(fs.readFileSync(path.join(dir, "edge-fleet.json"), "utf8")) as unknown;
+    const shards = Array.from({ length: Math.ceil(total / shardSize) }, (_, i) => ({ i, name: `shard-${String(i + 1).padStart(3, "0")}`, first: i * shardSize, n: Math.min(shardSize, total - i * shardSize) }));
+    const results: (ChildResult & { wallS: number; shard: string })[] = [];
+    const started = Date.now();
+    let next = 0;
+    const worker = async () => {
+      while (next < shards.length) {
+        const s = shards[next++];
+        const stackFile = shardStackFile(dir, stage, s.name, s.first, s.n);
+        const r = await runChildAsync(dir, s.name, {
+          stage,
+          root: path.join(ROOT, "fleet"),
+          program: path.join(ROOT, "fleet/index.ts"),
+          project: "edp-fleet",
+          stack: `${stage}-${s.name}`,
+          stackFile,
+          standIns: false,
+          stackReferences: { [`organization/edp/${stage}`]: { edgeFleet } },
+          clusters: s.n,
+        });
+        results.push({ ...r, shard: s.name });
+        process.stderr.write(`measured ${s.name} (${s.n} clusters)\n`);
+      }
+    };
+    await Promise.all(Array.from({ length: parallel }, worker));
+    const totalWallS = (Date.now() - started) / 1000;
+    results.sort((a, b) => a.shard.localeCompare(b.shard));
+    console.log(`fleet: ${total} clusters in ${shards.length} shard stacks of ≤ ${shardSize}, ${parallel} at a time; stage ${stage}, node ${process.version}, ${os.cpus().length} CPU(s)\n`);
+    console.log("| stack | edge clusters | wall time (s) | evaluation (s) | evaluation CPU (s) | peak RSS (MiB) | resources |");
+    console.log("|---|---:|---:|---:|---:|---:|---:|");
+    console.log(`| central (${stage}) | 0 | ${central.wallS.toFixed(1)} | ${(central.evalMs / 1000).toFixed(1)} | ${(central.cpuMs / 1000).toFixed(1)} | ${central.maxRssMb.toFixed(0)} | ${central.resources} |`);
+    for (const r of results) {
+      console.log(`| ${stage}-${r.shard} | ${r.clusters} | ${r.wallS.toFixed(1)} | ${(r.evalMs / 1000).toFixed(1)} | ${(r.cpuMs / 1000).toFixed(1)} | ${r.maxRssMb.toFixed(0)} | ${r.resources} |`);
+    }
+    const sum = (f: (r: ChildResult) => number) => results.reduce((a, r) => a + f(r), 0);
+    console.log(
+      `| all shards | ${sum((r) => r.clusters)} | ${totalWallS.toFixed(1)} (elapsed) | ${(sum((r) => r.evalMs) / 1000).toFixed(1)} (sum) | ${(sum((r) => r.cpuMs) / 1000).toFixed(1)} (sum) | ${Math.max(...results.map((r) => r.maxRssMb)).toFixed(0)} (max) | ${sum((r) => r.resources)} |`,
+    );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function runChildAsync(dir: string, name: string, options: object): Promise<ChildResult & { wallS: number }> {
+  const optionsFile = path.join(dir, `options-${name}.json`);
+  const resultFile = path.join(dir, `result-${name}.json`);
+  fs.writeFileSync(optionsFile, JSON.stringify(options));
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ["--import", "tsx", __filename, "--child", optionsFile, resultFile], { cwd: ROOT, maxBuffer: 256 * 1024 * 1024 }, (err, _out, stderr) => {
+      if (err) return reject(new Error(`${name}: ${stderr || err.message}`));
+      const r = JSON.parse(fs.readFileSync(resultFile, "utf8")) as ChildResult;
+      if (r.error) return reject(new Error(`${name}: ${r.error}`));
+      resolve({ ...r, wallS: (Date.now() - started) / 1000 });
+    });
+  });
 }
 
 function parent(argv: string[]) {
@@ -68,36 +169,56 @@ function parent(argv: string[]) {
   };
   const program = path.resolve(arg("--program", path.join(ROOT, "index.ts")));
   const stage = arg("--stage", "testing");
+  if (argv.includes("--fleet")) {
+    fleetBench(stage, Number(arg("--fleet", "10000")), Number(arg("--shard-size", "1000")), Number(arg("--parallel", "2"))).catch((e: unknown) => {
+      process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+      process.exit(1);
+    });
+    return;
+  }
   const sizes = arg("--sizes", "1,10,100,1000").split(",").map(Number);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edp-bench-"));
-  const rows: (ChildResult & { wallS: number })[] = [];
+  const rows: (ChildResult & { wallS: number; floor: ChildResult & { wallS: number } })[] = [];
+  const runChild = (name: string, options: object): ChildResult & { wallS: number } => {
+    const optionsFile = path.join(dir, `options-${name}.json`);
+    const resultFile = path.join(dir, `result-${name}.json`);
+    fs.writeFileSync(optionsFile, JSON.stringify(options));
+    const started = Date.now();
+    execFileSync(process.execPath, ["--import", "tsx", __filename, "--child", optionsFile, resultFile], {
+      cwd: ROOT,
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, EDP_FLOOR_RECORDS: path.join(dir, "records.json") },
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    const r = JSON.parse(fs.readFileSync(resultFile, "utf8")) as ChildResult;
+    if (r.error) throw new Error(`${name}: ${r.error}`);
+    return { ...r, wallS: (Date.now() - started) / 1000 };
+  };
   try {
     for (const n of sizes) {
-      const optionsFile = path.join(dir, `options-${n}.json`);
-      const resultFile = path.join(dir, `result-${n}.json`);
-      fs.writeFileSync(optionsFile, JSON.stringify({ stage, root: ROOT, program, config: edgeOverride(n), clusters: n }));
-      const started = Date.now();
-      execFileSync(process.execPath, ["--import", "tsx", __filename, "--child", optionsFile, resultFile], {
-        cwd: ROOT,
-        stdio: ["ignore", "ignore", "inherit"],
-        maxBuffer: 256 * 1024 * 1024,
-      });
-      const r = JSON.parse(fs.readFileSync(resultFile, "utf8")) as ChildResult;
-      if (r.error) throw new Error(`${n} clusters: ${r.error}`);
-      rows.push({ ...r, wallS: (Date.now() - started) / 1000 });
+      const real = runChild(`${n}`, { stage, root: ROOT, program, config: edgeOverride(n), clusters: n, recordsFile: path.join(dir, "records.json") });
+      // Same stack file and overrides, so the floor's config (and its parsing) costs the same.
+      const floor = runChild(`${n}-floor`, { stage, root: ROOT, program: FLOOR_PROGRAM, config: edgeOverride(n), clusters: n });
+      rows.push({ ...real, floor });
       process.stderr.write(`measured ${n} cluster(s)\n`);
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  const header = "| edge clusters | wall time (s) | evaluation (s) | peak RSS (MiB) | resources | edge resources per cluster | recorded inputs (MiB) |";
   console.log(`program: ${path.relative(ROOT, program)}, stage ${stage}, node ${process.version}, ${os.cpus().length} CPU(s)\n`);
-  console.log(header);
-  console.log("|---:|---:|---:|---:|---:|---:|---:|");
+  console.log(
+    "| edge clusters | wall time (s) | evaluation (s) | evaluation CPU (s) | peak RSS (MiB) | resources | edge resources per cluster | recorded inputs (MiB) | floor evaluation (s) | floor CPU (s) | floor peak RSS (MiB) | ratio to floor (CPU) |",
+  );
+  console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const r of rows) {
     console.log(
-      `| ${r.clusters} | ${r.wallS.toFixed(1)} | ${(r.evalMs / 1000).toFixed(1)} | ${r.maxRssMb.toFixed(0)} | ${r.resources} | ${(r.edgeResources / r.clusters).toFixed(1)} | ${r.inputsMb.toFixed(1)} |`,
+      `| ${r.clusters} | ${r.wallS.toFixed(1)} | ${(r.evalMs / 1000).toFixed(1)} | ${(r.cpuMs / 1000).toFixed(1)} | ${r.maxRssMb.toFixed(0)} | ${r.resources} | ${(r.edgeResources / r.clusters).toFixed(1)} | ${r.inputsMb.toFixed(1)} | ${(r.floor.evalMs / 1000).toFixed(1)} | ${(r.floor.cpuMs / 1000).toFixed(1)} | ${r.floor.maxRssMb.toFixed(0)} | ${(r.cpuMs / r.floor.cpuMs).toFixed(2)} |`,
     );
+  }
+  const first = rows[0];
+  const last = rows[rows.length - 1];
+  if (rows.length > 1) {
+    console.log(`\nt(${last.clusters})/t(${first.clusters}) = ${(last.evalMs / first.evalMs).toFixed(1)} (CPU ${(last.cpuMs / first.cpuMs).toFixed(1)}) for ${last.clusters / first.clusters}× the clusters`);
   }
 }
 

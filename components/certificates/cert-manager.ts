@@ -31,7 +31,7 @@ export class CertManager extends pulumi.ComponentResource {
   public readonly release: k8s.helm.v3.Release;
 
   constructor(name: string, args: CertManagerArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("edp:certificates:CertManager", name, args, opts);
+    super("edp:certificates:CertManager", name, {}, opts);
     const child = { parent: this, provider: args.provider };
     this.release = new k8s.helm.v3.Release(
       name,

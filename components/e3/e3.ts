@@ -84,8 +84,7 @@ export class E3 extends pulumi.ComponentResource {
   public readonly urls: Record<keyof E3HostNames, string>;
 
   constructor(name: string, args: E3Args, opts?: pulumi.ComponentResourceOptions) {
-    // The component's inputs are kept in state: the CA's key goes there as a secret, whatever it came as.
-    super("edp:e3:E3", name, { ...args, serverCa: { certPem: args.serverCa.certPem, keyPem: pulumi.secret(args.serverCa.keyPem) } }, opts);
+    super("edp:e3:E3", name, {}, opts);
     const { cfg, foundation } = args;
     const e3 = cfg.e3;
     const prefix = `${cfg.names.prefix}-e3`;

@@ -43,7 +43,8 @@ const SEALED_SECRETS_CERT_HOURS = 10 * 365 * 24;
 
 export interface EdgeClustersArgs {
   /** The stage's config: stage, region, names, edge clusters, chart templates, deployments, and the direct clusters' kubeconfigs. */
-  config: Pick<StageConfig, "stage" | "region" | "names" | "edgeClusters" | "chartTemplates" | "deployments"> & {
+  config: Pick<StageConfig, "stage" | "region" | "edgeClusters" | "chartTemplates" | "deployments"> & {
+    names: Pick<StageConfig["names"], "prefix" | "edgeClusterPrefix">;
     secrets: Pick<StageConfig["secrets"], "edgeKubeconfigs">;
   };
   /** The manifests bucket (foundation.buckets.manifests) and its endpoint (foundation.ossEndpoint). */
@@ -77,7 +78,7 @@ class EdgeCluster extends pulumi.ComponentResource {
   public readonly outputs: EdgeClusterOutputs;
 
   constructor(name: string, args: EdgeClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("edp:edge:EdgeCluster", name, args, opts);
+    super("edp:edge:EdgeCluster", name, {}, opts);
     const { spec, mode } = args;
     const child = { parent: this };
     const withBucket = (bucket: string): EdgeClusterSpec => ({ ...spec, bucket });
@@ -243,7 +244,7 @@ export class EdgeClusters extends pulumi.ComponentResource {
   public readonly bootstrapCommands: Record<string, string>;
 
   constructor(name: string, args: EdgeClustersArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("edp:edge:EdgeClusters", name, args, opts);
+    super("edp:edge:EdgeClusters", name, {}, opts);
     const cfg = args.config;
 
     // Render every cluster's desired state before registering anything, so a template error

@@ -56,7 +56,7 @@ export class Foundation extends pulumi.ComponentResource implements FoundationOu
       // Thrown before super(): a rejected foundation registers nothing.
       throw new pulumi.RunError(`Invalid foundation configuration:\n${problems.map((p) => `  - ${p.key}: ${p.message}`).join("\n")}`);
     }
-    super("edp:foundation:Foundation", name, args, opts);
+    super("edp:foundation:Foundation", name, {}, opts);
     const cfg = args.config;
     const scope: Scope = { name, parent: this, cfg, tags: { project: cfg.project, stage: cfg.stage, "managed-by": "pulumi" } };
 

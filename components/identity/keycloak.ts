@@ -139,7 +139,7 @@ export class Keycloak extends pulumi.ComponentResource {
   public readonly issuerUrl: pulumi.Output<string>;
 
   constructor(name: string, args: KeycloakArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("edp:identity:Keycloak", name, args, opts);
+    super("edp:identity:Keycloak", name, {}, opts);
     const cfg = args.config;
     const child = { parent: this, provider: args.provider };
     const secrets = args.secrets ?? { admin: "credential-keycloak", database: "keycloak-db-secret", realm: "keycloak-realm-secrets" };

@@ -22,7 +22,7 @@ export class IngressController extends pulumi.ComponentResource {
   public readonly release: k8s.helm.v3.Release;
 
   constructor(name: string, args: IngressControllerArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("edp:ingress:IngressController", name, args, opts);
+    super("edp:ingress:IngressController", name, {}, opts);
     const values = ingressNginxValues({ stage: args.config.stage, loadBalancerId: args.config.ingress.loadBalancerId, serviceMonitor: args.serviceMonitor });
     this.release = new k8s.helm.v3.Release(name, releaseArgs(CHARTS.ingressNginx, "ingress-nginx", args.namespace, values), {
       parent: this,

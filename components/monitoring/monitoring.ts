@@ -45,7 +45,7 @@ export class Monitoring extends pulumi.ComponentResource {
   public readonly stack: k8s.helm.v3.Release;
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("edp:monitoring:Monitoring", name, args, opts);
+    super("edp:monitoring:Monitoring", name, {}, opts);
     const cfg = args.config;
     const child = { parent: this, provider: args.provider };
     const grafanaHost = cfg.names.publicHost("grafana");

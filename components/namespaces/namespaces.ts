@@ -42,7 +42,7 @@ export class PlatformNamespaces extends pulumi.ComponentResource {
   public readonly names: Record<NamespaceRole, pulumi.Output<string>>;
 
   constructor(name: string, args: PlatformNamespacesArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("edp:namespaces:PlatformNamespaces", name, args, opts);
+    super("edp:namespaces:PlatformNamespaces", name, {}, opts);
     const names = {} as Record<NamespaceRole, pulumi.Output<string>>;
     for (const role of NAMESPACE_ROLES) {
       const spec = PLATFORM_NAMESPACES[role];

@@ -23,7 +23,7 @@ export class PlatformNetworkPolicies extends pulumi.ComponentResource {
   public readonly policies: pulumi.Output<string[]>;
 
   constructor(name: string, args: PlatformNetworkPoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("edp:network-policies:PlatformNetworkPolicies", name, args, opts);
+    super("edp:network-policies:PlatformNetworkPolicies", name, {}, opts);
     const { provider } = args;
     const all = networkPolicies({ namespaces: args.namespaces, peers: args.peers, ingressCidr: hostCidr(args.ingressAddress), e3Cidr: hostCidr(args.e3Address) });
     for (const p of all) {

@@ -64,7 +64,7 @@ export class CentralPlatform extends pulumi.ComponentResource {
   public readonly policies: pulumi.Output<string[]>;
 
   constructor(name: string, args: CentralPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("edp:platform:CentralPlatform", name, args, opts);
+    super("edp:platform:CentralPlatform", name, {}, opts);
     const { provider, config: cfg } = args;
     const child = { parent: this };
 

@@ -26,7 +26,7 @@ export class Kyverno extends pulumi.ComponentResource {
   public readonly policies: pulumi.Output<string[]>;
 
   constructor(name: string, args: KyvernoArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("edp:policies:Kyverno", name, args, opts);
+    super("edp:policies:Kyverno", name, {}, opts);
     const child = { parent: this, provider: args.provider };
     const release = new k8s.helm.v3.Release(
       name,

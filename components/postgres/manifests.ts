@@ -122,6 +122,10 @@ export interface JobInput {
   ossEndpoint: string;
   /** Size of the local spool that holds one dump at a time. */
   spoolGb: number;
+  /** The databases of the plan: the backup dumps exactly these and fails when one is missing; the drill checks them. */
+  databases: readonly string[];
+  /** Age of the newest complete backup above which the drill fails (two backup intervals). */
+  drillMaxAgeSeconds: number;
 }
 
 const secretEnv = (name: string, secret: string, key: string): EnvVar => ({ name, valueFrom: { secretKeyRef: { name: secret, key } } });
@@ -150,6 +154,9 @@ export function jobEnv(kind: JobKind, input: JobInput): EnvVar[] {
     { name: "RCLONE_CONFIG_OSS_ACL", value: "private" },
     secretEnv("RCLONE_CONFIG_OSS_ACCESS_KEY_ID", keys, "accessKeyId"),
     secretEnv("RCLONE_CONFIG_OSS_SECRET_ACCESS_KEY", keys, "accessKeySecret"),
+    // One name per line; plan.ts's names need no quoting (pglib.sh checks them again).
+    ...(kind === "restore" ? [] : [{ name: "PGBACKUP_DATABASES", value: input.databases.join("\n") }]),
+    ...(kind === "drill" ? [{ name: "PGDRILL_MAX_AGE_SECONDS", value: String(input.drillMaxAgeSeconds) }] : []),
     { name: "PGBACKUP_SPOOL", value: "/spool" },
     { name: "TMPDIR", value: "/spool" },
     { name: "HOME", value: "/spool" },
@@ -258,9 +265,17 @@ export interface AlertRule {
 }
 
 /**
- * Alert rules for a CronJob: its latest Job failed (kube_job_failed within one schedule gap, so
- * an old failure stops counting once newer runs exist), its last success is older than one
- * whole missed run, or it has never succeeded.
+ * Alert rules for a CronJob, all from kube-state-metrics (deployed by the monitoring component;
+ * no Pushgateway needed): its latest Job failed (kube_job_failed within one schedule gap, so an
+ * old failure stops counting once newer runs exist), it has no recent success, or it has never
+ * succeeded; for the backup also a slow run.
+ *
+ * For the backup, "no recent success" is the issue's "the newest complete backup of an expected
+ * database is older than two schedule intervals": pgbackup.sh exits 0 only when every database of
+ * the plan was dumped and its completion marker uploaded, so the start of the newest successful
+ * Job (before the run's timestamp is taken) is a lower bound of the newest complete backup of each
+ * of them. The CronJob keeps its 3 newest successful Jobs; should they be gone, the CronJob's
+ * lastSuccessfulTime (the end of that run) stands in.
  */
 export function cronJobAlerts(kind: "backup" | "drill", namespace: string, timings: JobTimings): AlertRule[] {
   const cronjob = CRONJOB_NAME[kind];
@@ -281,15 +296,27 @@ export function cronJobAlerts(kind: "backup" | "drill", namespace: string, timin
         description: `The ${cronjob} Job {{ $labels.job_name }} in ${namespace} failed; its log names what failed: ${log}.`,
       },
     },
-    {
-      alert: `${title}Stale`,
-      expr: `time() - max(${lastSuccess}) > ${timings.staleAfterSeconds}`,
-      labels: kind === "backup" ? labels : { ...labels, severity: "warning" },
-      annotations: {
-        summary: `No successful ${what} for more than ${hours(timings.staleAfterSeconds)}`,
-        description: `The last successful ${cronjob} run in ${namespace} is older than ${hours(timings.staleAfterSeconds)}: at least one scheduled run is missing or failed.`,
-      },
-    },
+    kind === "backup"
+      ? {
+          alert: `${title}Stale`,
+          expr:
+            `time() - (max(kube_job_status_start_time{${jobs}} and on (namespace, job_name) (kube_job_status_succeeded{${jobs}} > 0))` +
+            ` or max(${lastSuccess})) > ${timings.maxBackupAgeSeconds}`,
+          labels,
+          annotations: {
+            summary: `The newest complete PostgreSQL backup is older than ${hours(timings.maxBackupAgeSeconds)}`,
+            description: `No ${cronjob} run in ${namespace} has backed up every database of the plan for two schedule intervals (${hours(timings.maxBackupAgeSeconds)}); the failed runs' logs name the missing or failing database: ${log}.`,
+          },
+        }
+      : {
+          alert: `${title}Stale`,
+          expr: `time() - max(${lastSuccess}) > ${timings.staleAfterSeconds}`,
+          labels: { ...labels, severity: "warning" },
+          annotations: {
+            summary: `No successful ${what} for more than ${hours(timings.staleAfterSeconds)}`,
+            description: `The last successful ${cronjob} run in ${namespace} is older than ${hours(timings.staleAfterSeconds)}: at least one scheduled run is missing or failed.`,
+          },
+        },
     {
       alert: `${title}NeverSucceeded`,
       expr: `absent(${lastSuccess})`,
@@ -300,5 +327,23 @@ export function cronJobAlerts(kind: "backup" | "drill", namespace: string, timin
         description: `The CronJob ${cronjob} in ${namespace} has no successful run on record for ${hours(timings.staleAfterSeconds)}.`,
       },
     },
+    ...(kind === "backup"
+      ? [
+          {
+            alert: `${title}Slow`,
+            // Running for more than 3/4 of its deadline, or a run that finished within the last
+            // schedule gap took that long: the databases are outgrowing what one run can dump.
+            expr:
+              `((time() - kube_job_status_start_time{${jobs}} > ${timings.slowRunSeconds}) and on (namespace, job_name) (kube_job_status_active{${jobs}} > 0))` +
+              ` or ((kube_job_status_completion_time{${jobs}} - kube_job_status_start_time{${jobs}} > ${timings.slowRunSeconds})` +
+              ` and on (namespace, job_name) (time() - kube_job_status_completion_time{${jobs}} < ${timings.failureWindowSeconds}))`,
+            labels: { ...labels, severity: "warning" },
+            annotations: {
+              summary: `${what} Job {{ $labels.job_name }} runs longer than ${hours(timings.slowRunSeconds)}`,
+              description: `The ${cronjob} Job {{ $labels.job_name }} in ${namespace} ran or runs longer than 3/4 of its deadline (${hours(timings.activeDeadlineSeconds)}); at this pace the next larger run is killed unfinished. See the README of components/postgres (backup size limit).`,
+            },
+          },
+        ]
+      : []),
   ];
 }

@@ -28,14 +28,24 @@ export interface DatabasePlan {
   secretName: string;
 }
 
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+/**
+ * The one rule for database names, where they are made. The backup, restore and drill scripts
+ * apply the same pattern (pglib.sh: PG_DB_NAME_RE) to what they are given, so the restore accepts
+ * exactly what the backup writes. No spaces, quotes or upper case: a name needs no quoting in a
+ * shell, an object key, a URL or SQL. At most 48 characters: the restore's pgrestore_new_ and
+ * pgrestore_old_ copies must fit PostgreSQL's 63.
+ */
+export const DATABASE_NAME = /^[a-z][a-z0-9_]{0,47}$/;
+/** Prefixes of the drill's scratch databases and the restore's working and safety copies. */
+export const RESERVED_DATABASE_PREFIXES = ["pgdrill_", "pgrestore_"] as const;
 
 /** The databases of the platform, each with its owner role; rejects names the scripts would refuse. */
 export function databasePlan(names: readonly string[] = [...SERVICE_DATABASES, ...PLATFORM_DATABASES]): DatabasePlan[] {
   const seen = new Set<string>();
   return names.map((database) => {
-    if (!IDENTIFIER.test(database)) throw new Error(`database name ${JSON.stringify(database)} must be lower-case letters, digits and '_' (at most 63)`);
-    if (database === "postgres" || database.startsWith("pgdrill_")) throw new Error(`database name ${database} is reserved`);
+    if (!DATABASE_NAME.test(database))
+      throw new Error(`database name ${JSON.stringify(database)} must be a lower-case letter, then lower-case letters, digits and '_' (at most 48)`);
+    if (database === "postgres" || RESERVED_DATABASE_PREFIXES.some((p) => database.startsWith(p))) throw new Error(`database name ${database} is reserved`);
     if (seen.has(database)) throw new Error(`database ${database} is listed twice`);
     seen.add(database);
     return { database, owner: database, secretName: `postgres-role-${database.replace(/_/g, "-")}` };
@@ -84,6 +94,10 @@ export interface JobTimings {
   staleAfterSeconds: number;
   /** Window in which a failed Job still counts as the latest outcome. */
   failureWindowSeconds: number;
+  /** Age of the newest complete run after which it is too old: two schedule intervals (the longest gap, twice). */
+  maxBackupAgeSeconds: number;
+  /** Run time after which a run is slow: three quarters of its deadline, time left to act before it is killed. */
+  slowRunSeconds: number;
 }
 
 /** Deadlines and alert thresholds derived from a schedule, so they follow it when it changes. */
@@ -92,7 +106,14 @@ export function jobTimings(schedule: string, maxRunSeconds = 6 * 3600): JobTimin
   if (min < 900) throw new Error(`schedule ${JSON.stringify(schedule)} runs every ${min}s; a backup Job needs at least 15 minutes between runs`);
   const activeDeadlineSeconds = Math.min(min - 300, maxRunSeconds);
   const startingDeadlineSeconds = Math.min(900, Math.floor(min / 4));
-  return { activeDeadlineSeconds, startingDeadlineSeconds, staleAfterSeconds: max + activeDeadlineSeconds + 900, failureWindowSeconds: max };
+  return {
+    activeDeadlineSeconds,
+    startingDeadlineSeconds,
+    staleAfterSeconds: max + activeDeadlineSeconds + 900,
+    failureWindowSeconds: max,
+    maxBackupAgeSeconds: 2 * max,
+    slowRunSeconds: Math.floor(activeDeadlineSeconds * 0.75),
+  };
 }
 
 /** Cluster-internal host of a Service. */

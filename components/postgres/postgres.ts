@@ -76,7 +76,7 @@ export class Postgres extends pulumi.ComponentResource {
   public readonly restoreCommands: Record<string, string>;
 
   constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("edp:postgres:Postgres", name, args, opts);
+    super("edp:postgres:Postgres", name, {}, opts);
     const { config: cfg, provider } = args;
     const names = postgresNames(args.namespace);
     let plan: ReturnType<typeof databasePlan>;
@@ -209,7 +209,17 @@ export class Postgres extends pulumi.ComponentResource {
         {
           metadata: inNs(CRONJOB_NAME[kind], { "app.kubernetes.io/name": CRONJOB_NAME[kind] }),
           spec: pulumi.output(args.backupBucket).apply((bucket) =>
-            cronJobSpec(kind, { names, stage: cfg.stage, bucket, ossEndpoint: args.ossEndpoint, spoolGb: cfg.postgres.storageGb, schedule, timings }),
+            cronJobSpec(kind, {
+              names,
+              stage: cfg.stage,
+              bucket,
+              ossEndpoint: args.ossEndpoint,
+              spoolGb: cfg.postgres.storageGb,
+              schedule,
+              timings,
+              databases: plan.map((d) => d.database),
+              drillMaxAgeSeconds: backupTimings.maxBackupAgeSeconds,
+            }),
           ),
         },
         { ...child, dependsOn: [cluster, superuser, kind === "backup" ? writer : reader, scripts, sa] },

@@ -68,7 +68,7 @@ export class PlatformSecrets extends pulumi.ComponentResource {
   public readonly secretNamespaces: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: PlatformSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("edp:secrets:PlatformSecrets", name, args, opts);
+    super("edp:secrets:PlatformSecrets", name, {}, opts);
     const { dockerPullJson, ddmFiles, issuerCa } = args.secrets;
     // Both come from people, not from a generator: the registry's pull credentials and DAIM's GPG key.
     if (dockerPullJson === undefined) {

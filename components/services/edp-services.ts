@@ -35,7 +35,7 @@ export class EdpServices extends pulumi.ComponentResource {
   public readonly images: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: EdpServicesArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("edp:services:EdpServices", name, args, opts);
+    super("edp:services:EdpServices", name, {}, opts);
     const cfg = args.config;
     const child = { parent: this, provider: args.provider };
     const ctx = {

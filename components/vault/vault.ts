@@ -81,7 +81,7 @@ export class Vault extends pulumi.ComponentResource {
   public readonly deviceRole: string;
 
   constructor(name: string, args: VaultArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("edp:vault:Vault", name, args, opts);
+    super("edp:vault:Vault", name, {}, opts);
     const { cfg } = args;
     const provider = args.cluster.provider;
     const k = { parent: this, provider };

@@ -77,6 +77,12 @@ export interface RunOptions {
   stackFile?: string;
   /** Program module to run; index.ts of the root by default. */
   program?: string;
+  /** Pulumi project name; "edp" by default ("edp-fleet" for a fleet shard). */
+  project?: string;
+  /** Stack name; the stage by default (a fleet shard's is <stage>-<shard>). */
+  stack?: string;
+  /** Outputs of the stacks a StackReference reads, by full stack name (the central stack for a shard). */
+  stackReferences?: Record<string, Record<string, unknown>>;
 }
 
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -160,6 +166,12 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
         const secretPaths: string[] = [];
         const inputs = unwrapSecrets(args.inputs, "", secretPaths) as Record<string, unknown>;
         byName.set(`${args.type}::${args.name}`, { inputs, secretPaths, custom: args.custom ?? true, type: args.type, name: args.name });
+        if (args.type === "pulumi:pulumi:StackReference") {
+          const ref = String(inputs.name);
+          const outputs = opts.stackReferences?.[ref];
+          if (!outputs) throw new Error(`no outputs given for the stack reference ${ref} (RunOptions.stackReferences)`);
+          return { id: ref, state: { name: ref, outputs, secretOutputNames: [] } };
+        }
         const extra = RESOURCE_OUTPUTS[args.type]?.(args.name, inputs) ?? {};
         for (const prop of SECRET_OUTPUTS[args.type] ?? []) if (prop in extra) secretSources.push(...sourcesOf(`${args.name}.${prop}`, extra[prop]));
         return { id: args.custom === false ? undefined : mockId(args.type, args.name), state: { ...args.inputs, ...extra } };
@@ -173,8 +185,8 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
         return result;
       },
     },
-    "edp",
-    opts.stage,
+    opts.project ?? "edp",
+    opts.stack ?? opts.stage,
     false,
   );
   pulumi.runtime.setAllConfig(config, secretKeys);

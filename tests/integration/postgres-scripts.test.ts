@@ -4,6 +4,7 @@
  * BACKUP_REMOTE and RCLONE_CONFIG_* exactly as the Jobs do with OSS).
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -13,6 +14,8 @@ import { type RunResult, TestPostgres } from "../harness/postgres-server";
 const SCRIPTS = path.join(ROOT, "components/postgres/scripts");
 const script = (name: string) => path.join(SCRIPTS, name);
 const STAGE = "testing";
+/** The databases the plan lists, as the Jobs get them (one per line). */
+const PLANNED = "keycloak\nmasterdata";
 
 describe("PostgreSQL backup, restore and drill scripts against a real server", function () {
   this.timeout(180_000);
@@ -22,7 +25,7 @@ describe("PostgreSQL backup, restore and drill scripts against a real server", f
 
   const backup = (extra: Record<string, string> = {}) => pg.run("bash", [script("pgbackup.sh")], { ...env, ...extra });
   const restore = (...args: string[]) => pg.run("bash", [script("pgrestore.sh"), ...args], env);
-  const drill = () => pg.run("bash", [script("pgdrill.sh")], env);
+  const drill = (extra: Record<string, string> = {}) => pg.run("bash", [script("pgdrill.sh")], { ...env, ...extra });
   const dumpsOf = (db: string, suffix = ".dump") =>
     fs.existsSync(path.join(bucket, STAGE, db)) ? fs.readdirSync(path.join(bucket, STAGE, db)).filter((f) => f.endsWith(suffix)).sort() : [];
   const latestDump = (db: string) => {
@@ -35,6 +38,19 @@ describe("PostgreSQL backup, restore and drill scripts against a real server", f
     pg.sql("masterdata", "SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM public.machine t") +
     pg.sql("masterdata", "SELECT md5(string_agg(t::text, ',' ORDER BY customer)) FROM app.\"Customer Users\" t");
   const ok = (r: RunResult, what: string) => assert.equal(r.status, 0, `${what} failed:\n${r.stderr}`);
+  const sha256 = (file: string) => createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+  /** Rewrites the completion marker of a run after a test changed its files (as if the backup had written them so). */
+  const remark = (db: string, stamp: string) =>
+    fs.writeFileSync(
+      path.join(bucket, STAGE, db, `${stamp}.complete`),
+      [`${db}/${stamp}.counts`, `${db}/${stamp}.dump`, `_globals/${stamp}.sql`].map((f) => `${sha256(path.join(bucket, STAGE, f))}  ${f}\n`).join(""),
+    );
+  const rowCounts = (file: string) =>
+    fs
+      .readFileSync(file, "utf8")
+      .split("\n")
+      .filter((l) => l !== "" && !l.startsWith("privileges of "))
+      .join("\n");
   /** Waits a second so the next backup run gets a new timestamp (names have a resolution of one second). */
   const nextSecond = () => new Promise((resolve) => setTimeout(resolve, 1100));
 
@@ -42,8 +58,9 @@ describe("PostgreSQL backup, restore and drill scripts against a real server", f
     pg = await TestPostgres.start();
     bucket = path.join(pg.dir, "bucket");
     fs.mkdirSync(path.join(pg.dir, "spool"));
-    env = { RCLONE_CONFIG_STORE_TYPE: "local", BACKUP_REMOTE: `store:${bucket}/${STAGE}`, TMPDIR: path.join(pg.dir, "spool") };
+    env = { RCLONE_CONFIG_STORE_TYPE: "local", BACKUP_REMOTE: `store:${bucket}/${STAGE}`, TMPDIR: path.join(pg.dir, "spool"), PGBACKUP_DATABASES: PLANNED };
     pg.sql("postgres", "CREATE ROLE masterdata LOGIN PASSWORD 'md-secret-123456'");
+    pg.sql("postgres", "CREATE ROLE reporting NOLOGIN");
     pg.sql("postgres", "CREATE DATABASE masterdata OWNER masterdata");
     pg.sql("postgres", "CREATE DATABASE keycloak");
     pg.sql(
@@ -53,7 +70,9 @@ describe("PostgreSQL backup, restore and drill scripts against a real server", f
        INSERT INTO public.machine (id, name) SELECT g, 'press-' || g FROM generate_series(1, 2500) g;
        CREATE SCHEMA app;
        CREATE TABLE app."Customer Users" (customer int REFERENCES public.machine (id), login text);
-       INSERT INTO app."Customer Users" SELECT g % 2500 + 1, 'user' || g FROM generate_series(1, 700) g;`,
+       INSERT INTO app."Customer Users" SELECT g % 2500 + 1, 'user' || g FROM generate_series(1, 700) g;
+       GRANT USAGE ON SCHEMA app TO reporting;
+       GRANT SELECT ON app."Customer Users" TO reporting;`,
     );
     pg.sql("keycloak", "CREATE TABLE realm (id text PRIMARY KEY); INSERT INTO realm VALUES ('master'), ('edp');");
   });
@@ -67,7 +86,7 @@ describe("PostgreSQL backup, restore and drill scripts against a real server", f
     assert.equal(r.status, 0, r.stdout + r.stderr);
   });
 
-  it("backs up globals and every database, each dump with the row counts of its snapshot", () => {
+  it("backs up globals and every database of the plan, each dump with the row counts and privileges of its snapshot and a completion marker", () => {
     ok(backup(), "backup");
     assert.equal(dumpsOf("masterdata").length, 1);
     assert.equal(dumpsOf("keycloak").length, 1);
@@ -75,8 +94,12 @@ describe("PostgreSQL backup, restore and drill scripts against a real server", f
     const globals = fs.readdirSync(path.join(bucket, STAGE, "_globals"));
     assert.equal(globals.length, 1);
     assert.match(fs.readFileSync(path.join(bucket, STAGE, "_globals", globals[0]), "utf8"), /CREATE ROLE masterdata;/);
-    const counts = fs.readFileSync(latestDump("masterdata").replace(/\.dump$/, ".counts"), "utf8");
-    assert.equal(counts, 'app."Customer Users"\t700\npublic.machine\t2500\n');
+    const countsFile = latestDump("masterdata").replace(/\.dump$/, ".counts");
+    assert.equal(rowCounts(countsFile), 'app."Customer Users"\t700\npublic.machine\t2500');
+    assert.match(fs.readFileSync(countsFile, "utf8"), /^privileges of r app\."Customer Users"\towner=masterdata acl=\{.*reporting=r\/masterdata.*\}$/m);
+    const marker = fs.readFileSync(latestDump("masterdata").replace(/\.dump$/, ".complete"), "utf8");
+    assert.equal(marker.trim().split("\n").length, 3);
+    assert.ok(marker.includes(`${sha256(latestDump("masterdata"))}  masterdata/`), marker);
     assert.match(path.basename(latestDump("masterdata")), /^[0-9]{8}T[0-9]{6}Z\.dump$/);
   });
 
@@ -86,8 +109,9 @@ describe("PostgreSQL backup, restore and drill scripts against a real server", f
     pg.sql("postgres", "DROP ROLE masterdata");
     const r = restore("masterdata");
     ok(r, "restore");
-    assert.match(r.stderr, /row counts of 2 table\(s\) match the backup/);
+    assert.match(r.stderr, /masterdata: row counts and privileges of \d+ object\(s\) match the backup/);
     assert.equal(fingerprint(), before);
+    assert.equal(pg.sql("masterdata", "SELECT has_table_privilege('reporting', 'app.\"Customer Users\"', 'SELECT')"), "t");
     assert.equal(pg.sql("masterdata", "SELECT tableowner FROM pg_tables WHERE tablename = 'machine'"), "masterdata");
     assert.equal(pg.sql("postgres", "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'masterdata'"), "t");
   });
@@ -103,8 +127,13 @@ describe("PostgreSQL backup, restore and drill scripts against a real server", f
       assert.equal(pg.sql("postgres", "SELECT count(*) FROM pg_stat_activity WHERE datname = 'masterdata'"), "1", "the open session did not start");
       const r = restore("masterdata");
       ok(r, "restore");
-      assert.match(r.stderr, /new connections refused, open ones ended/);
+      assert.match(r.stderr, /masterdata: sessions ended; the restored database is masterdata, the replaced one kept as pgrestore_old_masterdata/);
       assert.equal(fingerprint(), before);
+      // The safety copy holds what was replaced, and no client can connect to it.
+      assert.equal(pg.sql("postgres", "SELECT datallowconn FROM pg_database WHERE datname = 'pgrestore_old_masterdata'"), "f");
+      pg.sql("postgres", "ALTER DATABASE pgrestore_old_masterdata ALLOW_CONNECTIONS true");
+      assert.equal(pg.sql("pgrestore_old_masterdata", "SELECT count(*) FROM app.\"Customer Users\""), "0");
+      pg.sql("postgres", "DROP DATABASE pgrestore_old_masterdata");
       assert.equal(pg.sql("postgres", "SELECT datallowconn FROM pg_database WHERE datname = 'masterdata'"), "t");
     } finally {
       session.kill();
@@ -132,42 +161,75 @@ describe("PostgreSQL backup, restore and drill scripts against a real server", f
       fs.writeFileSync(dump, saved.subarray(0, Math.floor(saved.length / 2)));
       const r = restore("masterdata");
       assert.notEqual(r.status, 0);
-      assert.match(r.stderr, /ERROR: dump [0-9TZ]+\.dump is (damaged|unreadable).*nothing was changed/);
+      assert.match(r.stderr, /a file differs from what the backup uploaded \(sha256\)/);
+      assert.match(r.stderr, /ERROR: backup run [0-9TZ]+ of masterdata cannot be restored \(see above\); nothing was changed/);
       untouched();
     });
 
-    it("a file that is no dump at all", () => {
-      fs.writeFileSync(dump, "this is not a pg_dump archive\n");
-      const r = restore("masterdata");
-      assert.notEqual(r.status, 0);
-      assert.match(r.stderr, /ERROR: dump [0-9TZ]+\.dump is unreadable \(pg_restore --list: .*\); nothing was changed/);
-      untouched();
+    it("a truncated dump that its marker vouches for (the backup's own read-back failed to see it)", () => {
+      fs.writeFileSync(dump, saved.subarray(0, Math.floor(saved.length / 2)));
+      const stamp = path.basename(dump, ".dump");
+      const marker = path.join(path.dirname(dump), `${stamp}.complete`);
+      const savedMarker = fs.readFileSync(marker);
+      remark("masterdata", stamp);
+      try {
+        const r = restore("masterdata");
+        assert.notEqual(r.status, 0);
+        assert.match(r.stderr, /dump [0-9TZ]+ of masterdata is (damaged|unreadable)/);
+        untouched();
+      } finally {
+        fs.writeFileSync(marker, savedMarker);
+      }
+    });
+
+    it("a dump whose run has no completion marker", async () => {
+      await nextSecond();
+      const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+      const unfinished = path.join(path.dirname(dump), `${stamp}.dump`);
+      fs.copyFileSync(dump, unfinished);
+      try {
+        const latest = restore("masterdata", `${stamp}.dump`);
+        assert.notEqual(latest.status, 0);
+        assert.match(latest.stderr, new RegExp(`backup run ${stamp} of masterdata is not complete \\(no ${stamp}\\.complete marker\\)`));
+        untouched();
+      } finally {
+        fs.rmSync(unfinished);
+      }
     });
 
     it("a named dump that does not exist", () => {
       const r = restore("masterdata", "20000101T000000Z.dump");
       assert.notEqual(r.status, 0);
-      assert.match(r.stderr, /ERROR: dump .*20000101T000000Z\.dump is missing or cannot be fetched; nothing was changed/);
+      assert.match(r.stderr, /cannot fetch .*20000101T000000Z\.complete: .*not found/i);
+      assert.match(r.stderr, /ERROR: backup run 20000101T000000Z of masterdata cannot be restored \(see above\); nothing was changed/);
       untouched();
     });
 
     it("a database without any dump", () => {
       const r = restore("onboarding");
       assert.notEqual(r.status, 0);
-      assert.match(r.stderr, /ERROR: no dump of onboarding under .*; nothing was changed/);
+      assert.match(r.stderr, /ERROR: no complete backup of onboarding under .*; nothing was changed/);
       untouched();
     });
 
     it("the dump of another database", () => {
-      const foreign = path.join(path.dirname(dump), "29991231T235959Z.dump");
-      fs.copyFileSync(latestDump("keycloak"), foreign);
+      // A complete run in every other respect: marker, counts and globals all match.
+      const stamp = "29991231T235959Z";
+      const keycloakRun = latestDump("keycloak").replace(/\.dump$/, "");
+      const files = [".dump", ".counts", ".complete"].map((s) => path.join(path.dirname(dump), `${stamp}${s}`));
+      const globals = path.join(bucket, STAGE, "_globals", `${stamp}.sql`);
+      fs.copyFileSync(`${keycloakRun}.dump`, files[0]);
+      fs.copyFileSync(`${keycloakRun}.counts`, files[1]);
+      fs.copyFileSync(path.join(bucket, STAGE, "_globals", `${path.basename(keycloakRun)}.sql`), globals);
+      remark("masterdata", stamp);
       try {
         const r = restore("masterdata");
         assert.notEqual(r.status, 0);
-        assert.match(r.stderr, /ERROR: dump 29991231T235959Z\.dump is of database 'keycloak', not 'masterdata'; nothing was changed/);
+        assert.match(r.stderr, /dump 29991231T235959Z under masterdata\/ is of database 'keycloak', not 'masterdata'/);
+        assert.match(r.stderr, /nothing was changed/);
         untouched();
       } finally {
-        fs.rmSync(foreign);
+        for (const f of [...files, globals]) fs.rmSync(f);
       }
     });
   });
@@ -181,6 +243,7 @@ describe("PostgreSQL backup, restore and drill scripts against a real server", f
     assert.notEqual(path.basename(latestDump("masterdata")), older);
     ok(restore("masterdata", older), "restore of the older dump");
     assert.equal(pg.sql("masterdata", "SELECT count(*) FROM public.machine"), rowsThen);
+    pg.sql("postgres", "DROP DATABASE pgrestore_old_masterdata");
   });
 
   it("exits non-zero, naming what failed, when an upload fails", () => {
@@ -188,7 +251,8 @@ describe("PostgreSQL backup, restore and drill scripts against a real server", f
     fs.writeFileSync(notADirectory, "");
     const r = backup({ BACKUP_REMOTE: `store:${notADirectory}/${STAGE}` });
     assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /masterdata: upload of the dump failed/);
+    assert.match(r.stderr, /masterdata: upload of the row counts failed/);
+    assert.match(r.stderr, /not a directory/, "rclone's own words are not in the log");
     assert.match(r.stderr, /ERROR: backup [0-9TZ]+ incomplete; failed: _globals keycloak masterdata/);
   });
 
@@ -220,12 +284,115 @@ describe("PostgreSQL backup, restore and drill scripts against a real server", f
     }
   });
 
+  it("fails loudly, after backing up the others, when a database of the plan has been dropped", async () => {
+    // A database of the plan, dropped by mistake (the backups it had would expire unnoticed).
+    pg.sql("postgres", "CREATE DATABASE onboarding");
+    pg.sql("postgres", "DROP DATABASE onboarding");
+    const planned = { PGBACKUP_DATABASES: "keycloak\nonboarding" };
+    const keycloakBefore = dumpsOf("keycloak").length;
+    await nextSecond();
+    const r = backup(planned);
+    assert.notEqual(r.status, 0, "a backup that lost a database of the plan reported success");
+    assert.match(r.stderr, /onboarding: MISSING on the server/);
+    assert.match(r.stderr, /ERROR: backup [0-9TZ]+ incomplete; failed: onboarding$/m);
+    assert.equal(dumpsOf("keycloak").length, keycloakBefore + 1, "the other databases were not backed up");
+    assert.equal(dumpsOf("onboarding").length, 0);
+  });
+
+  it("takes a name with a space whole: names it as not planned, refuses it as a planned name, backs up the plan", async () => {
+    pg.sql("postgres", 'CREATE DATABASE "edge devices"');
+    try {
+      await nextSecond();
+      const r = backup({ PGBACKUP_DATABASES: "keycloak" });
+      ok(r, "backup with an unplanned database on the server");
+      assert.match(r.stderr, /WARNING: database\(s\) on the server that the plan does not list, NOT backed up: 'edge devices' 'masterdata'$/m);
+      assert.match(r.stderr, /backup [0-9TZ]+ complete: globals and 1 database\(s\)/);
+      // A name the plan cannot make is refused where the list is read, before anything is written.
+      const globalsBefore = fs.readdirSync(path.join(bucket, STAGE, "_globals")).length;
+      const refused = backup({ PGBACKUP_DATABASES: "keycloak\nedge devices" });
+      assert.notEqual(refused.status, 0);
+      assert.match(refused.stderr, /ERROR: PGBACKUP_DATABASES: 'edge devices' is not a database name of the platform/);
+      assert.equal(fs.readdirSync(path.join(bucket, STAGE, "_globals")).length, globalsBefore);
+      // The restore accepts exactly the names the backup takes.
+      const restoreRefused = restore("edge devices");
+      assert.notEqual(restoreRefused.status, 0);
+      assert.match(restoreRefused.stderr, /'edge devices' is not a database name of the platform.*; nothing was changed/);
+    } finally {
+      pg.sql("postgres", 'DROP DATABASE "edge devices"');
+    }
+  });
+
+  it("fails when sorting the row counts fails, uploading nothing of that database", async () => {
+    const bin = path.join(pg.dir, "failing-sort");
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(path.join(bin, "sort"), "#!/bin/sh\necho 'sort: write failed: No space left on device' >&2\nexit 2\n", { mode: 0o755 });
+    const before = dumpsOf("keycloak").length;
+    await nextSecond();
+    const r = backup({ PATH: `${bin}:${pg.clientEnv().PATH}`, PGBACKUP_DATABASES: "keycloak" });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /keycloak: sorting the row counts failed/);
+    assert.equal(dumpsOf("keycloak").length, before);
+  });
+
+  it("never lets a client see a half-restored database: old rows until the swap, then all restored rows", async () => {
+    // A database big enough that its restore takes a while, and an application role polling it.
+    pg.sql("postgres", "CREATE ROLE fleet LOGIN PASSWORD 'fleet-secret-123456'");
+    pg.sql("postgres", "CREATE DATABASE fleet OWNER fleet");
+    pg.sql("fleet", "SET ROLE fleet; CREATE TABLE beat (id bigint PRIMARY KEY, device text, at timestamptz DEFAULT now()); INSERT INTO beat (id, device) SELECT g, 'device-' || (g % 997) FROM generate_series(1, 300000) g;");
+    const fleet = { PGBACKUP_DATABASES: "fleet" };
+    try {
+      await nextSecond();
+      ok(backup(fleet), "backup of fleet");
+      pg.sql("fleet", "DELETE FROM beat WHERE id > 250000");
+      // A client that connects anew for every probe, as the application role, until told to stop;
+      // it also tries the name the restore works under. One last probe after the restore.
+      const stop = path.join(pg.dir, "stop-probing");
+      const probe = `until [ -e "${stop}" ]; do
+        psql -X -A -t -d fleet -c "SELECT 'rows=' || count(*) FROM beat" 2>&1
+        psql -X -A -t -d pgrestore_new_fleet -c "SELECT 'tmp=' || count(*) FROM beat" 2>&1
+        sleep 0.05
+      done
+      psql -X -A -t -d fleet -c "SELECT 'rows=' || count(*) FROM beat" 2>&1`;
+      const client = spawn("bash", ["-c", probe], { env: pg.clientEnv({ PGUSER: "fleet", PGPASSWORD: "fleet-secret-123456" }) });
+      let seen = "";
+      client.stdout.on("data", (d: Buffer) => (seen += d.toString()));
+      const clientDone = new Promise((resolve) => client.on("close", resolve));
+      const r = await new Promise<RunResult>((resolve) => {
+        const p = spawn("bash", [script("pgrestore.sh"), "fleet"], { env: pg.clientEnv({ ...env, ...fleet }) });
+        let stderr = "";
+        p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        p.on("close", (status) => resolve({ status, stdout: "", stderr }));
+      });
+      fs.writeFileSync(stop, "");
+      await clientDone;
+      ok(r, "restore of fleet");
+      const counts = [...seen.matchAll(/^rows=(\d+)$/gm)].map((m) => m[1]);
+      assert.ok(counts.includes("250000"), "the client never saw the old rows");
+      assert.ok(counts.includes("300000"), "the client never saw the restored rows");
+      const firstRestored = counts.indexOf("300000");
+      assert.deepEqual(
+        [...new Set(counts.slice(0, firstRestored))],
+        ["250000"],
+        "before the swap the client saw something other than the old rows",
+      );
+      assert.deepEqual([...new Set(counts.slice(firstRestored))], ["300000"], "after the swap the client saw something other than all restored rows");
+      assert.doesNotMatch(seen, /^tmp=/m, "a client reached the database being restored");
+      assert.doesNotMatch(seen, /relation "beat" does not exist/, "a client reached a database without its tables");
+      assert.equal(pg.sql("fleet", "SELECT count(*) FROM beat"), "300000");
+    } finally {
+      pg.sql("postgres", "DROP DATABASE IF EXISTS fleet WITH (FORCE)");
+      pg.sql("postgres", "DROP DATABASE IF EXISTS pgrestore_old_fleet WITH (FORCE)");
+      fs.rmSync(path.join(bucket, STAGE, "fleet"), { recursive: true, force: true });
+    }
+  });
+
   it("passes the restore drill on a good backup and leaves no scratch database", async () => {
     await nextSecond();
     ok(backup(), "backup");
     const r = drill();
     ok(r, "drill");
-    assert.match(r.stderr, /masterdata: [0-9TZ]+\.dump restores; row counts of 2 table\(s\) match/);
+    assert.match(r.stderr, /masterdata: row counts and privileges of \d+ object\(s\) match the backup/);
+    assert.match(r.stderr, /masterdata: backup run [0-9TZ]+ \(\d+s old\) restores as backed up/);
     assert.match(r.stderr, /restore drill passed for 2 database\(s\)/);
     assert.deepEqual(
       pg.databases().filter((d) => d.startsWith("pgdrill_")),
@@ -242,6 +409,7 @@ describe("PostgreSQL backup, restore and drill scripts against a real server", f
     // The newest dump now holds the rows of the previous run while its counts say otherwise:
     // what a dump that lost rows on the way looks like to the drill.
     fs.copyFileSync(good, latest);
+    remark("masterdata", path.basename(latest, ".dump"));
     const r = drill();
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /-app\."Customer Users"\t\d+\n\+app\."Customer Users"\t700/);
@@ -253,11 +421,19 @@ describe("PostgreSQL backup, restore and drill scripts against a real server", f
     );
   });
 
-  it("fails the restore drill when a database has no dump", () => {
+  it("fails the restore drill when a database of the plan has no complete backup, or its newest is too old", async () => {
     pg.sql("postgres", "CREATE DATABASE onboarding");
-    const r = drill();
-    assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /onboarding: no dump under/);
-    assert.match(r.stderr, /FAILED for: .*onboarding/);
+    try {
+      const r = drill({ PGBACKUP_DATABASES: `${PLANNED}\nonboarding` });
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, /onboarding: no complete backup under/);
+      assert.match(r.stderr, /FAILED for: .*onboarding$/m);
+      await nextSecond();
+      const old = drill({ PGDRILL_MAX_AGE_SECONDS: "0" });
+      assert.notEqual(old.status, 0);
+      assert.match(old.stderr, /keycloak: the newest complete backup, [0-9TZ]+, is \d+s old \(more than 0s\)/);
+    } finally {
+      pg.sql("postgres", "DROP DATABASE onboarding");
+    }
   });
 });

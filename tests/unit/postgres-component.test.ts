@@ -113,6 +113,16 @@ describe("the PostgreSQL component per stage (mocks)", function () {
         }
       });
 
+      it("tells the backup and the drill the plan's databases, and the drill the age a backup may reach (two backup intervals)", () => {
+        const envOf = (name: string) =>
+          Object.fromEntries(cronJob(r, name).spec.jobTemplate.spec.template.spec.containers.flatMap((c) => c.env ?? []).map((e) => [e.name, e.value]));
+        const databases = r.output("postgresDatabases").value as string[];
+        assert.ok(databases.length >= 7);
+        for (const name of ["pgbackup", "pgdrill"]) assert.deepEqual(envOf(name).PGBACKUP_DATABASES?.split("\n"), databases, name);
+        assert.equal(envOf("pgdrill").PGDRILL_MAX_AGE_SECONDS, String(2 * 3 * 3600));
+        assert.equal(envOf("pgrestore").PGBACKUP_DATABASES, undefined, "the restore takes its one database from restore-pgbackup.sh");
+      });
+
       it("keeps the backup key and the passwords in Secrets, as Pulumi secrets", () => {
         const writer = r.get("kubernetes:core/v1:Secret", "postgres-pgbackup-oss-writer");
         assert.deepEqual(writer.inputs.stringData, { accessKeyId: "LTAI5tMockbackup", accessKeySecret: "mock-secret-backup" });
@@ -208,7 +218,7 @@ describe("the PostgreSQL component per stage (mocks)", function () {
         assert.equal(rule.metadata.labels.release, "kube-prometheus-stack");
         assert.deepEqual(
           rule.spec.groups[0].rules.map((x) => x.alert),
-          ["PostgresBackupFailed", "PostgresBackupStale", "PostgresBackupNeverSucceeded", "PostgresRestoreDrillFailed", "PostgresRestoreDrillStale", "PostgresRestoreDrillNeverSucceeded"],
+          ["PostgresBackupFailed", "PostgresBackupStale", "PostgresBackupNeverSucceeded", "PostgresBackupSlow", "PostgresRestoreDrillFailed", "PostgresRestoreDrillStale", "PostgresRestoreDrillNeverSucceeded"],
         );
       });
 

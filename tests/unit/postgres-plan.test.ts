@@ -1,10 +1,14 @@
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import {
+  DATABASE_NAME,
   databasePlan,
   FORBIDDEN_PASSWORD_CHARACTERS,
   GENERATED_PASSWORD,
   jobTimings,
   passwordProblem,
+  RESERVED_DATABASE_PREFIXES,
   restoreCommand,
   SERVICE_DATABASES,
   scheduleGaps,
@@ -64,11 +68,29 @@ describe("postgres plan", () => {
       [["master-data"], /lower-case/],
       [["postgres"], /reserved/],
       [["pgdrill_x"], /reserved/],
+      [["pgrestore_x"], /reserved/],
+      [["_leading"], /lower-case letter/],
+      [["edge devices"], /lower-case letter/],
+      [["a".repeat(49)], /at most 48/],
       [["a", "a"], /listed twice/],
     ];
     for (const [names, message] of bad) {
       it(`rejects ${JSON.stringify(names)}`, () => assert.throws(() => databasePlan(names), message));
     }
+
+    it("accepts a name of 48 characters, the longest whose restore copies fit PostgreSQL's 63", () => {
+      assert.equal(databasePlan(["a".repeat(48)]).length, 1);
+      assert.ok(`pgrestore_old_${"a".repeat(48)}`.length <= 63);
+    });
+
+    it("uses the same name rule as the scripts that back up and restore", () => {
+      const scripts = path.join(__dirname, "../../components/postgres/scripts");
+      const lib = fs.readFileSync(path.join(scripts, "pglib.sh"), "utf8");
+      assert.equal(/^PG_DB_NAME_RE='([^']+)'$/m.exec(lib)?.[1], DATABASE_NAME.source);
+      const operator = fs.readFileSync(path.join(scripts, "restore-pgbackup.sh"), "utf8");
+      assert.ok(operator.includes(`[[ "$db" =~ ${DATABASE_NAME.source} ]]`), "restore-pgbackup.sh checks names by another rule");
+      for (const prefix of RESERVED_DATABASE_PREFIXES) assert.ok(lib.includes(`="${prefix}"`), `pglib.sh does not reserve ${prefix}`);
+    });
   });
 
   describe("schedules, deadlines and alert thresholds", () => {
@@ -97,15 +119,18 @@ describe("postgres plan", () => {
       assert.throws(() => jobTimings("*/5 * * * *"), /at least 15 minutes/);
     });
 
-    it("alerts on a failed Job, a stale last success and a never-successful CronJob", () => {
+    it("alerts on a failed Job, a newest complete backup older than two intervals, a never-successful CronJob and a slow run", () => {
       const rules = cronJobAlerts("backup", "postgres", jobTimings("0 */3 * * *"));
       assert.deepEqual(
         rules.map((r) => r.alert),
-        ["PostgresBackupFailed", "PostgresBackupStale", "PostgresBackupNeverSucceeded"],
+        ["PostgresBackupFailed", "PostgresBackupStale", "PostgresBackupNeverSucceeded", "PostgresBackupSlow"],
       );
       assert.match(rules[0].expr, /kube_job_failed\{namespace="postgres", job_name=~"pgbackup-\[0-9\]\+", condition="true"\} == 1/);
-      assert.match(rules[1].expr, /time\(\) - max\(kube_cronjob_status_last_successful_time\{namespace="postgres", cronjob="pgbackup"\}\) > \d+/);
+      assert.match(rules[1].expr, /kube_job_status_start_time\{namespace="postgres", job_name=~"pgbackup-\[0-9\]\+"\} and on \(namespace, job_name\) \(kube_job_status_succeeded/);
+      assert.match(rules[1].expr, /or max\(kube_cronjob_status_last_successful_time\{namespace="postgres", cronjob="pgbackup"\}\)\) > 21600$/);
       assert.match(rules[2].for ?? "", /^\d+s$/);
+      assert.match(rules[3].expr, /kube_job_status_active/);
+      assert.match(rules[3].expr, new RegExp(`> ${Math.floor((3 * 3600 - 300) * 0.75)}\\)`));
     });
   });
 

@@ -3,6 +3,7 @@
  * every container has resource limits, and no Secret or ConfigMap holds Vault's keys.
  */
 import assert from "node:assert/strict";
+import { DATABASE_NAME } from "../../components/postgres/plan";
 import { STAGES } from "../../config";
 import { validateObject } from "../harness/k8s-schema";
 import { runStage } from "../harness/stage";
@@ -75,6 +76,25 @@ describe("the whole program", function () {
           }
         }
         assert.deepEqual(missing, []);
+      });
+
+      it("backs up and drills exactly the PostgreSQL databases it creates, each with a name the scripts accept", async () => {
+        const run = await runStage(stage);
+        const objects = run.kubernetesObjects().map((o) => o.manifest as { kind?: string; metadata?: { name?: string }; spec?: Record<string, unknown> });
+        const created = new Set<string>();
+        for (const m of objects) {
+          if (m.kind === "Database" && typeof m.spec?.name === "string") created.add(m.spec.name);
+          const initdb = (m.kind === "Cluster" ? (m.spec?.bootstrap as { initdb?: { database?: string } } | undefined)?.initdb : undefined)?.database;
+          if (initdb) created.add(initdb);
+        }
+        assert.ok(created.size > 0, "no PostgreSQL database in the program");
+        for (const job of ["pgbackup", "pgdrill"]) {
+          const cron = objects.find((m) => m.kind === "CronJob" && m.metadata?.name === job);
+          const env = containersOf(cron as Record<string, unknown>).flatMap((c) => (c as { env?: { name: string; value?: string }[] }).env ?? []);
+          const listed = env.find((e) => e.name === "PGBACKUP_DATABASES")?.value?.split("\n") ?? [];
+          assert.deepEqual([...listed].sort(), [...created].sort(), `${job} does not get exactly the databases the program creates`);
+          for (const db of listed) assert.match(db, DATABASE_NAME);
+        }
       });
 
       it("keeps Vault's unseal or recovery keys out of every Secret and ConfigMap", async () => {

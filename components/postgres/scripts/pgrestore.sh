@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# Restores one database from the object store: the latest dump, or a given one.
+# Restores one database from the object store: the latest complete backup run, or a given one.
 #
 #   pgrestore.sh <database> [<timestamp>.dump]
 #   (or PGRESTORE_DATABASE and PGRESTORE_DUMP in the environment, as the restore Job sets them)
 #
-# Everything that can be checked is checked before the server is touched: the dump exists, was
-# made of this database, has a readable table of contents (pg_restore --list) and reads to its
-# end. Only then: the roles of the same backup run that the server lacks are created (roles that
-# exist keep their passwords, which belong to the platform's Secrets), new connections to the
-# database are refused and open ones ended, and pg_restore -c -C replaces the database. Finally
-# the restored row counts are compared with those recorded when the dump was taken.
+# No client ever sees a half-restored database:
+#   1. everything that can be checked is checked before the server is touched: the run is
+#      complete (its marker exists and the sums of dump, counts and globals match), the dump was
+#      made of this database, has a readable table of contents and reads to its end;
+#   2. the roles of the same run that the server lacks are created (roles that exist keep their
+#      passwords, which belong to the platform's Secrets);
+#   3. the dump is restored under a temporary name, pgrestore_new_<db>, that only superusers can
+#      reach (CONNECTION LIMIT 0), and its row counts, owners and privileges are compared with
+#      those the backup recorded. Until here the live database serves on, untouched; a failure
+#      drops the temporary copy and changes nothing;
+#   4. the swap: new connections to <db> are refused and its sessions ended, then in one
+#      transaction <db> becomes pgrestore_old_<db> (the safety copy of what was replaced, kept
+#      with connections refused) and the restored copy becomes <db>; the database's own settings
+#      and grants from the dump are applied, and only then are connections allowed again.
+#      A failure in the swap puts the old database back.
 #
 # Environment: PGHOST PGPORT PGUSER PGPASSWORD (a superuser), BACKUP_REMOTE (see pglib.sh).
 set -Eeuo pipefail
@@ -19,96 +28,108 @@ source "$(dirname "${BASH_SOURCE[0]}")/pglib.sh"
 db="${1:-${PGRESTORE_DATABASE:-}}"
 wanted="${2:-${PGRESTORE_DUMP:-}}"
 [[ -n "$db" ]] || die "usage: pgrestore.sh <database> [<timestamp>.dump]"
-[[ "$db" =~ ^[a-z_][a-z0-9_]{0,62}$ ]] || die "'$db' is not a database name this platform uses (lower-case letters, digits, '_')"
+problem=$(db_name_problem "$db")
+[[ -z "$problem" ]] || die "$problem; nothing was changed"
 require_env PGHOST PGUSER BACKUP_REMOTE
 
+new="${PG_RESTORE_PREFIX}new_$db"
+old="${PG_RESTORE_PREFIX}old_$db"
 spool=$(mktemp -d "${PGBACKUP_SPOOL:-${TMPDIR:-/tmp}}/pgrestore.XXXXXX")
-blocked=""
+phase=checking
 cleanup() {
-  # A restore that stopped after new connections were refused but before pg_restore replaced
-  # the database must not leave it unreachable.
-  if [[ -n "$blocked" ]]; then
-    psql_q -d postgres -v db="$db" <<'SQL' || log "could not re-allow connections to $db; run: ALTER DATABASE $db ALLOW_CONNECTIONS true"
-SELECT format('ALTER DATABASE %I ALLOW_CONNECTIONS true', datname) FROM pg_database WHERE datname = :'db' \gexec
-SQL
-  fi
+  case "$phase" in
+    restoring) drop_database "$new" || log "WARNING: could not drop $new; drop it by hand" ;;
+    swapping) swap_back ;;
+  esac
   rm -rf "$spool"
 }
 trap cleanup EXIT
 
-# --- 1. Find, fetch and check the dump; nothing on the server changes before this succeeds.
+sql() { psql_q -d postgres -v db="$db" -v new="$new" -v old="$old"; }
+
+# Undoes a swap that did not finish: the old database back under its name, open again; the
+# restored copy dropped (when there was no old database, the restored copy under its name too).
+swap_back() {
+  if [[ "$exists" == 0 ]]; then
+    drop_database "$db" || log "ERROR: could not drop the unfinished $db"
+    drop_database "$new" || log "WARNING: could not drop $new; drop it by hand"
+    return
+  fi
+  log "putting the old $db back"
+  sql >/dev/null <<'SQL' || log "ERROR: could not put the old $db back: see pg_database for $db, $old and $new"
+SELECT format('ALTER DATABASE %I ALLOW_CONNECTIONS false', :'db') \gexec
+BEGIN;
+SELECT format('ALTER DATABASE %I RENAME TO %I', :'db', :'new') FROM pg_database WHERE datname = :'db'
+  AND EXISTS (SELECT 1 FROM pg_database WHERE datname = :'old') \gexec
+SELECT format('ALTER DATABASE %I RENAME TO %I', :'old', :'db') FROM pg_database WHERE datname = :'old' \gexec
+COMMIT;
+SELECT format('ALTER DATABASE %I ALLOW_CONNECTIONS true', :'db') FROM pg_database WHERE datname = :'db' \gexec
+SQL
+  drop_database "$new" || log "WARNING: could not drop $new; drop it by hand"
+}
+
+# --- 1. Find, fetch and check the backup run; nothing on the server changes before this succeeds.
 if [[ -n "$wanted" ]]; then
   [[ "$wanted" == *.dump ]] || wanted="$wanted.dump"
   [[ "$wanted" =~ ^[0-9]{8}T[0-9]{6}Z\.dump$ ]] || die "'$wanted' is not a dump name (<YYYYmmddTHHMMSSZ>.dump); nothing was changed"
-  name="$wanted"
+  stamp="${wanted%.dump}"
 else
-  name=$(latest_object "$BACKUP_REMOTE/$db" .dump) || exit 1
-  [[ -n "$name" ]] || die "no dump of $db under $BACKUP_REMOTE/$db/; nothing was changed"
+  stamp=$(latest_complete "$BACKUP_REMOTE/$db") || die "cannot list the backups of $db; nothing was changed"
+  [[ -n "$stamp" ]] || die "no complete backup of $db under $BACKUP_REMOTE/$db/; nothing was changed"
 fi
-stamp="${name%.dump}"
-dump="$spool/$name"
-log "restoring $db from $BACKUP_REMOTE/$db/$name"
-store copyto "$BACKUP_REMOTE/$db/$name" "$dump" 2>/dev/null || die "dump $BACKUP_REMOTE/$db/$name is missing or cannot be fetched; nothing was changed"
+log "restoring $db from backup run $stamp ($BACKUP_REMOTE/$db/$stamp.dump)"
+fetch_checked_run "$db" "$stamp" "$spool" || die "backup run $stamp of $db cannot be restored (see above); nothing was changed"
 
-toc=$(pg_restore --list "$dump" 2>&1) || die "dump $name is unreadable (pg_restore --list: ${toc##*$'\n'}); nothing was changed"
-dumped_db=$(sed -n 's/^;[[:space:]]*[Dd]bname: //p' <<<"$toc" | head -n 1)
-[[ "$dumped_db" == "$db" ]] || die "dump $name is of database '$dumped_db', not '$db'; nothing was changed"
-pg_restore -f /dev/null "$dump" 2>/dev/null || die "dump $name is damaged: it does not read to its end; nothing was changed"
-
-globals="$spool/globals.sql"
-if ! store copyto "$BACKUP_REMOTE/$PG_GLOBALS_DIR/$stamp.sql" "$globals" 2>/dev/null; then
-  log "WARNING: no globals from backup run $stamp; roles are taken as they are on the server"
-  globals=""
-fi
-counts="$spool/counts"
-store copyto "$BACKUP_REMOTE/$db/$stamp.counts" "$counts" 2>/dev/null || counts=""
+exists=$(sql <<<"SELECT count(*) FROM pg_database WHERE datname = :'db'") || die "cannot reach $PGHOST; nothing was changed"
+kept=$(sql <<<"SELECT count(*) FROM pg_database WHERE datname = :'old'") || die "cannot reach $PGHOST; nothing was changed"
+[[ "$kept" == 0 || "$exists" == 0 ]] ||
+  die "$old, the safety copy of an earlier restore, still exists: drop it (DROP DATABASE $old) or rename it first; nothing was changed"
 
 # --- 2. Roles first: pg_restore assigns ownership and grants to roles that must exist.
-if [[ -n "$globals" ]]; then
-  psql_q -d postgres -c "SELECT rolname FROM pg_roles" >"$spool/roles" || die "cannot read the server's roles; nothing was changed"
-  # Statements about roles the server has are left out (matched by the role's name, quoted or
-  # not, as pg_dumpall writes it); those about missing roles are run, and stop at any error.
-  awk -v existing="$spool/roles" '
-    BEGIN { while ((getline r < existing) > 0) have[r] = 1 }
-    /^(CREATE|ALTER) ROLE / {
-      rest = substr($0, index($0, "ROLE ") + 5)
-      if (substr(rest, 1, 1) == "\"") {
-        match(rest, /^"([^"]|"")*"/); name = substr(rest, 2, RLENGTH - 2); gsub(/""/, "\"", name)
-      } else { match(rest, /^[^ ;]+/); name = substr(rest, 1, RLENGTH) }
-      if (name in have) next
-    }
-    { print }' "$globals" >"$spool/globals-missing.sql"
-  psql -X -q -v ON_ERROR_STOP=1 -d postgres -f "$spool/globals-missing.sql" >/dev/null ||
-    die "restoring the roles of backup run $stamp failed; the database was not touched"
-  log "roles: those missing on the server created from backup run $stamp"
-fi
+restore_missing_roles "$spool/globals.sql" || die "restoring the roles of backup run $stamp failed; the database was not touched"
+log "roles: those missing on the server created from backup run $stamp"
 
-# --- 3. Refuse new connections and end open ones, so the database can be dropped.
-exists=$(psql_q -d postgres -v db="$db" <<<"SELECT 1 FROM pg_database WHERE datname = :'db'") || die "cannot reach $PGHOST"
-if [[ "$exists" == "1" ]]; then
-  blocked=yes
-  psql_q -d postgres -v db="$db" >/dev/null <<'SQL' || die "could not block connections to $db"
-SELECT format('ALTER DATABASE %I ALLOW_CONNECTIONS false', :'db') \gexec
-SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :'db' AND pid <> pg_backend_pid();
+# --- 3. Restore under the temporary name and check it; the live database serves on meanwhile.
+drop_database "$new" || die "cannot drop $new, left over from an earlier restore; the database was not touched"
+phase=restoring
+restore_into "$new" "$spool" "$db" || die "the restore of $stamp did not come out as backed up; $db was not touched"
+# The database's own settings, comment and grants are not part of a restore without --create;
+# they are applied by name after the swap, from the dump's own statements.
+pg_restore --create --list "$spool/dump" |
+  grep -E "^[0-9]+; [0-9]+ [0-9]+ (COMMENT - DATABASE|ACL - DATABASE|SECURITY LABEL - DATABASE|DATABASE PROPERTIES -) " >"$spool/dbprops.list" || :
+: >"$spool/dbprops.sql"
+if [[ -s "$spool/dbprops.list" ]]; then
+  pg_restore --create -L "$spool/dbprops.list" -f - "$spool/dump" | grep -v '^\\connect ' >"$spool/dbprops.sql" ||
+    die "cannot read the database settings of dump $stamp; $db was not touched"
+fi
+sql >/dev/null <<'SQL' || die "cannot close $new for the swap; $db was not touched"
+SELECT format('ALTER DATABASE %I ALLOW_CONNECTIONS false', :'new') \gexec
+SELECT format('ALTER DATABASE %I CONNECTION LIMIT -1', :'new') \gexec
 SQL
-  log "$db: new connections refused, open ones ended"
-fi
 
-# --- 4. Replace the database.
-pg_restore --no-password -d postgres --clean --create --if-exists --exit-on-error "$dump" ||
-  die "pg_restore of $name into $db failed; see the messages above"
-# The database was recreated, with connections allowed: nothing to undo any more.
-blocked=""
-psql_q -d "$db" -c "ANALYZE" >/dev/null || log "WARNING: ANALYZE of $db failed"
-
-# --- 5. Check the result against the row counts recorded with the dump.
-if [[ -n "$counts" ]]; then
-  count_rows "$db" >"$spool/restored" || die "cannot count the rows of the restored $db"
-  if ! diff -u --label "backup $stamp" --label "restored $db" "$counts" "$spool/restored" >&2; then
-    die "$db was restored from $name but its row counts differ from the backup's (diff above)"
-  fi
-  log "$db: row counts of $(wc -l <"$counts") table(s) match the backup"
+# --- 4. The swap.
+phase=swapping
+if [[ "$exists" == 1 ]]; then
+  for attempt in 1 2 3 4 5; do
+    # pg_terminate_backend waits (up to 10s) for each session to end, so the rename finds none.
+    if sql >/dev/null 2>"$spool/swap.err" <<'SQL'; then break; fi
+SELECT format('ALTER DATABASE %I ALLOW_CONNECTIONS false', :'db') \gexec
+SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity WHERE datname = :'db' AND pid <> pg_backend_pid();
+BEGIN;
+SELECT format('ALTER DATABASE %I RENAME TO %I', :'db', :'old') \gexec
+SELECT format('ALTER DATABASE %I RENAME TO %I', :'new', :'db') \gexec
+COMMIT;
+SQL
+    log "swap attempt $attempt: $(tail -n 1 "$spool/swap.err")"
+    ((attempt < 5)) || die "the swap failed; $db is put back as it was"
+    sleep 1
+  done
+  log "$db: sessions ended; the restored database is $db, the replaced one kept as $old (connections refused)"
 else
-  log "WARNING: no row counts recorded with $name; the restore was not checked against them"
+  sql >/dev/null <<<"SELECT format('ALTER DATABASE %I RENAME TO %I', :'new', :'db') \gexec" || die "renaming $new to $db failed"
+  log "$db did not exist; the restored database is $db"
 fi
-log "restore of $db from $name complete"
+psql -X -q -v ON_ERROR_STOP=1 -d postgres -f "$spool/dbprops.sql" >/dev/null || die "applying the database settings and grants of dump $stamp failed; $db is put back as it was"
+sql >/dev/null <<<"SELECT format('ALTER DATABASE %I ALLOW_CONNECTIONS true', :'db') \gexec" || die "cannot open the restored $db; it is put back as it was"
+phase=finished
+log "restore of $db from backup run $stamp complete; once it is no longer needed: DROP DATABASE $old"

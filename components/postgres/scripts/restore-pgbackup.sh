@@ -20,7 +20,8 @@ die() {
 }
 [[ $# -ge 2 && $# -le 3 ]] || die "usage: restore-pgbackup.sh <stage> <database> [<timestamp>.dump]"
 stage="$1" db="$2" dump="${3:-}"
-[[ "$db" =~ ^[a-z_][a-z0-9_]{0,62}$ ]] || die "'$db' is not a database name"
+# The rule of plan.ts and pglib.sh: the restore accepts exactly the names the backup takes.
+[[ "$db" =~ ^[a-z][a-z0-9_]{0,47}$ ]] || die "'$db' is not a database name of the platform (a lower-case letter, then lower-case letters, digits or '_'; at most 48)"
 [[ -z "$dump" || "$dump" =~ ^[0-9]{8}T[0-9]{6}Z(\.dump)?$ ]] || die "'$dump' is not a dump name (<YYYYmmddTHHMMSSZ>.dump)"
 namespace="${PGRESTORE_NAMESPACE:-postgres}"
 timeout="${PGRESTORE_TIMEOUT_SECONDS:-21600}"

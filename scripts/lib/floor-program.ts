@@ -1,0 +1,65 @@
+/**
+ * The benchmark's floor: a program with no work of ours that registers exactly the resources a
+ * recorded run of the real program registered (same types, names, parents, providers and
+ * inputs, in the same order), under the same mock runtime. `npm run bench` reports the real
+ * program's evaluation time as a ratio to this one's.
+ *
+ * The records come from the file named by EDP_FLOOR_RECORDS (written by the bench's child).
+ */
+import * as fs from "node:fs";
+import * as alicloud from "@pulumi/alicloud";
+import * as command from "@pulumi/command";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import * as tls from "@pulumi/tls";
+import type { RecordedResource } from "./mock-runtime";
+
+const file = process.env.EDP_FLOOR_RECORDS;
+if (!file) throw new Error("EDP_FLOOR_RECORDS is not set: the floor program replays a recorded run");
+const records = JSON.parse(fs.readFileSync(file, "utf8")) as RecordedResource[];
+
+// Load the SDK class of every type the real program registered (the SDKs load modules lazily),
+// so that loading them, which is not our work, costs the floor the same.
+const SDKS: Record<string, unknown> = { alicloud, command, kubernetes: k8s, random, tls };
+for (const type of new Set(records.map((r) => r.type))) {
+  const [pkg, mod, cls] = type.split(":");
+  let at: unknown = SDKS[pkg];
+  for (const part of [...(mod ?? "").split("/").map((p) => p.split(".")[0]), cls]) {
+    at = at && typeof at === "object" ? (at as Record<string, unknown>)[part] : undefined;
+  }
+}
+
+class Replayed extends pulumi.ComponentResource {
+  constructor(type: string, name: string, opts: pulumi.ComponentResourceOptions) {
+    super(type, name, {}, opts);
+  }
+}
+
+class ReplayedCustom extends pulumi.CustomResource {
+  constructor(type: string, name: string, inputs: pulumi.Inputs, opts: pulumi.CustomResourceOptions) {
+    super(type, name, inputs, opts);
+  }
+}
+
+class ReplayedProvider extends pulumi.ProviderResource {
+  constructor(pkg: string, name: string, inputs: pulumi.Inputs, opts: pulumi.ResourceOptions) {
+    super(pkg, name, inputs, opts);
+  }
+}
+
+const byUrn = new Map<string, pulumi.Resource>();
+for (const r of records) {
+  const parent = r.parent ? byUrn.get(r.parent) : undefined;
+  const provider = r.options.provider ? byUrn.get(r.options.provider) : undefined;
+  const opts = { parent, provider: provider as pulumi.ProviderResource | undefined };
+  let resource: pulumi.Resource;
+  if (r.type.startsWith("pulumi:providers:")) {
+    resource = new ReplayedProvider(r.type.slice("pulumi:providers:".length), r.name, r.inputs, { parent });
+  } else if (r.custom) {
+    resource = new ReplayedCustom(r.type, r.name, r.inputs, opts);
+  } else {
+    resource = new Replayed(r.type, r.name, { parent });
+  }
+  byUrn.set(r.urn, resource);
+}
