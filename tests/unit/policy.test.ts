@@ -42,6 +42,8 @@ const table: [string, PolicyResource, PolicyContext, boolean][] = [
   ["volume-size", res("kubernetes:core/v1:PersistentVolumeClaim", { spec: { resources: { requests: { storage: "20Gi" } } } }), testing, true],
   ["volume-size", res("alicloud:ecs/ecsDisk:EcsDisk", { size: 10 }), testing, false],
   ["container-limits", deployment([{ name: "x", image: "a:1", resources: { limits: { cpu: "1" } } }]), testing, false],
+  ["container-limits", deployment([{ name: "x", image: "a:1", resources: { requests: { memory: "1Gi" } } }]), testing, false],
+  ["container-limits", deployment([{ name: "x", image: "a:1", resources: { limits: { memory: "1Gi" } } }]), testing, true],
   ["container-limits", deployment([{ name: "x", image: "a:1", resources: limited }]), testing, true],
   ["container-limits", res("kubernetes:batch/v1:CronJob", { kind: "CronJob", spec: { jobTemplate: { spec: { template: { spec: { containers: [{ name: "c", image: "a:1" }] } } } } } }), testing, false],
 ];
