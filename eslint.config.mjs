@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "bin/", "out/"] },
+  { ignores: ["node_modules/", "bin/", "out/", ".cache/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -16,6 +16,7 @@ import { EdgeClusters } from "./components/edge";
 import { Foundation } from "./components/foundation";
 import { CentralPlatform } from "./components/platform";
 import { Postgres } from "./components/postgres";
+import { deferredIngressReady } from "./components/shared/ingress";
 import { Vault } from "./components/vault";
 import { installCheapSdkStackTraces } from "./components/shared/stack-traces";
 import { loadStageConfig } from "./config";
@@ -34,6 +35,9 @@ const postgres = new Postgres("postgres", {
   backupWriter: foundation.identities.backupWriter,
 });
 
+// Vault's Ingress waits for the platform's ingress controller, built after Vault (the platform
+// puts Secrets into Vault's namespace).
+const ingressReady = deferredIngressReady();
 const vault = new Vault("vault", {
   cfg,
   cluster: foundation.cluster,
@@ -44,6 +48,7 @@ const vault = new Vault("vault", {
   ossInternalEndpoint: foundation.ossInternalEndpoint,
   allowedSourceRanges: [foundation.vpcCidr],
   clusterIssuer: PLATFORM_CA_ISSUER,
+  ingressReady: ingressReady.promise,
 });
 
 const platform = new CentralPlatform("platform", {
@@ -52,6 +57,7 @@ const platform = new CentralPlatform("platform", {
   e3Address: foundation.e3Eip.ipAddress,
   ingressAddress: foundation.ingressAddress,
   namespaces: { postgres: postgres.namespace, vault: vault.namespace },
+  diskStorageClass: foundation.cluster.diskStorageClass,
   database: {
     adminPassword: postgres.adminPassword,
     keycloak: {
@@ -64,6 +70,8 @@ const platform = new CentralPlatform("platform", {
     vault: { username: postgres.roles.vault.name, password: postgres.roles.vault.password },
   },
 });
+
+ingressReady.resolve(platform.ingressReady);
 
 const e3 = new E3(
   "e3",
@@ -80,6 +88,8 @@ const e3 = new E3(
 );
 // E3's CRL and host alerts, loaded by the platform's Prometheus (its rule selector takes all rules).
 new k8s.apiextensions.CustomResource("e3-alerts", e3.alertRule, { provider, dependsOn: [platform.monitoringStack] });
+// PostgreSQL's backup alerts, likewise after the monitoring CRDs (the alias keeps the URN it had under the component).
+new k8s.apiextensions.CustomResource("postgres-alerts", postgres.alertRule, { provider, dependsOn: [platform.monitoringStack], aliases: [{ parent: postgres }] });
 
 const edge = new EdgeClusters("edge", { config: cfg, foundation });
 

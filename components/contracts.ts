@@ -16,6 +16,8 @@ export interface CentralCluster {
   provider: k8s.Provider;
   /** Secret. */
   kubeconfig: pulumi.Output<string>;
+  /** The StorageClass every persistent volume names (shared/storage.ts DISK_STORAGE_CLASS); volumes wait for it. */
+  diskStorageClass: pulumi.Resource;
 }
 
 export interface FoundationOutputs {

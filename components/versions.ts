@@ -25,7 +25,9 @@ export const CHARTS = {
     repository: "https://prometheus-community.github.io/helm-charts",
     version: "77.1.1",
   },
-  loki: { chart: "loki", repository: "https://grafana.github.io/helm-charts", version: "6.45.1" },
+  // Loki: 6.45.1 cannot render filesystem storage (grafana/loki#19675, fixed in 6.46.0); 6.55.0 is
+  // the last release of the open-source chart in this repository (7.x is for Enterprise Logs).
+  loki: { chart: "loki", repository: "https://grafana.github.io/helm-charts", version: "6.55.0" },
   promtail: { chart: "promtail", repository: "https://grafana.github.io/helm-charts", version: "6.17.0" },
   kyverno: { chart: "kyverno", repository: "https://kyverno.github.io/kyverno", version: "3.5.2" },
   // PostgreSQL (components/postgres): the CloudNativePG operator, chart 0.29.0 = operator 1.30.0.

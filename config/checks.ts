@@ -4,7 +4,23 @@
  */
 import type { ConfigProblem } from "./load";
 import { stageNames } from "./naming";
-import { isPlaceholder, KNOWN_PLACEHOLDERS_TEXT, placeholderUses } from "./placeholders";
+import { scheduleGaps } from "./cron";
+import {
+  DEVICE_CA_VALIDITY_DAYS,
+  E3_SERVICE_PORTS,
+  HELM_RELEASE_NAME_MAX,
+  MIN_BACKUP_INTERVAL_SECONDS,
+  NODE_POD_CIDR_PREFIX,
+  OSS_BUCKET_NAME_MAX,
+  POD_CIDR_PREFIX,
+  PRIVILEGED_PORT_MAX,
+  RESERVED_RANGES,
+  SERVICE_CIDR_PREFIX,
+  VPC_PREFIX,
+  VSWITCH_PREFIX,
+} from "./limits";
+import { placeholderProblems, placeholderUses } from "./placeholders";
+import { caProblems, dockerConfigProblem, dockerConfigRegistries } from "./secrets";
 import { DDM_GPG_VARIABLES, DDM_SSH_VARIABLES, type SecretKey, type StageInput } from "./schema";
 import { EDP_SERVICES } from "./stages";
 import { cidrContains, cidrsOverlap, type Ipv4Cidr, parseIpv4Cidr } from "./validators";
@@ -12,6 +28,8 @@ import { cidrContains, cidrsOverlap, type Ipv4Cidr, parseIpv4Cidr } from "./vali
 export interface CrossCheckContext {
   stack: string;
   secrets: Partial<Record<SecretKey, unknown>>;
+  /** The time certificates are checked against; now by default. */
+  now?: Date;
 }
 
 type CheckFn = (cfg: StageInput, ctx: CrossCheckContext) => ConfigProblem[];
@@ -19,6 +37,7 @@ type CheckFn = (cfg: StageInput, ctx: CrossCheckContext) => ConfigProblem[];
 type Check = { needs: (keyof StageInput)[]; run: CheckFn };
 
 const cidrOf = (text: string) => parseIpv4Cidr(text) as Ipv4Cidr; // the schema has already rejected bad syntax
+const prefixOf = (c: Ipv4Cidr) => 32 - Math.log2(c.last - c.first + 1);
 
 const stageMatchesStack: CheckFn = (cfg, { stack }) =>
   cfg.stage === stack
@@ -40,6 +59,27 @@ const network: CheckFn = (cfg) => {
       if (cidrsOverlap(a, b)) out.push({ key: kb, message: `${b.text} overlaps ${ka} (${a.text}); VPC, pod and service CIDRs must be disjoint` });
     }
   }
+  const prefixRules: Record<string, { min: number; max: number; what: string }> = {
+    "edp:network.vpcCidr": { ...VPC_PREFIX, what: "a VPC" },
+    "edp:network.podCidr": { ...POD_CIDR_PREFIX, what: "the pod CIDR" },
+    "edp:network.serviceCidr": { ...SERVICE_CIDR_PREFIX, what: "the service CIDR" },
+  };
+  for (const [key, range] of ranges) {
+    for (const r of RESERVED_RANGES) {
+      if (cidrsOverlap(range, cidrOf(r.cidr))) out.push({ key, message: `${range.text} overlaps ${r.cidr}, ${r.why}; Alibaba Cloud does not route it inside a VPC` });
+    }
+    const prefix = prefixOf(range);
+    const rule = prefixRules[key];
+    if (prefix < rule.min || prefix > rule.max) out.push({ key, message: `${range.text} is a /${prefix}; ${rule.what} must be a /${rule.min} to /${rule.max}` });
+  }
+  const nodes = (cfg.cluster?.create?.nodePools ?? []).reduce((sum, p) => sum + p.maxSize, 0);
+  const podPrefix = prefixOf(ranges[1][1]);
+  if (podPrefix <= NODE_POD_CIDR_PREFIX && 2 ** (NODE_POD_CIDR_PREFIX - podPrefix) < nodes) {
+    out.push({
+      key: "edp:network.podCidr",
+      message: `${n.podCidr} holds ${2 ** (NODE_POD_CIDR_PREFIX - podPrefix)} node subnets (/${NODE_POD_CIDR_PREFIX} each) but the node pools may grow to ${nodes} nodes`,
+    });
+  }
   const vpc = ranges[0][1];
   const seenZones = new Set<string>();
   n.zones.forEach((z, i) => {
@@ -48,6 +88,10 @@ const network: CheckFn = (cfg) => {
     if (seenZones.has(z.zoneId)) out.push({ key: `${key}.zoneId`, message: `${z.zoneId} is listed twice; use distinct zones` });
     seenZones.add(z.zoneId);
     const sw = cidrOf(z.vswitchCidr);
+    const swPrefix = prefixOf(sw);
+    if (swPrefix < VSWITCH_PREFIX.min || swPrefix > VSWITCH_PREFIX.max) {
+      out.push({ key: `${key}.vswitchCidr`, message: `${sw.text} is a /${swPrefix}; a vSwitch must be a /${VSWITCH_PREFIX.min} to /${VSWITCH_PREFIX.max}` });
+    }
     if (!cidrContains(vpc, sw)) out.push({ key: `${key}.vswitchCidr`, message: `${sw.text} is not inside edp:network.vpcCidr (${vpc.text})` });
     n.zones.slice(0, i).forEach((other, j) => {
       if (cidrsOverlap(cidrOf(other.vswitchCidr), sw)) out.push({ key: `${key}.vswitchCidr`, message: `${sw.text} overlaps edp:network.zones[${j}].vswitchCidr (${other.vswitchCidr})` });
@@ -107,10 +151,14 @@ const vault: CheckFn = (cfg) => {
 
 const e3: CheckFn = (cfg) => {
   const out: ConfigProblem[] = [];
-  const reserved = new Map([[80, "HTTP"], [443, "HTTPS"]]);
   for (const field of ["sshPort", "nodeExporterPort"] as const) {
     const p = cfg.e3[field];
-    if (reserved.has(p)) out.push({ key: `edp:e3.${field}`, message: `${p} is taken by Apache (${reserved.get(p)})` });
+    const taken = E3_SERVICE_PORTS.find((s) => s.port === p);
+    if (taken) out.push({ key: `edp:e3.${field}`, message: `${p} is taken on E3 by ${taken.service}` });
+  }
+  // The node exporter runs as an unprivileged user, which cannot bind a privileged port.
+  if (cfg.e3.nodeExporterPort <= PRIVILEGED_PORT_MAX) {
+    out.push({ key: "edp:e3.nodeExporterPort", message: `${cfg.e3.nodeExporterPort} is a privileged port (below ${PRIVILEGED_PORT_MAX + 1}); the node exporter runs unprivileged` });
   }
   if (cfg.e3.sshPort === cfg.e3.nodeExporterPort) out.push({ key: "edp:e3.nodeExporterPort", message: `${cfg.e3.nodeExporterPort} is also edp:e3.sshPort` });
   cfg.e3.adminCidrs.forEach((c, i) => {
@@ -121,14 +169,20 @@ const e3: CheckFn = (cfg) => {
   return out;
 };
 
-const HELM_RELEASE_NAME_MAX = 53;
-
 const edge: CheckFn = (cfg, { secrets }) => {
   const out: ConfigProblem[] = [];
   const kubeconfigs = (secrets.edgeKubeconfigs ?? {}) as Record<string, unknown>;
   const byName = new Map<string, (typeof cfg.edgeClusters)[number]>();
+  const firstIndex = new Map<string, number>();
+  const duplicated = new Set<string>();
   cfg.edgeClusters.forEach((c, i) => {
-    if (byName.has(c.name)) out.push({ key: `edp:edgeClusters[${i}].name`, message: `${c.name} is used by another edge cluster` });
+    const first = firstIndex.get(c.name);
+    if (first !== undefined) {
+      out.push({ key: `edp:edgeClusters[${i}].name`, message: `${c.name} is used by another edge cluster (edp:edgeClusters[${first}].name); cluster names must be unique` });
+      duplicated.add(c.name);
+      return;
+    }
+    firstIndex.set(c.name, i);
     byName.set(c.name, c);
     if (c.bootstrap === "direct" && kubeconfigs[c.name] === undefined) {
       out.push({ key: `edp:edgeClusters[${i}].bootstrap`, message: `is direct but edp:edgeKubeconfigs.${c.name} (secret) is not set` });
@@ -152,7 +206,10 @@ const edge: CheckFn = (cfg, { secrets }) => {
     }
     const c = byName.get(d.cluster);
     if (!c) out.push({ key: `${key}.cluster`, message: `${JSON.stringify(d.cluster)} is not in edp:edgeClusters` });
-    else if (d.hostname !== undefined && !c.hosts.includes(d.hostname)) {
+    // Which of two same-named clusters is meant cannot be known: the duplicate is the problem, reported on the cluster.
+    else if (duplicated.has(d.cluster)) {
+      // nothing to blame on the deployment
+    } else if (d.hostname !== undefined && !c.hosts.includes(d.hostname)) {
       out.push({ key: `${key}.hostname`, message: `${JSON.stringify(d.hostname)} is not a host of edge cluster ${c.name} (${c.hosts.join(", ") || "no hosts listed"})` });
     }
     // Flux names the Helm release after the HelmRelease, and Helm limits release names to 53 characters.
@@ -172,19 +229,13 @@ const edge: CheckFn = (cfg, { secrets }) => {
         });
       }
     }
-    placeholderUses(d.values, `${key}.values`)
-      .filter((u) => !isPlaceholder(u.word))
-      .forEach((u) => {
-        out.push({ key: u.path, message: `{{${u.word}}} is not a placeholder (deployment ${d.name}; known: ${KNOWN_PLACEHOLDERS_TEXT})` });
-      });
+    for (const p of placeholderProblems(d.values, `${key}.values`)) out.push({ key: p.path, message: `${p.message} (deployment ${d.name})` });
     const id = `${d.cluster}/${d.name}`;
     if (seen.has(id)) out.push({ key: `${key}.name`, message: `${d.name} is deployed twice to cluster ${d.cluster}` });
     seen.add(id);
   });
   for (const [name, template] of Object.entries(cfg.chartTemplates)) {
-    for (const u of placeholderUses(template.values, `edp:chartTemplates.${name}.values`)) {
-      if (!isPlaceholder(u.word)) out.push({ key: u.path, message: `{{${u.word}}} is not a placeholder (known: ${KNOWN_PLACEHOLDERS_TEXT})` });
-    }
+    for (const p of placeholderProblems(template.values, `edp:chartTemplates.${name}.values`)) out.push({ key: p.path, message: p.message });
   }
   return out;
 };
@@ -193,8 +244,8 @@ const edge: CheckFn = (cfg, { secrets }) => {
 const bucketNames: CheckFn = (cfg) => {
   const names = stageNames(cfg);
   return [names.manifestsBucket, names.backupBucket, names.vaultSnapshotBucket]
-    .filter((n) => n.length > 63)
-    .map((n) => ({ key: "edp:bucketPrefix", message: `makes the bucket name ${n} ${n.length} characters long; OSS allows 3 to 63` }));
+    .filter((n) => n.length > OSS_BUCKET_NAME_MAX)
+    .map((n) => ({ key: "edp:bucketPrefix", message: `makes the bucket name ${n} ${n.length} characters long; OSS allows 3 to ${OSS_BUCKET_NAME_MAX}` }));
 };
 
 /** Names only keys, never values: these are secrets. */
@@ -216,6 +267,55 @@ const ddmFiles: CheckFn = (_cfg, { secrets }) => {
   return out;
 };
 
+/** The backup and restore-drill Jobs need time to finish before the next run (config/limits.ts). */
+const backupIntervals: CheckFn = (cfg) => {
+  const out: ConfigProblem[] = [];
+  for (const field of ["schedule", "drillSchedule"] as const) {
+    const schedule = cfg.postgres.backup[field];
+    let gaps: { min: number; max: number };
+    try {
+      gaps = scheduleGaps(schedule);
+    } catch (e) {
+      out.push({ key: `edp:postgres.backup.${field}`, message: `${JSON.stringify(schedule)} ${(e as Error).message}` });
+      continue;
+    }
+    if (gaps.min < MIN_BACKUP_INTERVAL_SECONDS) {
+      out.push({
+        key: `edp:postgres.backup.${field}`,
+        message: `${JSON.stringify(schedule)} runs ${gaps.min / 60} minutes apart at the closest; a backup Job needs at least ${MIN_BACKUP_INTERVAL_SECONDS / 60} minutes between runs`,
+      });
+    }
+  }
+  return out;
+};
+
+/** Vault refuses to issue a device certificate that would outlive its CA. */
+const deviceCertLifetime: CheckFn = (cfg, { secrets, now = new Date() }) => {
+  const ttl = cfg.vault.deviceCertTtlDays;
+  const ca = secrets.deviceCa as { crt?: unknown; key?: unknown } | undefined;
+  if (ca === undefined) {
+    return ttl > DEVICE_CA_VALIDITY_DAYS
+      ? [{ key: "edp:vault.deviceCertTtlDays", message: `is ${ttl} days, longer than the ${DEVICE_CA_VALIDITY_DAYS}-day lifetime of the device CA Vault generates` }]
+      : [];
+  }
+  const facts = caProblems(ca.crt, ca.key, now);
+  if (Array.isArray(facts)) return []; // reported on edp:deviceCa itself
+  const left = Math.floor((facts.notAfter.getTime() - now.getTime()) / 86_400_000);
+  return ttl > left
+    ? [{ key: "edp:vault.deviceCertTtlDays", message: `is ${ttl} days, but the device CA (edp:deviceCa) expires in ${left} days (${facts.notAfter.toISOString().slice(0, 10)}); a device certificate cannot outlive its CA` }]
+    : [];
+};
+
+/** The pull secret must hold credentials for the registry the images come from. */
+const pullCredentials: CheckFn = (cfg, { secrets }) => {
+  const json = secrets.dockerPullJson;
+  if (typeof json !== "string" || dockerConfigProblem(json) !== undefined) return [];
+  const host = cfg.images.registry.split("/")[0];
+  const registries = dockerConfigRegistries(json);
+  return registries.includes(host)
+    ? []
+    : [{ key: "edp:dockerPullJson", message: `has no credentials for ${host}, the registry of edp:images.registry (it has: ${registries.join(", ")})` }];
+};
 
 const CHECKS: Check[] = [
   { needs: ["stage"], run: stageMatchesStack },
@@ -227,6 +327,9 @@ const CHECKS: Check[] = [
   { needs: ["e3"], run: e3 },
   { needs: ["edgeClusters", "chartTemplates", "deployments"], run: edge },
   { needs: [], run: ddmFiles },
+  { needs: ["postgres"], run: backupIntervals },
+  { needs: ["vault"], run: deviceCertLifetime },
+  { needs: ["images"], run: pullCredentials },
 ];
 
 /**

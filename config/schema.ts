@@ -5,6 +5,17 @@
  * in `crossChecks`, so every problem is reported at once with the key path it concerns.
  */
 import { z } from "zod";
+import {
+  CSI_DISK_MIN_GB,
+  DNS1123_LABEL_MAX,
+  ESSD_PL1,
+  HELM_CHART_NAME,
+  LOKI_MIN_RETENTION_HOURS,
+  MAX_NAME_LENGTH,
+  NODE_POOL_MIN_SYSTEM_DISK_GB,
+  POSTGRES_INSTANCES,
+  VAULT_REPLICAS,
+} from "./limits";
 import { EDP_SERVICES, STAGES } from "./stages";
 import {
   ALICLOUD_REGIONS,
@@ -14,177 +25,209 @@ import {
   isDomainName,
   LOAD_BALANCER_ID,
   parseIpv4Cidr,
+  pemCertificatesParse,
+  SEMVER,
 } from "./validators";
+
+/** A value as a message may quote it: JSON, cut short (hostile or pasted values can be huge). */
+const show = (v: string) => (v.length > 80 ? `${JSON.stringify(v.slice(0, 80))}… (${v.length} characters)` : JSON.stringify(v));
 
 const domain = z.string().refine(isDomainName, { message: "is not a lower-case DNS domain such as example.net" });
 const cidr = z.string().superRefine((v, ctx) => {
   const parsed = parseIpv4Cidr(v);
-  if (typeof parsed === "string") ctx.addIssue({ code: "custom", message: `${JSON.stringify(v)} ${parsed}` });
+  if (typeof parsed === "string") ctx.addIssue({ code: "custom", message: `${show(v)} ${parsed}` });
 });
 const cron = z.string().superRefine((v, ctx) => {
   const problem = cronProblem(v);
-  if (problem) ctx.addIssue({ code: "custom", message: `${JSON.stringify(v)} ${problem}` });
+  if (problem) ctx.addIssue({ code: "custom", message: `${show(v)} ${problem}` });
 });
 const port = z.number().int().min(1, "must be a port between 1 and 65535").max(65535, "must be a port between 1 and 65535");
 const dnsLabel = z.string().refine(isDns1123Label, {
-  message: "must be a DNS-1123 label: lower-case letters, digits and '-', at most 63 characters, starting and ending alphanumeric",
+  message: `must be a DNS-1123 label: lower-case letters, digits and '-', at most ${DNS1123_LABEL_MAX} characters, starting and ending alphanumeric`,
 });
+/** A chart template's name: only a key in the stack file (it reaches no Kubernetes or cloud name). */
+const templateName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "must be 1 to 63 letters, digits, '_', '.' or '-', starting with a letter or digit");
 const positiveInt = z.number().int().positive("must be a whole number greater than 0");
+/** GiB of an ECS disk or a persistent volume (cloud_essd PL1, config/limits.ts). */
+const volumeGb = z.number().int().min(CSI_DISK_MIN_GB, `must be at least ${CSI_DISK_MIN_GB} GiB, the smallest ESSD`).max(ESSD_PL1.maxDataGb, `must be at most ${ESSD_PL1.maxDataGb} GiB, the largest ESSD`);
 
 const zoneSchema = z.strictObject({
-  /** Availability zone id, e.g. eu-central-1a. */
-  zoneId: z.string().regex(/^[a-z]{2}-[a-z]+(-[0-9]+[a-z]|-[a-z])$/, "is not an Alibaba zone id such as eu-central-1a"),
-  /** CIDR of this zone's vSwitch; must lie inside the VPC CIDR. */
-  vswitchCidr: cidr,
+  zoneId: z.string().regex(/^[a-z]{2}-[a-z]+(-[0-9]+[a-z]|-[a-z])$/, "is not an Alibaba zone id such as eu-central-1a").describe("Availability zone id, e.g. eu-central-1a; a zone of alicloud:region."),
+  vswitchCidr: cidr.describe("CIDR of this zone's vSwitch (/16 to /29); inside the VPC CIDR, disjoint from the other zones'."),
 });
 
 const nodePoolSchema = z.strictObject({
-  name: dnsLabel,
-  instanceTypes: z.array(z.string().regex(/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/, "is not an ECS instance type such as ecs.g7.xlarge")).min(1),
-  minSize: z.number().int().min(0),
-  maxSize: positiveInt,
-  diskSizeGb: z.number().int().min(40, "must be at least 40 GiB").max(2048),
+  name: dnsLabel.describe("Node pool name (unique)."),
+  instanceTypes: z.array(z.string().regex(/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/, "is not an ECS instance type such as ecs.g7.xlarge")).min(1).describe("ECS instance types, in order of preference."),
+  minSize: z.number().int().min(0).describe("Fewest nodes; at most maxSize."),
+  maxSize: positiveInt.describe("Most nodes the pool scales to; the pod CIDR needs a /24 per node."),
+  diskSizeGb: z
+    .number()
+    .int()
+    .min(NODE_POOL_MIN_SYSTEM_DISK_GB, `must be at least ${NODE_POOL_MIN_SYSTEM_DISK_GB} GiB`)
+    .max(ESSD_PL1.maxSystemGb, `must be at most ${ESSD_PL1.maxSystemGb} GiB, the largest ECS system disk`)
+    .describe("System disk of each node (cloud_essd), GiB."),
 });
 
 const clusterCreateSchema = z.strictObject({
-  /** ACK Kubernetes version, e.g. 1.33.3-aliyun.1. */
-  kubernetesVersion: z.string().regex(/^1\.[0-9]+\.[0-9]+-aliyun\.[0-9]+$/, "is not an ACK version such as 1.33.3-aliyun.1"),
-  /** ACK managed cluster edition: ack.standard or ack.pro.small. */
-  clusterSpec: z.enum(["ack.standard", "ack.pro.small"]),
-  nodePools: z.array(nodePoolSchema).min(1, "needs at least one node pool"),
+  kubernetesVersion: z.string().regex(/^1\.[0-9]+\.[0-9]+-aliyun\.[0-9]+$/, "is not an ACK version such as 1.33.3-aliyun.1").describe("ACK Kubernetes version, e.g. 1.33.3-aliyun.1."),
+  clusterSpec: z.enum(["ack.standard", "ack.pro.small"]).describe("ACK managed cluster edition."),
+  nodePools: z.array(nodePoolSchema).min(1, "needs at least one node pool").describe("Worker node pools (at least one)."),
 });
 
 const imagesSchema = z.strictObject({
-  /** Registry and namespace the EDP images are pulled from. */
-  registry: z.string().regex(/^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+$/, "is not a registry path such as registry.example.net/edp"),
-  /** Image tag of each EDP service. */
-  tags: z.record(z.string(), z.string().regex(IMAGE_TAG, "is not a valid image tag")),
+  registry: z
+    .string()
+    .max(MAX_NAME_LENGTH)
+    .regex(/^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+$/, "is not a registry path such as registry.example.net/edp")
+    .describe("Registry and namespace the EDP images are pulled from; edp:dockerPullJson must hold credentials for its host."),
+  tags: z
+    .record(z.string(), z.string().regex(IMAGE_TAG, "is not a valid image tag (at most 128 of A-Z a-z 0-9 _ . -, not starting with . or -)"))
+    .describe("Image tag of each EDP service (all ten required); \"latest\" only in testing."),
 });
 
 const backupSchema = z.strictObject({
-  /** When the pgbackup CronJob runs (manual: every 3 hours). */
-  schedule: cron,
-  /** Days a dump is kept in the backup bucket before it expires. */
-  retentionDays: positiveInt,
-  /** When the restore drill runs (weekly). */
-  drillSchedule: cron,
+  schedule: cron.describe("When the pgbackup CronJob runs (manual: every 3 hours); Kubernetes cron, runs at least 15 minutes apart."),
+  retentionDays: positiveInt.describe("Days a dump is kept in the backup bucket before it expires."),
+  drillSchedule: cron.describe("When the restore drill runs (weekly); Kubernetes cron, runs at least 15 minutes apart."),
 });
 
 const postgresSchema = z.strictObject({
-  instances: z.number().int().min(1).max(5),
-  storageGb: z.number().int().min(1),
-  backup: backupSchema,
+  instances: z.number().int().min(POSTGRES_INSTANCES.min).max(POSTGRES_INSTANCES.max).describe("CloudNativePG instances (primary plus standbys)."),
+  storageGb: volumeGb.describe("Volume of each instance (cloud_essd PL1), GiB."),
+  backup: backupSchema.describe("pg_dump backups to OSS and the restore drill."),
 });
 
 const vaultSchema = z.strictObject({
-  replicas: z.number().int().min(1).max(7),
-  /** shamir (testing only) or alicloudkms auto-unseal. */
-  seal: z.enum(["shamir", "alicloudkms"]),
-  storageGb: z.number().int().min(1),
-  /** When a raft snapshot is written to the snapshot bucket. */
-  snapshotSchedule: cron,
-  /** How long a CRL Vault publishes stays valid, in hours; must exceed E3's refresh period. */
-  crlExpiryHours: positiveInt,
-  /** Maximum lifetime of a device certificate, in days. */
-  deviceCertTtlDays: positiveInt,
+  replicas: z.number().int().min(VAULT_REPLICAS.min).max(VAULT_REPLICAS.max).describe("Vault pods (raft voters); odd."),
+  seal: z.enum(["shamir", "alicloudkms"]).describe("shamir (testing only) or alicloudkms auto-unseal (staging, production)."),
+  storageGb: volumeGb.describe("Raft volume of each pod, GiB."),
+  snapshotSchedule: cron.describe("When a raft snapshot is written to the snapshot bucket (Kubernetes cron)."),
+  crlExpiryHours: positiveInt.describe("How long a CRL Vault publishes stays valid, in hours; at least four E3 refresh periods."),
+  deviceCertTtlDays: positiveInt.describe("Maximum lifetime of a device certificate, in days; not beyond the device CA's expiry (10 years when generated)."),
 });
 
 const e3Schema = z.strictObject({
-  instanceType: z.string().regex(/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/, "is not an ECS instance type such as ecs.g7.large"),
-  systemDiskGb: z.number().int().min(20),
-  dataDiskGb: z.number().int().min(20),
-  /** SSH maintenance port (manual §4.3: 2222). */
-  sshPort: port,
-  /** Prometheus node exporter port (manual §4.3: 9100). */
-  nodeExporterPort: port,
-  /** Source CIDRs allowed to reach the SSH and node exporter ports, besides the VPC. */
-  adminCidrs: z.array(cidr),
-  /** Minutes between CRL downloads from Vault. */
-  crlRefreshMinutes: z.number().int().min(1).max(1440),
-  /** PEM bundle of a custom CA the E3 host must trust (manual §4.4), if the EDP services use one. */
+  instanceType: z.string().regex(/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/, "is not an ECS instance type such as ecs.g7.large").describe("ECS instance type of the E3 VM."),
+  systemDiskGb: z
+    .number()
+    .int()
+    .min(ESSD_PL1.minGb, `must be at least ${ESSD_PL1.minGb} GiB, the smallest ESSD`)
+    .max(ESSD_PL1.maxSystemGb, `must be at most ${ESSD_PL1.maxSystemGb} GiB, the largest ECS system disk`)
+    .describe("System disk (cloud_essd), GiB."),
+  dataDiskGb: volumeGb.describe("Data disk (cloud_essd): registry, Git, package mirror; GiB."),
+  sshPort: port.describe("SSH maintenance port (manual §4.3: 2222); not a port of E3's own services."),
+  nodeExporterPort: port.describe("Prometheus node exporter port (manual §4.3: 9100); unprivileged, not a port of E3's own services."),
+  adminCidrs: z.array(cidr).describe("Source CIDRs allowed to reach the SSH and node exporter ports, besides the VPC; none larger than a /8."),
+  crlRefreshMinutes: z.number().int().min(1).max(1440).describe("Minutes between CRL downloads from Vault."),
   customCaBundle: z
     .string()
     .refine((v) => /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.test(v), { message: "is not a PEM bundle of CA certificates" })
-    .optional(),
-  /** rsync source of the Debian master repository E3 mirrors over SSH (manual §4.7): user@host:/path. */
+    .refine((v) => pemCertificatesParse(v), { message: "holds a PEM block that is not a parsable certificate" })
+    .optional()
+    .describe("PEM bundle of a custom CA the E3 host must trust (manual §4.4), if the EDP services use one."),
   packagesUpstream: z
     .string()
-    .regex(/^[a-z_][a-z0-9_-]*@[a-z0-9]([a-z0-9.-]*[a-z0-9])?:\/[A-Za-z0-9._/-]*$/, "is not an rsync source such as packages@repo.example.net:/srv/debian"),
-  /** SSH port of the master repository (manual §4.3: 22). */
-  packagesUpstreamPort: port.default(22),
+    .max(MAX_NAME_LENGTH)
+    .regex(/^[a-z_][a-z0-9_-]*@[a-z0-9]([a-z0-9.-]*[a-z0-9])?:\/[A-Za-z0-9._/-]*$/, "is not an rsync source such as packages@repo.example.net:/srv/debian")
+    .describe("rsync source of the Debian master repository E3 mirrors over SSH (manual §4.7): user@host:/path."),
+  packagesUpstreamPort: port.default(22).describe("SSH port of the master repository (manual §4.3: 22)."),
 });
 
 const monitoringSchema = z.strictObject({
-  prometheusRetention: z.string().regex(/^[0-9]+[hdwy]$/, "is not a duration such as 15d"),
-  prometheusStorageGb: positiveInt,
-  lokiStorageGb: positiveInt,
-  lokiRetentionHours: positiveInt,
+  prometheusRetention: z.string().regex(/^[1-9][0-9]{0,5}[hdwy]$/, "is not a duration such as 15d").describe("How long Prometheus keeps samples, e.g. 15d."),
+  prometheusStorageGb: volumeGb.describe("Prometheus volume, GiB."),
+  lokiStorageGb: volumeGb.describe("Loki volume, GiB."),
+  lokiRetentionHours: z
+    .number()
+    .int()
+    .min(LOKI_MIN_RETENTION_HOURS, `must be at least ${LOKI_MIN_RETENTION_HOURS} hours: Loki refuses a shorter retention`)
+    .describe("How long Loki keeps logs, in hours (Loki's minimum: 24)."),
 });
 
 const edgeClusterSchema = z.strictObject({
-  name: dnsLabel,
-  /** direct: the program reaches the cluster with a kubeconfig; script: it emits a bootstrap script. */
-  bootstrap: z.enum(["direct", "script"]),
-  /** Host names of the cluster's nodes; pinned deployments name one of them. */
-  hosts: z.array(dnsLabel).default([]),
-  /** Raise to rotate the cluster's sealed-secrets key. */
-  sealedSecretsKeyVersion: positiveInt.default(1),
-  /** How often Flux on the edge polls its bucket prefix. */
-  syncInterval: z.string().regex(/^[0-9]+[smh]$/, "is not a duration such as 5m").default("5m"),
+  name: dnsLabel.describe("Edge cluster name (unique)."),
+  bootstrap: z
+    .enum(["direct", "script"])
+    .describe("direct: the program reaches the cluster with edp:edgeKubeconfigs.<name>; script: it emits a bootstrap script."),
+  hosts: z.array(dnsLabel).default([]).describe("Host names of the cluster's nodes; pinned deployments name one of them."),
+  sealedSecretsKeyVersion: positiveInt.default(1).describe("Raise to rotate the cluster's sealed-secrets key."),
+  syncInterval: z.string().regex(/^[1-9][0-9]{0,4}[smh]$/, "is not a duration such as 5m").default("5m").describe("How often Flux on the edge polls its bucket prefix."),
 });
 
 const chartTemplateSchema = z.strictObject({
-  chart: z.string().min(1),
-  repository: z.url({ protocol: /^(https|oci)$/, error: "is not an https:// or oci:// repository URL" }),
-  version: z.string().min(1),
-  values: z.record(z.string(), z.unknown()).default({}),
+  chart: z
+    .string()
+    .regex(HELM_CHART_NAME, "is not a Helm chart name: lower-case letters, digits and '-', at most 63 characters, starting and ending alphanumeric")
+    .describe("Chart name in the repository."),
+  repository: z
+    .url({ protocol: /^(https|oci)$/, error: "is not an https:// or oci:// repository URL" })
+    .max(MAX_NAME_LENGTH)
+    .describe("https:// Helm repository or oci:// registry path."),
+  version: z.string().regex(SEMVER, "is not a SemVer 2 version such as 1.4.2 (Helm chart versions are SemVer)").describe("Exact chart version (SemVer 2)."),
+  values: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .describe("Helm values; strings may hold {{uuid}}, {{name}}, {{hostname}} (pinned deployments only); no other placeholder."),
 });
 
 const deploymentSchema = z.strictObject({
-  name: dnsLabel,
-  template: z.string(),
-  cluster: z.string(),
-  /** Pins the deployment to this host; without it, the deployment floats. */
-  hostname: z.string().optional(),
-  /** Extra values merged over the template's values. */
-  values: z.record(z.string(), z.unknown()).default({}),
+  name: dnsLabel.describe("Deployment name (the HelmRelease; at most 53 characters, Helm's limit)."),
+  template: templateName.describe("Key of edp:chartTemplates."),
+  cluster: dnsLabel.describe("Name of an edge cluster in edp:edgeClusters."),
+  hostname: dnsLabel.optional().describe("Pins the deployment to this host of the cluster; without it, the deployment floats."),
+  values: z.record(z.string(), z.unknown()).default({}).describe("Extra values merged over the template's values (same placeholders)."),
 });
 
 /** Every non-secret `edp:*` key. Secret keys are listed in SECRET_KEYS and read separately. */
 export const stageSchema = z.strictObject({
-  stage: z.enum(STAGES, { error: `must be one of ${STAGES.join(", ")}` }),
-  region: z.enum(ALICLOUD_REGIONS, { error: `must be an Alibaba Cloud region id such as eu-central-1` }),
-  /** Prefix of every OSS bucket name (globally unique in Alibaba Cloud; no dots, see DESIGN). */
+  stage: z.enum(STAGES, { error: `must be one of ${STAGES.join(", ")}` }).describe("The stage this stack deploys; must equal the stack name."),
+  region: z
+    .enum(ALICLOUD_REGIONS, { error: `must be an Alibaba Cloud region id such as eu-central-1` })
+    .describe("alicloud:region — the Alibaba Cloud region of the stage."),
   bucketPrefix: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$/, "must be 3 to 40 lower-case letters, digits or '-', without dots, starting and ending alphanumeric"),
-  dns: z.strictObject({
-    /** Public zone; platform names are <name>.api.<stage>.<publicZone>. */
-    publicZone: domain,
-    /** VPC-private zone for names only the E3 host and the cluster resolve (edp-service). */
-    internalZone: domain,
-  }),
-  network: z.strictObject({
-    vpcCidr: cidr,
-    zones: z.array(zoneSchema).min(2, "needs at least two zones so the cluster survives the loss of one"),
-    podCidr: cidr,
-    serviceCidr: cidr,
-  }),
-  cluster: z.strictObject({ create: clusterCreateSchema.optional() }).default({}),
-  ingress: z.strictObject({
-    /** Id of the stage's existing Alibaba load balancer (manual §3.3.1). */
-    loadBalancerId: z.string().regex(LOAD_BALANCER_ID, "is not a load balancer id such as lb-gw8abcdefghijklmnop"),
-    /** E-mail for an ACME (Let's Encrypt) issuer for the public names; omit to use the platform CA only. */
-    acmeEmail: z.email({ error: "is not an e-mail address" }).optional(),
-  }),
-  images: imagesSchema,
-  postgres: postgresSchema,
-  vault: vaultSchema,
-  e3: e3Schema,
-  monitoring: monitoringSchema,
-  edgeClusters: z.array(edgeClusterSchema).default([]),
-  chartTemplates: z.record(z.string(), chartTemplateSchema).default({}),
-  deployments: z.array(deploymentSchema).default([]),
+    .regex(/^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$/, "must be 3 to 40 lower-case letters, digits or '-', without dots, starting and ending alphanumeric")
+    .describe("Prefix of every OSS bucket name (globally unique in Alibaba Cloud; no dots); the longest bucket name must stay within 63 characters."),
+  dns: z
+    .strictObject({
+      publicZone: domain.describe("Public zone; platform names are <name>.api.<stage>.<publicZone>."),
+      internalZone: domain.describe("VPC-private zone for names only the E3 host and the cluster resolve (edp-service)."),
+    })
+    .describe("DNS zones of the stage."),
+  network: z
+    .strictObject({
+      vpcCidr: cidr.describe("VPC CIDR (/8 to /28), outside the ranges Alibaba Cloud reserves."),
+      zones: z.array(zoneSchema).min(2, "needs at least two zones so the cluster survives the loss of one").describe("At least two zones, each with its vSwitch."),
+      podCidr: cidr.describe("Pod CIDR (Flannel), disjoint from the VPC and service CIDRs; a /24 per node."),
+      serviceCidr: cidr.describe("Service CIDR (/16 to /24), disjoint from the VPC and pod CIDRs."),
+    })
+    .describe("The stage's VPC, vSwitches and cluster address ranges; all disjoint."),
+  cluster: z
+    .strictObject({ create: clusterCreateSchema.optional().describe("Create an ACK managed cluster; omit to adopt one from edp:clusterKubeconfig.") })
+    .default({})
+    .describe("The central Kubernetes cluster."),
+  ingress: z
+    .strictObject({
+      loadBalancerId: z.string().regex(LOAD_BALANCER_ID, "is not a load balancer id such as lb-gw8abcdefghijklmnop").describe("Id of the stage's existing Alibaba load balancer (manual §3.3.1)."),
+      acmeEmail: z
+        .email({ error: "is not an e-mail address" })
+        .max(MAX_NAME_LENGTH)
+        .optional()
+        .describe("E-mail for an ACME (Let's Encrypt) issuer for the public names; omit to use the platform CA only."),
+    })
+    .describe("Ingress of the central cluster."),
+  images: imagesSchema.describe("The EDP service images."),
+  postgres: postgresSchema.describe("The platform's PostgreSQL (CloudNativePG)."),
+  vault: vaultSchema.describe("Vault and the device PKI."),
+  e3: e3Schema.describe("The E3 endpoint VM."),
+  monitoring: monitoringSchema.describe("Prometheus and Loki."),
+  edgeClusters: z.array(edgeClusterSchema).default([]).describe("Edge Kubernetes clusters that pull their desired state."),
+  chartTemplates: z
+    .record(templateName, chartTemplateSchema)
+    .default({})
+    .describe("Helm chart templates for edge deployments, by name."),
+  deployments: z.array(deploymentSchema).default([]).describe("Edge deployments: a chart template on an edge cluster, pinned to a host or floating."),
 });
 
 export type StageInput = z.infer<typeof stageSchema>;
@@ -208,6 +251,16 @@ export const SECRET_KEYS = {
   deviceCa: "object",
 } as const;
 export type SecretKey = keyof typeof SECRET_KEYS;
+
+/** What each secret key holds and when it is needed (docs/config.md). */
+export const SECRET_KEY_DOCS: Record<SecretKey, string> = {
+  clusterKubeconfig: "Kubeconfig of an existing central cluster to adopt instead of edp:cluster.create; an https server and an embedded token or client certificate (the Vault bootstrap uses it).",
+  edgeKubeconfigs: "Kubeconfig per edge cluster with bootstrap: direct, keyed by cluster name.",
+  dockerPullJson: "Required. Docker config JSON for pulling the EDP images (the manual's DOCKER_PULL_JSON); must hold credentials for the host of edp:images.registry.",
+  ddmFiles: "Required. The datadirectormangement-files values (the manual's DDM_* variables): every GPG value; the SSH pair both or neither.",
+  issuerCa: "The platform CA { crt, key } in PEM: a CA certificate, valid now, and its own unencrypted key; generated when absent.",
+  deviceCa: "The edge-device CA { crt, key } in PEM, as issuerCa; edp:vault.deviceCertTtlDays must end before it expires; Vault generates one (10 years) when absent.",
+};
 
 export const REQUIRED_IMAGE_SERVICES = EDP_SERVICES;
 

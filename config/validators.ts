@@ -2,12 +2,14 @@
  * Pure syntax checks used by the config schema. No Pulumi, no cloud: exported so that tests
  * can exercise them with tables of cases.
  */
-import { CronExpressionParser } from "cron-parser";
+import { X509Certificate } from "node:crypto";
 import ipaddr from "ipaddr.js";
+import { kubernetesScheduleProblem } from "./cron";
+import { DNS1123_LABEL_MAX, DOMAIN_NAME_MAX, IMAGE_TAG_MAX } from "./limits";
 
 /** RFC 1123 host name: labels of [a-z0-9-], not starting or ending with '-', at least two labels. */
 export function isDomainName(value: string): boolean {
-  if (value.length > 253) return false;
+  if (value.length > DOMAIN_NAME_MAX) return false;
   const labels = value.split(".");
   if (labels.length < 2) return false;
   return labels.every((l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l)) && !/^[0-9]+$/.test(labels[labels.length - 1]);
@@ -15,7 +17,7 @@ export function isDomainName(value: string): boolean {
 
 /** Kubernetes DNS-1123 label: what a namespace, cluster or host name must be. */
 export function isDns1123Label(value: string): boolean {
-  return value.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value);
+  return value.length <= DNS1123_LABEL_MAX && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value);
 }
 
 export interface Ipv4Cidr {
@@ -45,21 +47,10 @@ export function cidrContains(outer: Ipv4Cidr, inner: Ipv4Cidr): boolean {
   return outer.first <= inner.first && inner.last <= outer.last;
 }
 
-/**
- * A schedule Kubernetes CronJobs accept: five fields (minute hour day month weekday) or one of
- * the @-macros. cron-parser also accepts a seconds field, which Kubernetes does not.
- */
+/** A schedule Kubernetes CronJobs accept (config/cron.ts says exactly which), or why not. */
 export function cronProblem(value: string): string | undefined {
-  const macros = ["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"];
-  if (macros.includes(value)) return undefined;
-  const fields = value.trim().split(/\s+/);
-  if (fields.length !== 5) return `has ${fields.length} fields; a Kubernetes schedule has 5 (minute hour day month weekday)`;
-  try {
-    CronExpressionParser.parse(value);
-    return undefined;
-  } catch (e) {
-    return `is not a valid cron schedule (${(e as Error).message})`;
-  }
+  const problem = kubernetesScheduleProblem(value);
+  return problem === undefined ? undefined : `is not a Kubernetes CronJob schedule: ${problem}`;
 }
 
 /** Alibaba Cloud region ids where the services this program uses (ACK, OSS, KMS, DNS) exist. */
@@ -84,4 +75,29 @@ export const ALICLOUD_REGIONS = [
 export const LOAD_BALANCER_ID = /^lb-[a-z0-9]{15,30}$/;
 
 /** An OCI image tag: up to 128 characters of [A-Za-z0-9_.-], not starting with '.' or '-'. */
-export const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+export const IMAGE_TAG = new RegExp(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,${IMAGE_TAG_MAX - 1}}$`);
+
+/**
+ * SemVer 2.0.0 (semver.org, §2, §9, §10): MAJOR.MINOR.PATCH without leading zeros, an optional
+ * pre-release of dot-separated identifiers (numeric ones without leading zeros) and optional
+ * build metadata. Helm requires chart versions to be SemVer 2.
+ */
+const NUM = "(0|[1-9][0-9]*)";
+const PRE_ID = "(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)";
+export const SEMVER = new RegExp(`^${NUM}\\.${NUM}\\.${NUM}(-${PRE_ID}(\\.${PRE_ID})*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$`);
+
+/** Every PEM CERTIFICATE block of a bundle parses as an X.509 certificate. */
+export function pemCertificatesParse(bundle: string): boolean {
+  const blocks = bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return (
+    blocks.length > 0 &&
+    blocks.every((b) => {
+      try {
+        new X509Certificate(b);
+        return true;
+      } catch {
+        return false;
+      }
+    })
+  );
+}

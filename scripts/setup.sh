@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian 12 machine with Node 20: the Debian packages
-# listed in .ci/debian-packages.txt (as root, or with sudo) and the pinned npm packages.
+# listed in .ci/debian-packages.txt (as root, or with sudo), the pinned npm packages, the pinned
+# Helm 3 the chart tests render with, and the chart cache (scripts/charts.ts: from
+# EDP_CHART_ARCHIVES or ../shared/charts, else `helm pull`; every archive checked by digest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,3 +22,6 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+
+bash scripts/install-helm.sh
+npx tsx scripts/charts.ts

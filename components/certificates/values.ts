@@ -5,14 +5,17 @@ import { ACME_ISSUER, ACME_SERVER, PLATFORM_CA_ISSUER } from "./issuers";
 const small = { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "200m", memory: "256Mi" } };
 
 export function certManagerValues(stage: Stage, serviceMonitor: boolean) {
+  const replicas = stage === "testing" ? 1 : 2;
   return {
     // The chart installs and upgrades the CRDs; keep them when the release is removed, or every
     // Certificate in the cluster would be deleted with it.
     crds: { enabled: true, keep: true },
-    replicaCount: stage === "testing" ? 1 : 2,
-    podDisruptionBudget: { enabled: stage !== "testing", minAvailable: 1 },
+    replicaCount: replicas,
+    // With more than one replica, a PDB keeps one running through a drain (the chart's default
+    // minAvailable is 1); with one, a PDB would block every drain, so there is none.
+    podDisruptionBudget: { enabled: replicas > 1 },
     resources: { requests: { cpu: "20m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
-    webhook: { replicaCount: stage === "testing" ? 1 : 2, resources: small },
+    webhook: { replicaCount: replicas, podDisruptionBudget: { enabled: replicas > 1 }, resources: small },
     cainjector: { resources: small },
     startupapicheck: { resources: small },
     prometheus: { enabled: true, servicemonitor: { enabled: serviceMonitor } },

@@ -89,7 +89,8 @@ export class E3 extends pulumi.ComponentResource {
     const e3 = cfg.e3;
     const prefix = `${cfg.names.prefix}-e3`;
     const child = { parent: this };
-    const stateful = { parent: this, protect: cfg.protect, retainOnDelete: cfg.protect };
+    // The data disk outlives a destroy in every stage (README, "What pulumi destroy will and will not delete").
+    const stateful = { parent: this, protect: cfg.protect, retainOnDelete: true };
     const hosts = e3HostNames(cfg.names);
     const zoneId = cfg.network.zones[0]?.zoneId;
     const vswitchId = foundation.vswitchIds[0];

@@ -164,7 +164,13 @@ class EdgeCluster extends pulumi.ComponentResource {
    */
   private bootstrapDirect(name: string, args: EdgeClusterArgs, keySecret: pulumi.Output<KubeObject>, credentials: pulumi.Output<KubeObject>) {
     if (!args.kubeconfig) throw new pulumi.ResourceError(`edge cluster ${args.spec.name} bootstraps directly but has no kubeconfig (edp:edgeKubeconfigs.${args.spec.name})`, this);
-    const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: args.kubeconfig, enableServerSideApply: true }, { parent: this });
+    // As for the central cluster: the identifier, not the kubeconfig, names the cluster, so a
+    // rotated kubeconfig does not replace every object on the site.
+    const provider = new k8s.Provider(
+      `${name}-k8s`,
+      { kubeconfig: args.kubeconfig, clusterIdentifier: `edge-${args.spec.name}`, enableServerSideApply: true },
+      { parent: this },
+    );
     const opts = { parent: this, provider, retainOnDelete: true };
     const spec = args.spec;
     const asSpec = (bucket: string): EdgeClusterSpec => ({ ...spec, bucket });

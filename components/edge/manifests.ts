@@ -133,6 +133,7 @@ export function sealedSecretsValues(keyVersion: number): Record<string, unknown>
     fullnameOverride: SEALED_SECRETS_CONTROLLER,
     keyrenewperiod: "0",
     podAnnotations: { [KEY_VERSION_ANNOTATION]: String(keyVersion) },
+    resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
   };
 }
 
@@ -140,6 +141,12 @@ export function sealedSecretsValues(keyVersion: number): Record<string, unknown>
 export const FLUX_CHART_VALUES: Record<string, unknown> = {
   imageAutomationController: { create: false },
   imageReflectionController: { create: false },
+  // The chart sets requests only; edge nodes are small, so every controller gets limits too.
+  helmController: { resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "1", memory: "1Gi" } } },
+  kustomizeController: { resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "1", memory: "1Gi" } } },
+  notificationController: { resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "1", memory: "1Gi" } } },
+  sourceController: { resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "1", memory: "1Gi" } } },
+  cli: { resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "200m", memory: "128Mi" } } },
 };
 
 export type BootstrapMode = "direct" | "script";

@@ -6,11 +6,14 @@
 import * as alicloud from "@pulumi/alicloud";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { diskStorageClassArgs } from "../shared/storage";
 import type { Network } from "./network";
 import type { Scope } from "./scope";
 
 export interface CentralClusterParts {
   provider: k8s.Provider;
+  /** The platform's disk StorageClass (shared/storage.ts). */
+  diskStorageClass: k8s.storage.v1.StorageClass;
   /** Secret. */
   kubeconfig: pulumi.Output<string>;
   /** The ACK cluster id; undefined when the cluster is adopted. */
@@ -25,14 +28,21 @@ export const ACK_ADDONS = [
   { name: "nginx-ingress-controller", disabled: true },
 ];
 
-function providerFor(scope: Scope, kubeconfig: pulumi.Output<string>, clusterIdentifier: pulumi.Input<string>): k8s.Provider {
+function providerFor(scope: Scope, kubeconfig: pulumi.Output<string>, clusterIdentifier: pulumi.Input<string>, nodePools: pulumi.Resource[] = []): k8s.Provider {
   return new k8s.Provider(
     `${scope.name}-central`,
     // The identifier, not the kubeconfig, tells Pulumi which cluster this is: a refreshed
     // credential must not look like a new cluster and replace every Kubernetes object.
     { kubeconfig, clusterIdentifier, enableServerSideApply: true },
-    { parent: scope.parent },
+    // Everything on the cluster goes through this provider, so nothing starts before the node
+    // pools exist: a managed cluster without workers accepts objects, but no pod ever schedules
+    // and every Helm release runs into its timeout.
+    { parent: scope.parent, dependsOn: nodePools },
   );
+}
+
+function diskStorageClass(scope: Scope, provider: k8s.Provider): k8s.storage.v1.StorageClass {
+  return new k8s.storage.v1.StorageClass(`${scope.name}-disk`, diskStorageClassArgs(), { parent: scope.parent, provider, protect: scope.cfg.protect, retainOnDelete: true });
 }
 
 function createAck(scope: Scope, network: Network): CentralClusterParts {
@@ -67,35 +77,38 @@ function createAck(scope: Scope, network: Network): CentralClusterParts {
     { clusterId: cluster.id, scalerType: "cluster-autoscaler", expander: "least-waste", scaleDownEnabled: true, skipNodesWithLocalStorage: true },
     { parent },
   );
-  for (const pool of spec.nodePools) {
-    new alicloud.cs.NodePool(
-      `${name}-pool-${pool.name}`,
-      {
-        clusterId: cluster.id,
-        nodePoolName: `${cfg.names.prefix}-${pool.name}`,
-        vswitchIds,
-        instanceTypes: pool.instanceTypes,
-        systemDiskCategory: "cloud_essd",
-        systemDiskSize: pool.diskSizeGb,
-        securityGroupIds: [network.clusterSecurityGroup.id],
-        scalingConfig: { enable: true, minSize: pool.minSize, maxSize: pool.maxSize },
-        management: { enable: true, autoRepair: true, maxUnavailable: 1 },
-        labels: [{ key: "edp.daim.io/node-pool", value: pool.name }],
-        tags,
-      },
-      { parent, dependsOn: [...network.snatEntries, autoscaler] },
-    );
-  }
+  const pools = spec.nodePools.map(
+    (pool) =>
+      new alicloud.cs.NodePool(
+        `${name}-pool-${pool.name}`,
+        {
+          clusterId: cluster.id,
+          nodePoolName: `${cfg.names.prefix}-${pool.name}`,
+          vswitchIds,
+          instanceTypes: pool.instanceTypes,
+          systemDiskCategory: "cloud_essd",
+          systemDiskSize: pool.diskSizeGb,
+          securityGroupIds: [network.clusterSecurityGroup.id],
+          scalingConfig: { enable: true, minSize: pool.minSize, maxSize: pool.maxSize },
+          management: { enable: true, autoRepair: true, maxUnavailable: 1 },
+          labels: [{ key: "edp.daim.io/node-pool", value: pool.name }],
+          tags,
+        },
+        { parent, dependsOn: [...network.snatEntries, autoscaler] },
+      ),
+  );
   const credential = alicloud.cs.getClusterCredentialOutput({ clusterId: cluster.id }, { parent });
   const kubeconfig = pulumi.secret(credential.kubeConfig);
-  return { provider: providerFor(scope, kubeconfig, cluster.id), kubeconfig, clusterId: cluster.id };
+  const provider = providerFor(scope, kubeconfig, cluster.id, pools);
+  return { provider, kubeconfig, clusterId: cluster.id, diskStorageClass: diskStorageClass(scope, provider) };
 }
 
 function adopt(scope: Scope): CentralClusterParts {
   const given = scope.cfg.secrets.clusterKubeconfig;
   if (given === undefined) throw new pulumi.ResourceError("edp:clusterKubeconfig (secret) is missing but the cluster is to be adopted", scope.parent);
   const kubeconfig = pulumi.secret(given);
-  return { provider: providerFor(scope, kubeconfig, `${scope.cfg.names.prefix}-central-adopted`), kubeconfig };
+  const provider = providerFor(scope, kubeconfig, `${scope.cfg.names.prefix}-central-adopted`);
+  return { provider, kubeconfig, diskStorageClass: diskStorageClass(scope, provider) };
 }
 
 export function createCentralCluster(scope: Scope, network: Network): CentralClusterParts {

@@ -68,7 +68,7 @@ export class Foundation extends pulumi.ComponentResource implements FoundationOu
     this.securityGroupIds = { cluster: network.clusterSecurityGroup.id };
 
     const central = createCentralCluster(scope, network);
-    this.cluster = { provider: central.provider, kubeconfig: central.kubeconfig };
+    this.cluster = { provider: central.provider, kubeconfig: central.kubeconfig, diskStorageClass: central.diskStorageClass };
     this.clusterId = central.clusterId;
 
     const accountId = alicloud.getAccountOutput({ parent: this }).id;

@@ -12,7 +12,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StageConfig } from "../../config";
 import { issuerFor } from "../certificates/issuers";
-import { ingressArgs } from "../shared/ingress";
+import { afterIngressReady, type IngressReady, ingressArgs } from "../shared/ingress";
 import { IMAGES } from "../versions";
 import { REALM, realmJson, resolveRealm } from "./realm";
 
@@ -30,6 +30,8 @@ export interface KeycloakArgs {
   config: Pick<StageConfig, "stage" | "names" | "ingress">;
   /** Secrets of the secrets table (PlatformSecrets creates them). */
   secrets?: { admin: string; database: string; realm: string };
+  /** What the Ingresses wait for: the ingress controller and cert-manager (CentralPlatform.ingressReady). */
+  ingressReady?: IngressReady;
   /** Values of the realm's `${ENV}` references (PlatformSecrets.realmSecretValues), secret. */
   realmSecretValues: pulumi.Input<Record<string, string>>;
 }
@@ -237,12 +239,12 @@ export class Keycloak extends pulumi.ComponentResource {
         issuer: issuerFor("public", cfg.ingress.acmeEmail),
         paths: PUBLIC_PATHS.map((path) => ({ path, service: "keycloak", port: KEYCLOAK_HTTP_PORT })),
       }),
-      child,
+      { ...child, dependsOn: afterIngressReady(args.ingressReady) },
     );
     new k8s.networking.v1.Ingress(
       `${name}-admin`,
       ingressArgs({ name: "keycloak-admin", namespace: args.namespace, host: adminHost, issuer: issuerFor("internal", undefined), paths: [{ path: "/", service: "keycloak", port: KEYCLOAK_HTTP_PORT }] }),
-      child,
+      { ...child, dependsOn: afterIngressReady(args.ingressReady) },
     );
 
     this.url = pulumi.output(`https://${publicHost}`);

@@ -43,7 +43,9 @@ export function ingressNginxValues(input: IngressValuesInput) {
         enabled: true,
         // When the controller is down, Ingress changes must still be possible (the lesson of §3.9.2).
         failurePolicy: "Ignore",
-        patch: { resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "100m", memory: "64Mi" } } },
+        // The chart's two certificate jobs each read their own resources (not admissionWebhooks.patch).
+        createSecretJob: { resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "100m", memory: "64Mi" } } },
+        patchWebhookJob: { resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "100m", memory: "64Mi" } } },
       },
     },
     defaultBackend: { enabled: false },

@@ -1,3 +1,3 @@
-export { type DashboardSource, grafanaComDashboards, MANUAL_DASHBOARDS, type ManualDashboard } from "./dashboards";
+export { type DashboardConfigMap, type DashboardSource, MANUAL_DASHBOARDS, type ManualDashboard, programDashboards } from "./dashboards";
 export { GRAFANA_SERVICE, LOKI_GATEWAY_SERVICE, Monitoring, type MonitoringArgs, SCRAPE_TARGETS, type ScrapeTarget, STACK_RELEASE } from "./monitoring";
 export { GRAFANA_ROLE_PATH, GRAFANA_ROLES, GRAFANA_SECRET, kubePrometheusStackValues, lokiGatewayUrl, lokiValues, MIN_DISK_GB, promtailValues } from "./values";

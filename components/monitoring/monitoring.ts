@@ -7,9 +7,10 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StageConfig } from "../../config";
 import { type Exposure, issuerFor } from "../certificates/issuers";
-import { ingressArgs } from "../shared/ingress";
+import { afterIngressReady, type IngressReady, ingressArgs } from "../shared/ingress";
 import { releaseArgs } from "../shared/helm";
 import { CHARTS } from "../versions";
+import { DASHBOARD_FOLDER_ANNOTATION, DASHBOARD_LABEL, programDashboards } from "./dashboards";
 import { kubePrometheusStackValues, lokiValues, promtailValues } from "./values";
 
 /** Release names; the charts derive Service names from them. */
@@ -35,6 +36,10 @@ export interface MonitoringArgs {
   oidc: { issuerUrl: pulumi.Input<string>; clientId: string };
   /** Secret with Loki's htpasswd (loki-basic-auth, in the loki namespace). */
   lokiBasicAuthSecret: string;
+  /** What the Ingresses wait for: the ingress controller and cert-manager (CentralPlatform.ingressReady). */
+  ingressReady?: IngressReady;
+  /** The StorageClass the volumes name (CentralCluster.diskStorageClass); the releases wait for it. */
+  diskStorageClass?: pulumi.Resource;
 }
 
 export class Monitoring extends pulumi.ComponentResource {
@@ -58,19 +63,29 @@ export class Monitoring extends pulumi.ComponentResource {
     );
     // Metrics and logs are history that cannot be re-created: protected in production.
     const stateful = { ...child, protect: cfg.protect };
-    this.stack = new k8s.helm.v3.Release(`${name}-stack`, releaseArgs(CHARTS.kubePrometheusStack, STACK_RELEASE, monNs, stackValues), stateful);
+    const storage = args.diskStorageClass ? [args.diskStorageClass] : [];
+    this.stack = new k8s.helm.v3.Release(`${name}-stack`, releaseArgs(CHARTS.kubePrometheusStack, STACK_RELEASE, monNs, stackValues), { ...stateful, dependsOn: storage });
     const loki = new k8s.helm.v3.Release(
       `${name}-loki`,
       releaseArgs(CHARTS.loki, "loki", lokiNs, lokiValues({ stage: cfg.stage, monitoring: cfg.monitoring, dashboardNamespace: monNs })),
-      { ...stateful, dependsOn: [this.stack] },
+      { ...stateful, dependsOn: [this.stack, ...storage] },
     );
+    // The program's dashboards, loaded by the Grafana sidecar (it watches every namespace; the chart
+    // creates the data source these dashboards use).
+    for (const d of programDashboards()) {
+      new k8s.core.v1.ConfigMap(
+        `${name}-${d.name}`,
+        { metadata: { name: d.name, namespace: monNs, labels: { ...DASHBOARD_LABEL }, annotations: { [DASHBOARD_FOLDER_ANNOTATION]: d.folder } }, data: { [d.file]: d.json } },
+        child,
+      );
+    }
     new k8s.helm.v3.Release(`${name}-promtail`, releaseArgs(CHARTS.promtail, "promtail", lokiNs, promtailValues(lokiNs)), { ...child, dependsOn: [loki] });
 
     const issuer = (e: Exposure) => issuerFor(e, cfg.ingress.acmeEmail);
     new k8s.networking.v1.Ingress(
       `${name}-grafana`,
       ingressArgs({ name: "grafana", namespace: monNs, host: grafanaHost, issuer: issuer("public"), paths: [{ path: "/", service: GRAFANA_SERVICE, port: 80 }] }),
-      child,
+      { ...child, dependsOn: afterIngressReady(args.ingressReady) },
     );
     // The manual's edp-portal/grafana route (§3.9.5); Grafana has one root URL for its OAuth
     // redirect, so this path redirects there instead of serving a second copy.
@@ -84,7 +99,7 @@ export class Monitoring extends pulumi.ComponentResource {
         paths: [{ path: "/grafana", service: GRAFANA_SERVICE, port: 80 }],
         annotations: { "nginx.ingress.kubernetes.io/permanent-redirect": `https://${grafanaHost}/` },
       }),
-      child,
+      { ...child, dependsOn: afterIngressReady(args.ingressReady) },
     );
     new k8s.networking.v1.Ingress(
       `${name}-loki`,
@@ -100,7 +115,7 @@ export class Monitoring extends pulumi.ComponentResource {
           "nginx.ingress.kubernetes.io/auth-realm": "Loki",
         },
       }),
-      { ...child, dependsOn: [loki] },
+      { ...child, dependsOn: afterIngressReady(args.ingressReady, loki) },
     );
 
     for (const [target, endpoint] of Object.entries(SCRAPE_TARGETS)) {

@@ -1,10 +1,11 @@
 /** Values of kube-prometheus-stack, loki and promtail, as pure functions of typed input. */
 import type { Stage, StageConfig } from "../../config";
-import { grafanaComDashboards } from "./dashboards";
+import { CSI_DISK_MIN_GB } from "../../config/limits";
+import { DISK_STORAGE_CLASS } from "../shared/storage";
 
 const res = (cpu: string, memory: string, cpuLimit: string, memoryLimit: string) => ({ requests: { cpu, memory }, limits: { cpu: cpuLimit, memory: memoryLimit } });
-/** Alibaba cloud disks are at least 20 GiB; a smaller claim is never bound. */
-export const MIN_DISK_GB = 20;
+/** Alibaba cloud disks are at least 20 GiB (config/limits.ts); a smaller claim is never bound. */
+export const MIN_DISK_GB = CSI_DISK_MIN_GB;
 const disk = (gb: number) => `${Math.max(gb, MIN_DISK_GB)}Gi`;
 
 /** Grafana's Secret (secrets table) and its keys. */
@@ -48,7 +49,7 @@ export function kubePrometheusStackValues(input: StackValuesInput) {
         podMonitorSelectorNilUsesHelmValues: false,
         ruleSelectorNilUsesHelmValues: false,
         storageSpec: {
-          volumeClaimTemplate: { spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: disk(input.monitoring.prometheusStorageGb) } } } },
+          volumeClaimTemplate: { spec: { storageClassName: DISK_STORAGE_CLASS, accessModes: ["ReadWriteOnce"], resources: { requests: { storage: disk(input.monitoring.prometheusStorageGb) } } } },
         },
       },
     },
@@ -56,7 +57,7 @@ export function kubePrometheusStackValues(input: StackValuesInput) {
       alertmanagerSpec: {
         replicas: ha ? 2 : 1,
         resources: res("20m", "64Mi", "200m", "256Mi"),
-        storage: { volumeClaimTemplate: { spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: disk(MIN_DISK_GB) } } } } },
+        storage: { volumeClaimTemplate: { spec: { storageClassName: DISK_STORAGE_CLASS, accessModes: ["ReadWriteOnce"], resources: { requests: { storage: disk(MIN_DISK_GB) } } } } },
       },
     },
     prometheusOperator: {
@@ -89,7 +90,10 @@ export function kubePrometheusStackValues(input: StackValuesInput) {
           role_attribute_strict: false,
         },
       },
-      persistence: { enabled: true, size: disk(MIN_DISK_GB) },
+      persistence: { enabled: true, size: disk(MIN_DISK_GB), storageClassName: DISK_STORAGE_CLASS },
+      // The volume is ReadWriteOnce: a rolling update's new pod would wait for the old one's disk.
+      deploymentStrategy: { type: "Recreate" },
+      initChownData: { resources: res("10m", "16Mi", "100m", "64Mi") },
       resources: res("50m", "128Mi", "500m", "512Mi"),
       ingress: { enabled: false },
       sidecar: {
@@ -97,7 +101,8 @@ export function kubePrometheusStackValues(input: StackValuesInput) {
         dashboards: { enabled: true, label: "grafana_dashboard", searchNamespace: "ALL", folderAnnotation: "grafana_folder", provider: { foldersFromFilesStructure: true } },
       },
       additionalDataSources: [{ name: "Loki", type: "loki", access: "proxy", url: lokiGatewayUrl(input.lokiNamespace), isDefault: false }],
-      ...grafanaComDashboards(),
+      // No `dashboards` value: Grafana would download those from grafana.com at every start. The
+      // program's own dashboards are ConfigMaps the sidecar loads (Monitoring, dashboards.ts).
     },
   };
 }
@@ -120,7 +125,15 @@ export function lokiValues(input: LokiValuesInput) {
       limits_config: { retention_period: `${input.monitoring.lokiRetentionHours}h` },
       compactor: { retention_enabled: true, delete_request_store: "filesystem" },
     },
-    singleBinary: { replicas: 1, persistence: { enabled: true, size: disk(input.monitoring.lokiStorageGb) }, resources: res("100m", "512Mi", "2", "2Gi") },
+    // The chart deletes Loki's volume with its StatefulSet or on scale-down (whenDeleted/whenScaled:
+    // Delete); the log history must outlive both.
+    singleBinary: {
+      replicas: 1,
+      persistence: { enabled: true, size: disk(input.monitoring.lokiStorageGb), storageClass: DISK_STORAGE_CLASS, whenDeleted: "Retain", whenScaled: "Retain" },
+      resources: res("100m", "512Mi", "2", "2Gi"),
+    },
+    // The rules sidecar (k8s-sidecar) in Loki's pod.
+    sidecar: { resources: res("10m", "32Mi", "100m", "128Mi") },
     backend: { replicas: 0 },
     read: { replicas: 0 },
     write: { replicas: 0 },

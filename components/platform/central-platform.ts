@@ -17,6 +17,7 @@ import { PlatformNetworkPolicies } from "../network-policies";
 import { Kyverno, PLATFORM_POLICY_SCOPES } from "../policies";
 import { type DatabaseCredentials, PlatformSecrets } from "../secrets";
 import { EdpServices } from "../services";
+import { deferredIngressReady } from "../shared/ingress";
 
 export interface CentralPlatformArgs {
   /** Provider of the central cluster (foundation.cluster.provider). */
@@ -31,6 +32,8 @@ export interface CentralPlatformArgs {
   database: DatabaseCredentials;
   /** Namespaces of PostgreSQL and Vault, as outputs of their components. */
   namespaces: { postgres: pulumi.Input<string>; vault: pulumi.Input<string> };
+  /** The StorageClass every volume names (foundation.cluster.diskStorageClass). */
+  diskStorageClass: pulumi.Resource;
 }
 
 export class CentralPlatform extends pulumi.ComponentResource {
@@ -82,9 +85,12 @@ export class CentralPlatform extends pulumi.ComponentResource {
       child,
     );
     const afterSecrets = { ...child, dependsOn: [secrets] };
+    // Keycloak's and Grafana's Ingresses wait for the controller, which is built below (it needs
+    // the monitoring CRDs): they get its readiness as a promise, resolved once it exists.
+    const ingressReady = deferredIngressReady();
     const keycloak = new Keycloak(
       `${name}-keycloak`,
-      { provider, namespace: namespaces.names.keycloak, config: cfg, realmSecretValues: secrets.realmSecretValues },
+      { provider, namespace: namespaces.names.keycloak, config: cfg, realmSecretValues: secrets.realmSecretValues, ingressReady: ingressReady.promise },
       afterSecrets,
     );
     const monitoring = new Monitoring(
@@ -95,6 +101,8 @@ export class CentralPlatform extends pulumi.ComponentResource {
         config: cfg,
         oidc: { issuerUrl: keycloak.issuerUrl, clientId: GRAFANA_CLIENT_ID },
         lokiBasicAuthSecret: "loki-basic-auth",
+        ingressReady: ingressReady.promise,
+        diskStorageClass: args.diskStorageClass,
       },
       { ...child, dependsOn: [namespaces, secrets] },
     );
@@ -106,6 +114,8 @@ export class CentralPlatform extends pulumi.ComponentResource {
       { provider, namespace: namespaces.names.certManager, config: cfg, caSecretName: "issuer-ca", ingressClassName: ingress.ingressClassName, serviceMonitor: true },
       { ...child, dependsOn: [secrets, monitoring.stack] },
     );
+    this.ingressReady = [ingress.release, certManager];
+    ingressReady.resolve(this.ingressReady);
     const kyverno = new Kyverno(
       `${name}-kyverno`,
       { provider, namespace: namespaces.names.kyverno, stage: cfg.stage, scopes: PLATFORM_POLICY_SCOPES, monitoring: true, dashboardNamespace: NS.monitoring.name },
@@ -113,7 +123,7 @@ export class CentralPlatform extends pulumi.ComponentResource {
     );
     const services = new EdpServices(
       `${name}-services`,
-      { provider, namespace: namespaces.names.edp, config: cfg, e3Host: args.e3Address, oidcIssuerUrl: keycloak.issuerUrl },
+      { provider, namespace: namespaces.names.edp, config: cfg, e3Host: args.e3Address, oidcIssuerUrl: keycloak.issuerUrl, ingressReady: this.ingressReady },
       // Pods start once their pull Secret exists and the policies that check them are in place.
       { ...child, dependsOn: [secrets, kyverno, certManager] },
     );
@@ -142,7 +152,6 @@ export class CentralPlatform extends pulumi.ComponentResource {
     this.issuerCa = secrets.issuerCa;
     this.clusterIssuer = PLATFORM_CA_ISSUER;
     this.ingressClassName = ingress.ingressClassName;
-    this.ingressReady = [ingress.release, certManager];
     this.monitoringStack = monitoring.stack;
     this.images = services.images;
     this.policies = kyverno.policies;

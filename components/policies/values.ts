@@ -21,7 +21,8 @@ export function kyvernoValues(input: KyvernoValuesInput) {
       webhooks: { namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: [...RECOVERY_NAMESPACES] }] } },
     },
     // On uninstall, remove Kyverno's webhooks with it (the manual deleted them by hand, §3.9.2).
-    webhooksCleanup: { enabled: true },
+    // Its image's pullPolicy defaults to null, which renders an imagePullPolicy the schema rejects.
+    webhooksCleanup: { enabled: true, image: { pullPolicy: "IfNotPresent" } },
     admissionController: {
       replicas,
       podDisruptionBudget: { enabled: replicas > 1, minAvailable: 1 },

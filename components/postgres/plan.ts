@@ -3,7 +3,8 @@
  * are acceptable, how long the backup Jobs may run, when the alerts fire, and the restore
  * command an operator types. No resources here; components/postgres/postgres.ts wires them.
  */
-import { CronExpressionParser } from "cron-parser";
+import { scheduleGaps } from "../../config/cron";
+import { MIN_BACKUP_INTERVAL_SECONDS } from "../../config/limits";
 
 /** Databases of the platform's infrastructure (manual §3.2: keycloak-db-secret, vault-db-credentials). */
 export const PLATFORM_DATABASES = ["keycloak", "vault"] as const;
@@ -67,23 +68,8 @@ export function passwordProblem(password: string): string | undefined {
 /** Settings of @pulumi/random's RandomPassword that only yield acceptable passwords (URL-unreserved specials). */
 export const GENERATED_PASSWORD = { length: 32, special: true, overrideSpecial: "-_.~", minUpper: 2, minLower: 2, minNumeric: 2, minSpecial: 1 } as const;
 
-/** The shortest and longest time between two runs of a schedule (UTC), in seconds, over a year (or its first 3000 runs). */
-export function scheduleGaps(schedule: string): { min: number; max: number } {
-  const it = CronExpressionParser.parse(schedule, { currentDate: new Date("2026-01-01T00:00:00Z"), tz: "Etc/UTC" });
-  const end = Date.parse("2027-01-01T00:00:00Z");
-  let previous = it.next().getTime();
-  let min = Number.POSITIVE_INFINITY;
-  let max = 0;
-  for (let i = 0; i < 3_000; i++) {
-    const next = it.next().getTime();
-    const gap = (next - previous) / 1000;
-    min = Math.min(min, gap);
-    max = Math.max(max, gap);
-    previous = next;
-    if (next > end) break;
-  }
-  return { min, max };
-}
+/** The shortest and longest time between two runs of a schedule (UTC), in seconds; Kubernetes' own dialect (config/cron.ts). */
+export { scheduleGaps };
 
 export interface JobTimings {
   /** Job.spec.activeDeadlineSeconds: a hung run is killed (and fails) before the next is due. */
@@ -103,7 +89,9 @@ export interface JobTimings {
 /** Deadlines and alert thresholds derived from a schedule, so they follow it when it changes. */
 export function jobTimings(schedule: string, maxRunSeconds = 6 * 3600): JobTimings {
   const { min, max } = scheduleGaps(schedule);
-  if (min < 900) throw new Error(`schedule ${JSON.stringify(schedule)} runs every ${min}s; a backup Job needs at least 15 minutes between runs`);
+  if (min < MIN_BACKUP_INTERVAL_SECONDS) {
+    throw new Error(`schedule ${JSON.stringify(schedule)} runs every ${min}s; a backup Job needs at least ${MIN_BACKUP_INTERVAL_SECONDS / 60} minutes between runs`);
+  }
   const activeDeadlineSeconds = Math.min(min - 300, maxRunSeconds);
   const startingDeadlineSeconds = Math.min(900, Math.floor(min / 4));
   return {

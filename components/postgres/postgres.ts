@@ -73,6 +73,8 @@ export class Postgres extends pulumi.ComponentResource {
   public readonly roles: Record<string, PostgresRole>;
   /** Restore command of the stage, general form; restoreCommands has the exact one per database. */
   public readonly restoreCommand: string;
+  /** PrometheusRule (plain manifest) with the backup and drill alerts, to apply after the monitoring CRDs. */
+  public readonly alertRule: { apiVersion: string; kind: string; metadata: Record<string, unknown>; spec: Record<string, unknown> };
   public readonly restoreCommands: Record<string, string>;
 
   constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -97,7 +99,8 @@ export class Postgres extends pulumi.ComponentResource {
     }
 
     const child = { parent: this, provider };
-    const stateful = { ...child, protect: cfg.protect, retainOnDelete: cfg.protect };
+    // Retained in every stage: a destroy or a replacement must never take a database with it.
+    const stateful = { ...child, protect: cfg.protect, retainOnDelete: true };
     const labels = { "app.kubernetes.io/part-of": "edp-postgres", [STAGE_LABEL]: cfg.stage };
 
     // A password given from outside is checked before anything is created when it is known now,
@@ -135,7 +138,7 @@ export class Postgres extends pulumi.ComponentResource {
         repositoryOpts: { repo: CHARTS.cloudnativePg.repository },
         namespace: "cnpg-system",
         createNamespace: true,
-        values: { crds: { create: true } },
+        values: { crds: { create: true }, resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } } },
       },
       child,
     );
@@ -147,7 +150,7 @@ export class Postgres extends pulumi.ComponentResource {
         metadata: { name: "edp-postgres", labels },
         provisioner: "diskplugin.csi.alibabacloud.com",
         parameters: { type: "cloud_essd", performanceLevel: "PL1", fsType: "ext4" },
-        reclaimPolicy: cfg.protect ? "Retain" : "Delete",
+        reclaimPolicy: "Retain",
         allowVolumeExpansion: true,
         volumeBindingMode: "WaitForFirstConsumer",
       },
@@ -229,23 +232,21 @@ export class Postgres extends pulumi.ComponentResource {
     // Never scheduled (suspended): the template of the restore Jobs; its schedule is only required.
     cronJob("restore", cfg.postgres.backup.schedule, { ...backupTimings, activeDeadlineSeconds: 6 * 3600 });
 
-    new k8s.apiextensions.CustomResource(
-      `${name}-alerts`,
-      {
-        apiVersion: "monitoring.coreos.com/v1",
-        kind: "PrometheusRule",
-        metadata: inNs("postgres-backup", args.prometheusRuleLabels),
-        spec: {
-          groups: [
-            {
-              name: "postgres-backup",
-              rules: [...cronJobAlerts("backup", names.namespace, backupTimings), ...cronJobAlerts("drill", names.namespace, drillTimings)],
-            },
-          ],
-        },
+    // Applied by the caller once the monitoring stack (its CRD) exists; that stack is built after
+    // this component, which hands it the database credentials.
+    this.alertRule = {
+      apiVersion: "monitoring.coreos.com/v1",
+      kind: "PrometheusRule",
+      metadata: inNs("postgres-backup", args.prometheusRuleLabels),
+      spec: {
+        groups: [
+          {
+            name: "postgres-backup",
+            rules: [...cronJobAlerts("backup", names.namespace, backupTimings), ...cronJobAlerts("drill", names.namespace, drillTimings)],
+          },
+        ],
       },
-      { ...child, dependsOn: [ns] },
-    );
+    };
 
     this.namespace = names.namespace;
     this.host = serviceHost(`${names.cluster}-rw`, names.namespace);

@@ -10,6 +10,7 @@ import { EDP_SERVICES, type StageConfig } from "../../config";
 import { type Exposure, issuerFor } from "../certificates/issuers";
 import { HTTP_PORT, ROUTE_HOSTS } from "./catalog";
 import { deploymentArgs, imageFor, ingressArgs, replicasFor, routeHost, routeTable, selectorLabels, serviceArgs } from "./render";
+import { afterIngressReady, type IngressReady } from "../shared/ingress";
 
 export interface EdpServicesArgs {
   /** Provider of the central cluster (foundation.cluster.provider). */
@@ -24,6 +25,8 @@ export interface EdpServicesArgs {
   oidcIssuerUrl: pulumi.Input<string>;
   /** Registry pull Secret in the namespace; docker-pull by default (secrets table). */
   pullSecretName?: string;
+  /** What the Ingresses wait for: the ingress controller and cert-manager (CentralPlatform.ingressReady). */
+  ingressReady?: IngressReady;
 }
 
 export class EdpServices extends pulumi.ComponentResource {
@@ -73,7 +76,7 @@ export class EdpServices extends pulumi.ComponentResource {
           issuer: issuerFor(exposure, cfg.ingress.acmeEmail),
           paths: routes[exposure].map((r) => ({ path: r.path, service: r.service, port: HTTP_PORT })),
         }),
-        child,
+        { ...child, dependsOn: afterIngressReady(args.ingressReady) },
       );
     }
 

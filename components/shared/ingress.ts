@@ -38,3 +38,27 @@ export function ingressArgs(input: IngressInput): k8s.networking.v1.IngressArgs 
   };
 }
 
+
+/**
+ * What an Ingress waits for: the ingress-nginx release and cert-manager. Pulumi waits at most
+ * ten minutes for an Ingress to get an address, and an Ingress created while the controller's
+ * admission webhook is registered but not yet serving is refused; both need the controller
+ * first. A promise, because the platform builds the controller after components whose Ingresses
+ * wait for it (it needs the monitoring CRDs, and they need Keycloak's issuer): the component
+ * registers its Ingresses once the promise gives the resources.
+ */
+export type IngressReady = Promise<pulumi.Resource[]> | pulumi.Resource[];
+
+/** dependsOn for an Ingress: `others` and, when given, what the ingress controller's readiness is. */
+export function afterIngressReady(ready: IngressReady | undefined, ...others: pulumi.Resource[]): pulumi.Input<pulumi.Resource[]> {
+  return ready === undefined ? others : Promise.resolve(ready).then((r) => [...others, ...r]);
+}
+
+/** A promise and its resolve function, for an IngressReady known only after the components that wait on it. */
+export function deferredIngressReady(): { promise: Promise<pulumi.Resource[]>; resolve: (r: pulumi.Resource[]) => void } {
+  let resolve: (r: pulumi.Resource[]) => void = () => undefined;
+  const promise = new Promise<pulumi.Resource[]>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}

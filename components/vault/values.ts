@@ -2,6 +2,7 @@
  * Pure rendering of the Vault chart's values and of the server configuration (HCL): raft
  * storage with retry_join over TLS, the seal, and where the TLS material is mounted.
  */
+import { DISK_STORAGE_CLASS } from "../shared/storage";
 
 /** Names fixed by the chart and by the manual (namespace vault, pod vault-0). */
 export const VAULT = {
@@ -55,8 +56,8 @@ export function renderServerConfig(replicas: number, seal: SealSettings): string
     .join("\n");
   const lines = [
     "ui = false",
-    // Integrated storage keeps its data in memory-mapped files; mlock would pin all of it.
-    "disable_mlock = true",
+    // No disable_mlock here: the chart appends `disable_mlock = true` to an HCL config (mlock would
+    // pin raft's memory-mapped files), and Vault ≥ 1.21 refuses a file that sets it twice.
     "",
     'listener "tcp" {',
     `  address = "[::]:${VAULT.port}"`,
@@ -92,6 +93,8 @@ export function renderServerConfig(replicas: number, seal: SealSettings): string
 export interface ValuesInput {
   replicas: number;
   storageGb: number;
+  /** StorageClass of the raft volumes; the platform's disk class by default. */
+  storageClass?: string;
   seal: SealSettings;
   image: string;
 }
@@ -122,15 +125,16 @@ export function renderVaultValues(input: ValuesInput): Record<string, unknown> {
         : [],
       volumes: [{ name: "tls", secret: { secretName: VAULT.tlsSecret, defaultMode: 0o440 } }],
       volumeMounts: [{ name: "tls", mountPath: VAULT.tlsMountPath, readOnly: true }],
-      dataStorage: { enabled: true, size: `${input.storageGb}Gi`, accessMode: "ReadWriteOnce" },
+      dataStorage: { enabled: true, size: `${input.storageGb}Gi`, storageClass: input.storageClass ?? DISK_STORAGE_CLASS, accessMode: "ReadWriteOnce" },
       auditStorage: { enabled: false },
-      resources: { requests: { cpu: "250m", memory: "256Mi" }, limits: { memory: "1Gi" } },
+      resources: { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } },
       standalone: { enabled: false },
       ha: {
         enabled: true,
         replicas: input.replicas,
         raft: { enabled: true, setNodeId: true, config: renderServerConfig(input.replicas, input.seal) },
-        disruptionBudget: { enabled: true, maxUnavailable: Math.max(1, Math.floor((input.replicas - 1) / 2)) },
+        // With one replica the chart forces maxUnavailable 0, a PDB no drain can pass: none then.
+        disruptionBudget: { enabled: input.replicas > 1, maxUnavailable: Math.max(1, Math.floor((input.replicas - 1) / 2)) },
       },
       service: { enabled: true },
       ingress: { enabled: false },

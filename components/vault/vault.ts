@@ -11,7 +11,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { CertificateAndKey, StageConfig } from "../../config";
+import { DEVICE_CA_VALIDITY_DAYS } from "../../config/limits";
 import type { AccessKeyPair, CentralCluster } from "../contracts";
+import { afterIngressReady, type IngressReady } from "../shared/ingress";
 import { CHARTS, IMAGES } from "../versions";
 import { VaultBootstrap } from "./bootstrap-resource";
 import {
@@ -51,6 +53,8 @@ export interface VaultArgs {
   /** Ingress class of ingress-nginx, and the cert-manager ClusterIssuer for the internal host's certificate. */
   ingressClassName?: string;
   clusterIssuer?: string;
+  /** What the Ingress waits for: the ingress controller and cert-manager (CentralPlatform.ingressReady). */
+  ingressReady?: IngressReady;
   /** Alibaba provider for the KMS ciphertexts of Shamir keys; the default provider when absent. */
   alicloudProvider?: alicloud.Provider;
 }
@@ -164,7 +168,7 @@ export class Vault extends pulumi.ComponentResource {
       repositoryOpts: { repo: CHARTS.vault.repository },
       values,
       timeout: 900,
-    }, { ...k, dependsOn: [namespace, tlsSecret, kmsSecret], protect: cfg.protect });
+    }, { ...k, dependsOn: [namespace, tlsSecret, kmsSecret, args.cluster.diskStorageClass], protect: cfg.protect });
 
     const access = DEFAULT_ACCESS;
     const pods = podNames(cfg.vault.replicas);
@@ -197,7 +201,8 @@ export class Vault extends pulumi.ComponentResource {
         privateKeyPem: key.privateKeyPem,
         subject: { commonName: `EDP ${cfg.stage} Edge Device CA`, organization: "EDP" },
         isCaCertificate: true,
-        validityPeriodHours: 10 * 8760,
+        // The config checks edp:vault.deviceCertTtlDays against this lifetime.
+        validityPeriodHours: DEVICE_CA_VALIDITY_DAYS * 24,
         allowedUses: ["cert_signing", "crl_signing"],
       }, { parent: this, protect: cfg.protect });
       deviceCa = pulumi.secret(pulumi.all([cert.certPem, key.privateKeyPem]).apply(([crt, k2]) => ({ crt, key: k2 })));
@@ -318,7 +323,7 @@ export class Vault extends pulumi.ComponentResource {
           },
         }],
       },
-    }, { ...k, dependsOn: [bootstrap, tlsSecret] });
+    }, { ...k, dependsOn: afterIngressReady(args.ingressReady, bootstrap, tlsSecret) });
 
     this.registerOutputs({
       healthUrl: this.healthUrl,

@@ -17,11 +17,14 @@ export const privateIp = (seed: string) => `10.0.${Number.parseInt(hex(seed, 2),
 // The label is part of the seed: a key and a certificate of the same name must not share a body.
 const mockPem = (label: string, seed: string) => `-----BEGIN ${label}-----\nMOCK${hex(`${label}/${seed}`, 48)}\n-----END ${label}-----\n`;
 
+/** A CA PEM in the shape kubeconfigs carry it (the config checks it is one); its content is a stand-in. */
+const MOCK_CA_DATA = Buffer.from("-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----\n").toString("base64");
+
 export const mockKubeconfig = (cluster: string) =>
   [
     "apiVersion: v1",
     "kind: Config",
-    `clusters: [{name: ${cluster}, cluster: {server: "https://${docIp(cluster)}:6443", certificate-authority-data: TU9DSw==}}]`,
+    `clusters: [{name: ${cluster}, cluster: {server: "https://${docIp(cluster)}:6443", certificate-authority-data: ${MOCK_CA_DATA}}}]`,
     `users: [{name: ${cluster}-admin, user: {token: mock-${hex(cluster, 24)}}}]`,
     `contexts: [{name: ${cluster}, context: {cluster: ${cluster}, user: ${cluster}-admin}}]`,
     `current-context: ${cluster}`,

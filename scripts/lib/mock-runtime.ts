@@ -11,6 +11,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import { CALL_RESULTS, mockId, RESOURCE_OUTPUTS } from "./mock-outputs";
+import { applyProjectConfig, type ProjectConfigType } from "./project-config";
 import { SECRET_CALL_RESULTS, SECRET_OUTPUTS, type SecretSource, sourcesOf } from "./secret-markers";
 import { REQUIRED_SECRET_STAND_INS } from "./stand-in-secrets";
 
@@ -38,6 +39,11 @@ export interface RecordedResource {
   /** Dotted paths into inputs whose values are Pulumi secrets. */
   secretPaths: string[];
   options: RecordedOptions;
+  /**
+   * The provider reference (`<urn>::<id>`) the engine receives with the registration, after the
+   * SDK resolved `provider` and the parents' `providers`; absent means the engine's default provider.
+   */
+  providerRef?: string;
 }
 
 /** A stack output: its resolved value and whether Pulumi keeps it secret. */
@@ -136,11 +142,30 @@ async function resolveOutput(value: unknown): Promise<RecordedOutput> {
 
 const urnOf = (r: pulumi.Resource) => new Promise<string>((resolve) => r.urn.apply((u) => resolve(u)));
 
+/**
+ * The resources of a dependsOn option, flattened as the SDK does: Pulumi's mergeOptions wraps a
+ * promise of resources into an array, so arrays and promises nest.
+ */
+async function explicitDependencies(deps: unknown): Promise<pulumi.Resource[]> {
+  if (deps === undefined || deps === null) return [];
+  if (Array.isArray(deps)) return (await Promise.all(deps.map(explicitDependencies))).flat();
+  if (deps instanceof Promise) return explicitDependencies(await deps);
+  if (pulumi.Output.isInstance(deps)) return explicitDependencies(await new Promise((resolve) => deps.apply((v) => resolve(v))));
+  if (pulumi.Resource.isInstance(deps)) return [deps];
+  throw new Error(`dependsOn holds something that is not a resource: ${String(deps)}`);
+}
+
 export async function runProgram(opts: RunOptions): Promise<RunResult> {
   const stackFile = opts.stackFile ?? path.join(opts.root, `Pulumi.${opts.stage}.yaml`);
   const config: Record<string, string> = readStackConfig(stackFile);
   for (const key of opts.unset ?? []) delete config[key];
   for (const [k, v] of Object.entries(opts.config ?? {})) config[k] = typeof v === "string" ? v : JSON.stringify(v);
+  // As the CLI does before the program runs: keys the stack lacks get Pulumi.yaml's default.
+  const project = YAML.parse(fs.readFileSync(path.join(opts.root, "Pulumi.yaml"), "utf8")) as { name: string; config?: Record<string, ProjectConfigType> };
+  const given = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, { value: v, secure: false, object: false }]));
+  for (const [k, v] of Object.entries(applyProjectConfig(project.name, opts.stage, project.config ?? {}, given).config)) {
+    if (!(k in config)) config[k] = v.value;
+  }
   const secretKeys: string[] = [];
   const standIns: string[] = [];
   const secrets: Record<string, unknown> = { ...(opts.secrets ?? {}) };
@@ -159,13 +184,13 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     secretSources.push(...sourcesOf(k, v));
   }
 
-  const byName = new Map<string, { inputs: Record<string, unknown>; secretPaths: string[]; custom: boolean; type: string; name: string }>();
+  const byName = new Map<string, { inputs: Record<string, unknown>; secretPaths: string[]; custom: boolean; type: string; name: string; providerRef?: string }>();
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
         const secretPaths: string[] = [];
         const inputs = unwrapSecrets(args.inputs, "", secretPaths) as Record<string, unknown>;
-        byName.set(`${args.type}::${args.name}`, { inputs, secretPaths, custom: args.custom ?? true, type: args.type, name: args.name });
+        byName.set(`${args.type}::${args.name}`, { inputs, secretPaths, custom: args.custom ?? true, type: args.type, name: args.name, providerRef: args.provider || undefined });
         if (args.type === "pulumi:pulumi:StackReference") {
           const ref = String(inputs.name);
           const outputs = opts.stackReferences?.[ref];
@@ -220,9 +245,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     urns.add(urn);
     const rec = byName.get(`${s.type}::${s.name}`);
     const parent = s.opts.parent ? await urnOf(s.opts.parent) : stackUrn;
-    const deps = s.opts.dependsOn;
-    const depList = deps === undefined ? [] : await Promise.resolve(deps as pulumi.Input<pulumi.Input<pulumi.Resource>[]>);
-    const dependsOn = await Promise.all((Array.isArray(depList) ? depList : [depList]).map(async (d) => urnOf(await Promise.resolve(d as pulumi.Resource))));
+    const dependsOn = await Promise.all((await explicitDependencies(s.opts.dependsOn)).map(urnOf));
     resources.push({
       urn,
       type: s.type,
@@ -240,6 +263,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
         dependsOn,
         provider: s.opts.provider ? await urnOf(s.opts.provider) : undefined,
       },
+      providerRef: rec?.providerRef,
     });
   }
   const outputs: Record<string, RecordedOutput> = {};

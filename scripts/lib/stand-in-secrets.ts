@@ -5,7 +5,7 @@
  * redacts them like any other secret.
  */
 export const STAND_IN_SECRETS = {
-  dockerPullJson: JSON.stringify({ auths: { "registry.example.invalid": { auth: "c3RhbmQtaW46bm90LXJlYWw=" } } }),
+  dockerPullJson: JSON.stringify({ auths: { "registry-vpc.eu-central-1.aliyuncs.com": { auth: "c3RhbmQtaW46bm90LXJlYWw=" } } }),
   /** DAIM's GPG values of datadirectormangement-files (manual §3.2.2); the SSH pair is generated. */
   ddmFiles: {
     DDM_REV: "stand-in-rev-1",

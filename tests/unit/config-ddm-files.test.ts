@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
-import * as path from "node:path";
 import { ConfigError, DDM_GPG_VARIABLES, parseStageConfig } from "../../config";
-import { readStackConfig } from "../../scripts/lib/mock-runtime";
-import { FAKE_SECRETS, ROOT } from "../harness/stage";
+import { stageRawConfig } from "../harness/config";
+import { FAKE_SECRETS } from "../harness/stage";
 
-const base = readStackConfig(path.join(ROOT, "Pulumi.staging.yaml"));
-const parse = (ddmFiles: unknown) => parseStageConfig({ values: { ...base, "edp:ddmFiles": JSON.stringify(ddmFiles) }, stack: "staging", project: "edp" });
+const parse = (ddmFiles: unknown) => parseStageConfig(stageRawConfig("staging", { "edp:ddmFiles": ddmFiles }));
 const problems = (ddmFiles: unknown): string[] => {
   try {
     parse(ddmFiles);

@@ -9,6 +9,7 @@ import { STAGES } from "../../config";
 import { readStackConfig } from "../../scripts/lib/mock-runtime";
 import { validateObject } from "../harness/k8s-schema";
 import { ROOT, type RecordedResource, runStage, type StageRun } from "../harness/stage";
+import { testPki } from "../harness/pki";
 
 const PROGRAM = path.join(ROOT, "tests/fixtures/programs/e3.ts");
 const T = {
@@ -51,7 +52,8 @@ function filesOf(script: string): Map<string, string> {
   return out;
 }
 
-const CUSTOM_CA = ["-----BEGIN CERTIFICATE-----", "MIIBbTCCAROgAwIBAgIUZmFrZSBjdXN0b20gQ0EgZm9yIHRlc3Rz", "-----END CERTIFICATE-----", ""].join("\n");
+/** A real certificate: the config parses custom CA bundles. */
+const CUSTOM_CA = testPki().ca.crt;
 
 describe("E3 component (mocks)", function () {
   this.timeout(300_000);
@@ -80,13 +82,13 @@ describe("E3 component (mocks)", function () {
         assert.doesNotMatch(userData, /PRIVATE KEY/);
       });
 
-      it("keeps the data disk separate, encrypted, protected and retained in production only", () => {
+      it("keeps the data disk separate, encrypted, retained in every stage and protected in production", () => {
         const disk = one(r, T.disk);
         assert.equal(disk.inputs.size, e3Config(stage).dataDiskGb);
         assert.equal(disk.inputs.encrypted, true);
         assert.equal(disk.inputs.deleteWithInstance, false);
         assert.equal(disk.options.protect, stage === "production");
-        assert.equal(disk.options.retainOnDelete, stage === "production");
+        assert.equal(disk.options.retainOnDelete, true);
         const attachment = one(r, T.attachment);
         assert.equal(attachment.inputs.deleteWithInstance, false);
       });

@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
-import * as path from "node:path";
 import { edgeRamUserName } from "../../components/edge/policy";
 import { edgeClusterReadPolicy } from "../../components/foundation/policies";
 import { ConfigError, parseStageConfig } from "../../config";
-import { readStackConfig } from "../../scripts/lib/mock-runtime";
-import { ROOT } from "../harness/stage";
+import { stageRawConfig } from "../harness/config";
 
 describe("edge: RAM policy of an edge cluster", () => {
   const bucket = "example-edp-testing-manifests";
@@ -49,12 +47,11 @@ describe("edge: RAM policy of an edge cluster", () => {
 });
 
 describe("edge: config checks of deployments", () => {
-  const base = readStackConfig(path.join(ROOT, "Pulumi.testing.yaml"));
   const parse = (overrides: Record<string, unknown>) => {
-    const values = { ...base };
-    for (const [k, v] of Object.entries(overrides)) values[k] = JSON.stringify(v);
+    const raw = stageRawConfig("testing");
+    for (const [k, v] of Object.entries(overrides)) raw.values[k] = JSON.stringify(v);
     try {
-      parseStageConfig({ values, stack: "testing", project: "edp" });
+      parseStageConfig(raw);
       return [];
     } catch (e) {
       if (e instanceof ConfigError) return e.problems;
@@ -69,7 +66,7 @@ describe("edge: config checks of deployments", () => {
 
   it("accepts the three stage files as they are", () => {
     for (const stage of ["testing", "staging", "production"]) {
-      parseStageConfig({ values: readStackConfig(path.join(ROOT, `Pulumi.${stage}.yaml`)), stack: stage, project: "edp" });
+      parseStageConfig(stageRawConfig(stage));
     }
   });
 
@@ -90,13 +87,13 @@ describe("edge: config checks of deployments", () => {
       title: "an unknown placeholder in a deployment's values",
       deployments: [{ name: "p", template: "plain", cluster: "lab-line-1", hostname: "lab-edge-01", values: { x: "{{host}}" } }],
       key: "edp:deployments[0].values.x",
-      message: /\{\{host\}\} is not a placeholder \(deployment p/,
+      message: /\{\{host\}\}, which is not a placeholder .*\(deployment p\)/,
     },
     {
       title: "an unknown placeholder in a chart template",
       deployments: [],
       key: "edp:chartTemplates.typo.values.id",
-      message: /\{\{uid\}\} is not a placeholder/,
+      message: /\{\{uid\}\}, which is not a placeholder/,
     },
     {
       title: "a deployment name too long for a Helm release",

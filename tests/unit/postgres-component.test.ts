@@ -191,7 +191,7 @@ describe("the PostgreSQL component per stage (mocks)", function () {
         assert.deepEqual(release.inputs.repositoryOpts, { repo: "https://cloudnative-pg.github.io/charts" });
       });
 
-      it(`${stage === "production" ? "protects" : "does not protect"} the data: namespace, storage class, Cluster and Databases`, () => {
+      it(`${stage === "production" ? "protects" : "does not protect"} the data, and retains it in every stage: namespace, storage class, Cluster and Databases`, () => {
         const stateful = [
           r.get("kubernetes:core/v1:Namespace", "postgres-ns"),
           r.get("kubernetes:storage.k8s.io/v1:StorageClass", "postgres-storage"),
@@ -200,10 +200,10 @@ describe("the PostgreSQL component per stage (mocks)", function () {
         ];
         for (const res of stateful) {
           assert.equal(res.options.protect, stage === "production", `${res.name}: protect`);
-          assert.equal(res.options.retainOnDelete, stage === "production", `${res.name}: retainOnDelete`);
+          assert.equal(res.options.retainOnDelete, true, `${res.name}: retainOnDelete`);
         }
         const sc = r.get("kubernetes:storage.k8s.io/v1:StorageClass", "postgres-storage");
-        assert.equal(sc.inputs.reclaimPolicy, stage === "production" ? "Retain" : "Delete");
+        assert.equal(sc.inputs.reclaimPolicy, "Retain");
       });
 
       it("validates every other Kubernetes object against its schema, the alert rules included", async () => {

@@ -8,6 +8,7 @@ import { isMap, parseDocument } from "yaml";
 import { parseStageConfig, STAGES } from "../../config";
 import { readStackConfig } from "../../scripts/lib/mock-runtime";
 import { PromotionError, promoteImageTags } from "../../scripts/lib/promote";
+import { stageRawConfig } from "../harness/config";
 import { ROOT } from "../harness/stage";
 
 const run = promisify(execFile);
@@ -53,7 +54,8 @@ describe("promotion of image tags (pure)", () => {
       assert.equal(text.slice(b1), before.slice(a1), "text after the tags changed");
       assert.equal(text.split("\n").length, before.split("\n").length);
       assert.ok(text.includes("# Promoted from the previous stage with `npm run promote`"));
-      const cfg = parseStageConfig({ values: readStackConfigText(text), stack: to, project: "edp" });
+      const raw = stageRawConfig(to);
+      const cfg = parseStageConfig({ ...raw, values: { ...raw.values, ...readStackConfigText(text) } });
       assert.equal(cfg.images.tags.portal, tagsOf(stageFile(from)).portal);
     });
   }

@@ -12,6 +12,7 @@ import { CHARTS, IMAGES } from "../../components/versions";
 import { mockVaultKeys } from "../../scripts/lib/mock-outputs";
 import { validateObject } from "../harness/k8s-schema";
 import { ROOT, runStage, type StageRun } from "../harness/stage";
+import { testPki } from "../harness/pki";
 
 const PROGRAM = path.join(ROOT, "tests/fixtures/programs/vault.ts");
 const run = (stage: Stage, extra: Parameters<typeof runStage>[1] = {}) => runStage(stage, { program: PROGRAM, ...extra });
@@ -203,14 +204,14 @@ describe("Vault component per stage (mocks)", function () {
   });
 
   it("uses the device CA from config when one is set, and makes none", async () => {
-    const crt = "-----BEGIN CERTIFICATE-----\nMIIBconfigured\n-----END CERTIFICATE-----\n";
-    const key = "-----BEGIN PRIVATE KEY-----\nMIGconfigured\n-----END PRIVATE KEY-----\n";
+    // A real CA: the config parses it and checks the key is its key.
+    const { crt, key } = testPki().ca;
     const r = await run("staging", { secrets: { "edp:deviceCa": { crt, key } } });
     assert.equal(r.error, undefined, r.error);
     assert.equal(r.output("deviceCaPem").value, crt);
     assert.ok(!r.ofType("tls:index/selfSignedCert:SelfSignedCert").some((c) => c.name === "vault-device-ca"));
     const bundle = (r.get(SECRET, "vault-device-ca").inputs.stringData as Record<string, string>)["bundle.pem"];
-    assert.ok(bundle.includes("MIIBconfigured") && bundle.includes("MIGconfigured"));
+    assert.ok(bundle.includes(crt.trim()) && bundle.includes(key.trim()));
     assert.ok(r.get(SECRET, "vault-device-ca").secretPaths.includes("stringData"));
   });
 

@@ -43,9 +43,10 @@ describe("Vault server configuration", () => {
   for (const [replicas, maxUnavailable] of budgets) {
     it(`lets at most ${maxUnavailable} of ${replicas} pods be disrupted, keeping the raft quorum`, () => {
       const v = renderVaultValues({ replicas, storageGb: 10, image: "hashicorp/vault:1.19.0", seal: { kind: "shamir", region: "eu-central-1" } }) as {
-        server: { ha: { disruptionBudget: { maxUnavailable: number } } };
+        server: { ha: { disruptionBudget: { enabled: boolean; maxUnavailable: number } } };
       };
       assert.equal(v.server.ha.disruptionBudget.maxUnavailable, maxUnavailable);
+      assert.equal(v.server.ha.disruptionBudget.enabled, replicas > 1, "one replica gets no PDB: the chart would render maxUnavailable 0");
     });
   }
 
@@ -59,7 +60,7 @@ describe("Vault bootstrap transport", () => {
   it("reads the current context of a kubeconfig with a token", () => {
     const a = parseKubeconfig(mockKubeconfig("edp-testing-central"));
     assert.match(a.server, /^https:\/\/203\.0\.113\.\d+:6443$/);
-    assert.equal(a.ca, "MOCK");
+    assert.equal(a.ca, "-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----\n");
     assert.match(a.token ?? "", /^mock-/);
   });
 

@@ -3,6 +3,7 @@
  * that put a changed file into effect. The component resolves its outputs into E3Settings and
  * hands the result to renderApplyScript.
  */
+import { E3_PORTS } from "../../../config/limits";
 import { type ApacheParams, type E3HostNames, renderApacheConfig } from "./apache";
 import type { E3File, ManagedDir } from "./apply";
 import { renderCrlRefreshScript, renderCrlRefreshService, renderCrlRefreshTimer } from "./crl-refresh";
@@ -44,9 +45,10 @@ export const E3_LAYOUT = {
   dataDiskScript: "/usr/local/sbin/edp-data-disk",
   packageSyncScript: "/usr/local/bin/sync-packages",
   packagesHome: "/home/packages",
-  registryListen: "127.0.0.1:5000",
-  notaryServerListen: "127.0.0.1:4443",
-  notarySignerPort: 7899,
+  // Ports from config/limits.ts, where the config checks edp:e3 ports against them.
+  registryListen: `127.0.0.1:${E3_PORTS.registry}`,
+  notaryServerListen: `127.0.0.1:${E3_PORTS.notaryServer}`,
+  notarySignerPort: E3_PORTS.notarySigner,
   notaryDir: "/etc/notary",
   deployUser: "edp-deploy",
 } as const;
@@ -114,7 +116,7 @@ function notaryParams(s: E3Settings): NotaryParams {
     serverListen: E3_LAYOUT.notaryServerListen,
     signerHost: "127.0.0.1",
     signerPort: E3_LAYOUT.notarySignerPort,
-    postgres: { host: "127.0.0.1", port: 5432 },
+    postgres: { host: "127.0.0.1", port: E3_PORTS.postgres },
     serverDb: { name: "notaryserver", user: "notary_server", password: s.notary.serverDbPassword },
     signerDb: { name: "notarysigner", user: "notary_signer", password: s.notary.signerDbPassword },
     signerKeyAlias: "edp",

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
-import { GRAFANA_ROLE_PATH, grafanaComDashboards, kubePrometheusStackValues, lokiValues, MANUAL_DASHBOARDS } from "../../../components/monitoring";
+import { GRAFANA_ROLE_PATH, kubePrometheusStackValues, lokiValues, MANUAL_DASHBOARDS, programDashboards } from "../../../components/monitoring";
 import { CHARTS } from "../../../components/versions";
 import { STAGES } from "../../../config";
 import { ROOT } from "../../harness/stage";
@@ -40,11 +40,20 @@ describe("monitoring values", () => {
     assert.deepEqual(MANUAL_DASHBOARDS.map((d) => d.name).sort(), manual.sort());
   });
 
-  it("loads each grafana.com dashboard once, in its manual folder", () => {
-    const v = grafanaComDashboards();
-    assert.deepEqual(Object.keys(v.dashboards).sort(), ["apps", "k8s"]);
-    assert.deepEqual(Object.keys(v.dashboards.k8s), ["gnet-9614"]);
-    assert.deepEqual(v.dashboardProviders["dashboardproviders.yaml"].providers.map((p) => p.folder), ["apps", "k8s"]);
+  it("ships its own dashboards as ConfigMaps, each once, in its manual folder; Grafana downloads none", () => {
+    const d = programDashboards();
+    assert.deepEqual(d.map((x) => [x.name, x.folder, x.file]), [
+      ["dashboard-ingress-nginx", "k8s", "ingress-nginx.json"],
+      ["dashboard-spring-boot", "apps", "spring-boot.json"],
+    ]);
+    for (const x of d) {
+      const model = JSON.parse(x.json) as { uid: string; panels: { targets: { expr: string }[] }[] };
+      assert.ok(model.panels.length >= 6, `${x.name} has ${model.panels.length} panels`);
+      for (const p of model.panels) assert.ok(p.targets[0].expr.length > 0);
+    }
+    const grafana = kubePrometheusStackValues(input).grafana as Record<string, unknown>;
+    assert.equal(grafana.dashboards, undefined, "grafana.dashboards makes Grafana download from grafana.com");
+    assert.equal(grafana.dashboardProviders, undefined);
   });
 
   const input = {

@@ -67,7 +67,7 @@ describe("Kyverno policies", () => {
     assert.equal(kyvernoValues({ stage: "testing", monitoring: false, dashboardNamespace: "m" }).admissionController.replicas, 1);
     const prod = kyvernoValues({ stage: "production", monitoring: false, dashboardNamespace: "m" });
     assert.equal(prod.admissionController.replicas, 3);
-    assert.deepEqual(prod.webhooksCleanup, { enabled: true });
+    assert.deepEqual(prod.webhooksCleanup, { enabled: true, image: { pullPolicy: "IfNotPresent" } });
   });
 });
 

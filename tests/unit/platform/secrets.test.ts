@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { FORBIDDEN_PASSWORD_CHARS, htpasswdLine, MANUAL_SECRET_VARIABLES, PASSWORD_SPECIALS, passwordProblem, SECRET_TABLE, tableProblems } from "../../../components/secrets";
 import { STAGES } from "../../../config";
+import { testPki } from "../../harness/pki";
 import { meta, runPlatform } from "./run";
 
 describe("the secrets table", () => {
@@ -110,7 +111,8 @@ describe("platform secrets per stage", function () {
   });
 
   it("takes the platform CA from edp:issuerCa when set instead of generating one", async () => {
-    const issuerCa = { crt: "-----BEGIN CERTIFICATE-----\nZmFrZQ==\n-----END CERTIFICATE-----\n", key: "-----BEGIN PRIVATE KEY-----\nZmFrZQ==\n-----END PRIVATE KEY-----\n" };
+    // A real CA: the config parses it and checks the key is its key.
+    const issuerCa = testPki().ca;
     const run = await runPlatform("production", { secrets: { "edp:issuerCa": issuerCa } });
     assert.equal(run.error, undefined, run.error);
     assert.equal(run.ofType("tls:index/selfSignedCert:SelfSignedCert").length, 0);
@@ -120,7 +122,8 @@ describe("platform secrets per stage", function () {
 
   it("refuses to run without the registry's pull credentials", async () => {
     const run = await runPlatform("testing", { standIns: false, secrets: { "edp:dockerPullJson": undefined } });
-    assert.match(run.error ?? "", /edp:dockerPullJson \(secret\) is required/);
+    assert.match(run.error ?? "", /edp:dockerPullJson: is required \(secret\)/);
+    assert.equal(run.resources.length, 0, "found only after resources were registered");
   });
 
   it("names each missing GPG value of edp:ddmFiles", async () => {
