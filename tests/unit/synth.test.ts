@@ -67,7 +67,7 @@ describe("offline synth", function () {
     fs.writeFileSync(
       secretsFile,
       JSON.stringify({
-        "edp:dockerPullJson": JSON.stringify({ auths: { "registry.example.invalid": { auth: Buffer.from(`robot:${sentinel}-docker`).toString("base64") } } }),
+        "edp:dockerPullJson": JSON.stringify({ auths: { "registry-vpc.eu-central-1.aliyuncs.com": { auth: Buffer.from(`robot:${sentinel}-docker`).toString("base64") } } }),
         "edp:ddmFiles": {
           DDM_REV: `${sentinel}-rev`,
           DDM_KEY1: `-----BEGIN PGP PRIVATE KEY BLOCK-----\n${sentinel}-key1-body\n-----END PGP PRIVATE KEY BLOCK-----\n`,
