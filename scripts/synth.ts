@@ -5,26 +5,37 @@
  *   npm run synth -- --stack <stage> [--out <dir>]
  *
  * It is NOT `pulumi preview`: no provider checks inputs, no cloud is asked what exists, and
- * values the cloud computes (ids, addresses) are mock stand-ins. Secret values are redacted.
+ * values the cloud computes (ids, addresses) are mock stand-ins. Generated files are written in
+ * full; each secret value inside them is replaced by a marker naming its source
+ * (`[secret:e3-server-key.privateKeyPem]`, `[secret:edp:ddmFiles.DDM_KEY1]`), so a diff shows every
+ * line a change touches and no secret value. Synth never reads real secret config: stack files
+ * hold it as `secure:` ciphertext, which synth skips and fills with stand-ins; and before it
+ * finishes it checks that no secret value it knows of reached a written file.
  * Output is sorted and carries no timestamps, so two runs diff cleanly.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import { isStage, STAGES } from "../config/stages";
-import { type RecordedResource, runProgram } from "./lib/mock-runtime";
+import { type RecordedResource, type RunOptions, runProgram } from "./lib/mock-runtime";
+import { makeMasker, type Masker } from "./lib/secret-markers";
 
+/** Written for a secret whose content synth cannot show: a Kubernetes Secret payload of unknown origin. */
 export const REDACTED = "[secret]";
 
 const NOT_PREVIEW =
   "Offline synth under Pulumi's mock runtime. This is NOT `pulumi preview`: nothing was checked by a provider or a cloud;\n" +
-  "ids, addresses and generated values are mock stand-ins, and secret values are redacted.";
+  "ids, addresses and generated values are mock stand-ins, and each secret value is shown as [secret:<source>].";
 
-/** Replaces the values at the given dotted paths (as the mock runtime records them) with REDACTED. */
-export function redact(value: unknown, secretPaths: string[]): unknown {
+/**
+ * Masks the secret values at the recorded secret paths: each known secret value inside them
+ * becomes its marker; the rest of the value (the script, the Helm values) is kept, since it is
+ * not a secret value the runtime knows of but the program's own text.
+ */
+export function mask(value: unknown, secretPaths: string[], masker: Masker): unknown {
   const set = new Set(secretPaths);
   const walk = (v: unknown, at: string): unknown => {
-    if (set.has(at)) return REDACTED;
+    if (set.has(at)) return masker.deep(v);
     if (Array.isArray(v)) return v.map((x, i) => walk(x, `${at}[${i}]`));
     if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, at ? `${at}.${k}` : k)]));
     return v;
@@ -32,13 +43,28 @@ export function redact(value: unknown, secretPaths: string[]): unknown {
   return walk(value, "");
 }
 
-/** Kubernetes Secret payloads are redacted whether or not the program marked them secret. */
-function redactKubernetesSecret(manifest: Record<string, unknown>): Record<string, unknown> {
+/**
+ * Kubernetes Secret payloads are masked whether or not the program marked them secret. A value
+ * made of known secrets is shown with their markers (a `data` value decoded first, and said so);
+ * one holding nothing synth knows of is redacted whole, since it could be anything.
+ */
+function maskKubernetesSecret(manifest: Record<string, unknown>, masker: Masker): Record<string, unknown> {
   if (manifest.kind !== "Secret") return manifest;
   const out = { ...manifest };
   for (const field of ["data", "stringData"]) {
     const payload = out[field];
-    if (payload && typeof payload === "object") out[field] = Object.fromEntries(Object.keys(payload).sort().map((k) => [k, REDACTED]));
+    if (!payload || typeof payload !== "object") continue;
+    out[field] = Object.fromEntries(
+      Object.entries(payload as Record<string, unknown>)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => {
+          if (typeof v !== "string") return [k, REDACTED];
+          const plain = field === "data" ? Buffer.from(v, "base64").toString("utf8") : v;
+          const masked = masker.text(plain);
+          if (masked === plain) return [k, REDACTED];
+          return [k, field === "data" ? `base64 of: ${masked}` : masked];
+        }),
+    );
   }
   return out;
 }
@@ -70,6 +96,8 @@ const ARTEFACTS: { type: string; field: string; file: (r: RecordedResource) => s
   { type: "alicloud:oss/bucketObject:BucketObject", field: "content", file: (r) => String(r.inputs.key ?? r.name) },
   { type: "alicloud:ram/policy:Policy", field: "policyDocument", file: (r) => `ram-policies/${r.name}.json` },
   { type: "command:remote:Command", field: "create", file: (r) => `commands/${r.name}.sh` },
+  // A script that travels on stdin (`bash -s`) is the command's real content.
+  { type: "command:remote:Command", field: "stdin", file: (r) => `commands/${r.name}.stdin.sh` },
   { type: "command:local:Command", field: "create", file: (r) => `commands/${r.name}.sh` },
   { type: "kubernetes:helm.sh/v3:Release", field: "values", file: (r) => `helm/${r.name}.values.yaml` },
   { type: "kubernetes:helm.sh/v4:Chart", field: "values", file: (r) => `helm/${r.name}.values.yaml` },
@@ -105,9 +133,14 @@ export interface SynthSummary {
   dir: string;
 }
 
-export async function synth(stage: string, outRoot: string, root = path.resolve(__dirname, "..")): Promise<SynthSummary> {
-  const result = await runProgram({ stage, root });
+/** What tests may hand a synth run: config overrides and secret config, as runProgram takes them. */
+export type SynthOverrides = Pick<RunOptions, "config" | "secrets" | "stackFile">;
+
+export async function synth(stage: string, outRoot: string, root = path.resolve(__dirname, ".."), overrides: SynthOverrides = {}): Promise<SynthSummary> {
+  const result = await runProgram({ stage, root, ...overrides });
   if (result.error) throw new Error(result.error);
+  const masker = makeMasker(result.secretSources);
+  const written: string[] = [];
   const dir = path.join(outRoot, stage);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
@@ -115,6 +148,7 @@ export async function synth(stage: string, outRoot: string, root = path.resolve(
     const file = path.join(dir, rel);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, text.endsWith("\n") ? text : `${text}\n`);
+    written.push(rel);
   };
 
   const counts = new Map<string, number>();
@@ -127,7 +161,9 @@ export async function synth(stage: string, outRoot: string, root = path.resolve(
 
   let kubernetesObjects = 0;
   for (const r of result.resources.filter(isKubernetesObject)) {
-    const manifest = redactKubernetesSecret(redact(r.inputs, r.secretPaths) as Record<string, unknown>);
+    // A Secret's payload is judged on its raw values (whether they hold known secrets), then the
+    // recorded secret paths are masked as everywhere else.
+    const manifest = mask(maskKubernetesSecret(r.inputs, masker), r.secretPaths, masker) as Record<string, unknown>;
     const meta = (manifest.metadata ?? {}) as { name?: string; namespace?: string };
     const ns = meta.namespace ?? "_cluster";
     write(path.join("k8s", safeName(ns), `${safeName(String(manifest.kind ?? r.type))}-${safeName(meta.name ?? r.name)}.yaml`), toYaml(manifest));
@@ -137,7 +173,7 @@ export async function synth(stage: string, outRoot: string, root = path.resolve(
   let artefacts = 0;
   for (const a of ARTEFACTS) {
     for (const r of result.resources.filter((x) => x.type === a.type)) {
-      const value = redact(r.inputs, r.secretPaths) as Record<string, unknown>;
+      const value = mask(r.inputs, r.secretPaths, masker) as Record<string, unknown>;
       const content = value[a.field];
       if (content === undefined) continue;
       write(path.join("artefacts", a.file(r)), typeof content === "string" ? content : toYaml(content));
@@ -148,32 +184,47 @@ export async function synth(stage: string, outRoot: string, root = path.resolve(
   const outputs = Object.fromEntries(
     Object.entries(result.outputs)
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([k, o]) => [k, o.secret ? REDACTED : o.value]),
+      .map(([k, o]) => [k, o.secret ? masker.deep(o.value) : o.value]),
   );
   write("outputs.yaml", toYaml(outputs));
+
+  // The guard: a secret value in the open (outside a secret path, or in a form not masked) is a
+  // defect of the program or of synth, and synth refuses to leave it on disk.
+  for (const rel of written) {
+    const text = fs.readFileSync(path.join(dir, rel), "utf8");
+    const hit = masker.needles.find((n) => text.includes(n.text));
+    if (hit) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw new Error(`synth: ${rel} would contain the secret value ${hit.marker} in the open; nothing was written for stage ${stage}`);
+    }
+  }
   return { stage, standIns: result.standIns, resources: result.resources.length, kubernetesObjects, artefacts, dir };
 }
 
-function parseArgs(argv: string[]): { stack: string; out: string } {
+function parseArgs(argv: string[]): { stack: string; out: string; secrets?: Record<string, unknown> } {
   let stack = "";
   let out = "out";
+  let secrets: Record<string, unknown> | undefined;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--stack" || argv[i] === "-s") stack = argv[++i] ?? "";
     else if (argv[i] === "--out" || argv[i] === "-o") out = argv[++i] ?? "";
-    else throw new Error(`unknown argument ${argv[i]}; usage: npm run synth -- --stack <${STAGES.join("|")}> [--out <dir>]`);
+    // Secret config as `pulumi config set --secret` would give it (a JSON file of full keys);
+    // the tests use it to prove such values never reach the output.
+    else if (argv[i] === "--secrets") secrets = JSON.parse(fs.readFileSync(argv[++i] ?? "", "utf8")) as Record<string, unknown>;
+    else throw new Error(`unknown argument ${argv[i]}; usage: npm run synth -- --stack <${STAGES.join("|")}> [--out <dir>] [--secrets <file.json>]`);
   }
   if (!isStage(stack)) throw new Error(`--stack must be one of ${STAGES.join(", ")} (got ${JSON.stringify(stack)})`);
-  return { stack, out };
+  return { stack, out, secrets };
 }
 
 if (require.main === module) {
   (async () => {
-    const { stack, out } = parseArgs(process.argv.slice(2));
+    const { stack, out, secrets } = parseArgs(process.argv.slice(2));
     const started = process.hrtime.bigint();
-    const summary = await synth(stack, path.resolve(out));
+    const summary = await synth(stack, path.resolve(out), undefined, secrets ? { secrets } : {});
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     console.log(NOT_PREVIEW);
-    if (summary.standIns.length > 0) console.log(`Stand-in values (not real, redacted) for secret config: ${summary.standIns.join(", ")}.`);
+    if (summary.standIns.length > 0) console.log(`Stand-in values (not real, shown as markers) for secret config: ${summary.standIns.join(", ")}.`);
     console.log(
       `stage ${summary.stage}: ${summary.resources} resources, ${summary.kubernetesObjects} Kubernetes objects, ${summary.artefacts} artefacts -> ${path.relative(process.cwd(), summary.dir) || "."} (${seconds.toFixed(1)} s)`,
     );

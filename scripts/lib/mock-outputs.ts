@@ -14,7 +14,8 @@ export const docIp = (seed: string) => `203.0.113.${(Number.parseInt(hex(seed, 4
 /** A stable private address inside the stack's VPC range. */
 export const privateIp = (seed: string) => `10.0.${Number.parseInt(hex(seed, 2), 16) % 250}.${(Number.parseInt(hex(`${seed}x`, 2), 16) % 250) + 2}`;
 
-const mockPem = (label: string, seed: string) => `-----BEGIN ${label}-----\nMOCK${hex(seed, 48)}\n-----END ${label}-----\n`;
+// The label is part of the seed: a key and a certificate of the same name must not share a body.
+const mockPem = (label: string, seed: string) => `-----BEGIN ${label}-----\nMOCK${hex(`${label}/${seed}`, 48)}\n-----END ${label}-----\n`;
 
 /** A CA PEM in the shape kubeconfigs carry it (the config checks it is one); its content is a stand-in. */
 const MOCK_CA_DATA = Buffer.from("-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----\n").toString("base64");

@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import { CALL_RESULTS, mockId, RESOURCE_OUTPUTS } from "./mock-outputs";
 import { applyProjectConfig, type ProjectConfigType } from "./project-config";
+import { SECRET_CALL_RESULTS, SECRET_OUTPUTS, type SecretSource, sourcesOf } from "./secret-markers";
 import { REQUIRED_SECRET_STAND_INS } from "./stand-in-secrets";
 
 export interface RecordedOptions {
@@ -57,6 +58,8 @@ export interface RunResult {
   outputs: Record<string, RecordedOutput>;
   /** Secret keys that were filled with stand-ins. */
   standIns: string[];
+  /** Every secret value the run made or was handed, with its source (for synth's markers). */
+  secretSources: SecretSource[];
   /** The program's error message, when it failed (for example on invalid config). */
   error?: string;
 }
@@ -174,9 +177,11 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
       }
     }
   }
+  const secretSources: SecretSource[] = [];
   for (const [k, v] of Object.entries(secrets)) {
     config[k] = typeof v === "string" ? v : JSON.stringify(v);
     secretKeys.push(k);
+    secretSources.push(...sourcesOf(k, v));
   }
 
   const byName = new Map<string, { inputs: Record<string, unknown>; secretPaths: string[]; custom: boolean; type: string; name: string; providerRef?: string }>();
@@ -193,11 +198,16 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
           return { id: ref, state: { name: ref, outputs, secretOutputNames: [] } };
         }
         const extra = RESOURCE_OUTPUTS[args.type]?.(args.name, inputs) ?? {};
+        for (const prop of SECRET_OUTPUTS[args.type] ?? []) if (prop in extra) secretSources.push(...sourcesOf(`${args.name}.${prop}`, extra[prop]));
         return { id: args.custom === false ? undefined : mockId(args.type, args.name), state: { ...args.inputs, ...extra } };
       },
       call(args) {
         const fn = CALL_RESULTS[args.token];
-        return fn ? fn(args.inputs) : args.inputs;
+        const result = fn ? fn(args.inputs) : args.inputs;
+        const fnName = args.token.split(":").pop() ?? args.token;
+        const id = typeof args.inputs.clusterId === "string" ? args.inputs.clusterId : "";
+        for (const prop of SECRET_CALL_RESULTS[args.token] ?? []) if (prop in result) secretSources.push(...sourcesOf(`${fnName}(${id}).${prop}`, result[prop]));
+        return result;
       },
     },
     opts.project ?? "edp",
@@ -260,5 +270,5 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
   if (!error) {
     for (const [k, v] of Object.entries(programExports)) outputs[k] = await resolveOutput(v);
   }
-  return { stage: opts.stage, resources, outputs, error, standIns };
+  return { stage: opts.stage, resources, outputs, error, standIns, secretSources };
 }

@@ -9,6 +9,7 @@
 import { isMap, isScalar, parseDocument, type Scalar, type YAMLMap } from "yaml";
 import { EDP_SERVICES, isStage, nextStage, STAGES, type Stage } from "../../config/stages";
 import { IMAGE_TAG } from "../../config/validators";
+import { tagProblems } from "../../policy/rules";
 
 export class PromotionError extends Error {
   constructor(message: string) {
@@ -67,12 +68,21 @@ export function promoteImageTags(fromText: string, toText: string, from: string,
   const tags = new Map<string, string>();
   const problems: string[] = [];
   for (const service of EDP_SERVICES) {
-    const v = source.get(service);
-    const tag = typeof v === "number" ? String(v) : v;
-    if (typeof tag !== "string" || tag === "") problems.push(`Pulumi.${from}.yaml has no edp:images.tags.${service}`);
+    const node = source.get(service, true);
+    const tag = isScalar(node) ? node.value : undefined;
+    // YAML reads an unquoted 4.10 as the number 4.1 (and so does Pulumi): the tag the file means
+    // is lost before anyone can copy it, so the source must quote it.
+    if (isScalar(node) && typeof tag !== "string" && tag !== null && tag !== undefined) {
+      problems.push(`edp:images.tags.${service} in Pulumi.${from}.yaml is the ${typeof tag} ${node.source ?? String(tag)}, not a string: quote it ("${node.source ?? String(tag)}"), YAML reads it as ${String(tag)}`);
+    } else if (typeof tag !== "string" || tag === "") problems.push(`Pulumi.${from}.yaml has no edp:images.tags.${service}`);
     else if (!IMAGE_TAG.test(tag)) problems.push(`edp:images.tags.${service} in Pulumi.${from}.yaml (${JSON.stringify(tag)}) is not a valid image tag`);
     else if (tag === "latest" && target !== "testing") problems.push(`edp:images.tags.${service} is "latest", which must not go into ${target}: build and tag a release first`);
-    else tags.set(service, tag);
+    else {
+      // The policy pack's own rule: what it would refuse at preview, promotion refuses now.
+      const refused = tagProblems(service, tag, target);
+      if (refused.length > 0) problems.push(...refused.map((p) => `edp:images.tags.${p} (refused for ${target})`));
+      else tags.set(service, tag);
+    }
   }
   if (problems.length > 0) throw new PromotionError(problems.join("\n"));
 

@@ -102,6 +102,21 @@ describe("promotion of image tags (pure)", () => {
       () => promoteImageTags(stageFile("staging").replace('portal: "3.9.1"', 'portal: "latest"'), stageFile("production"), "staging", "production"),
       /must not go into production/,
     ],
+    [
+      "a `git describe` tag going into production",
+      () => promoteImageTags(stageFile("staging").replace('datadirectormanagement: "2.3.5"', 'datadirectormanagement: "2.4.0-2-ge4a6741"'), stageFile("production"), "staging", "production"),
+      /datadirectormanagement:2\.4\.0-2-ge4a6741 is a `git describe` build.*refused for production/,
+    ],
+    [
+      "a release candidate going into production",
+      () => promoteImageTags(stageFile("staging").replace('portal: "3.9.1"', 'portal: "4.0.0-rc.4"'), stageFile("production"), "staging", "production"),
+      /portal:4\.0\.0-rc\.4 is a pre-release/,
+    ],
+    [
+      "an unquoted 4.10, which YAML reads as 4.1",
+      () => promoteImageTags(stageFile("testing").replace('portal: "4.0.0-rc.4"', "portal: 4.10"), stageFile("staging"), "testing", "staging"),
+      /edp:images\.tags\.portal in Pulumi\.testing\.yaml is the number 4\.10, not a string: quote it/,
+    ],
   ];
   for (const [what, call, message] of refusals) {
     it(`refuses ${what}`, () => assert.throws(call, (e: unknown) => e instanceof PromotionError && message.test(e.message)));
@@ -147,6 +162,16 @@ describe("npm run promote (CLI) on copies of the stage files", function () {
       fs.rmSync(dir, { recursive: true });
     });
   }
+
+  it("exits 1 and leaves production untouched when staging holds a `git describe` tag", async () => {
+    const dir = tempStages();
+    fs.writeFileSync(path.join(dir, "Pulumi.staging.yaml"), stageFile("staging").replace('datadirectormanagement: "2.3.5"', 'datadirectormanagement: "2.4.0-2-ge4a6741"'));
+    const r = await promote(dir, "staging", "production");
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /2\.4\.0-2-ge4a6741 is a `git describe` build/);
+    assert.equal(fs.readFileSync(path.join(dir, "Pulumi.production.yaml"), "utf8"), stageFile("production"));
+    fs.rmSync(dir, { recursive: true });
+  });
 
   it("exits 1 and leaves the target untouched when latest would reach staging", async () => {
     const dir = tempStages();

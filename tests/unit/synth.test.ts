@@ -1,6 +1,7 @@
 /**
- * The offline synth: it writes the resource tree, Kubernetes objects and artefacts of a stage,
- * redacts every secret, says it is not `pulumi preview`, and two runs diff cleanly.
+ * The offline synth: it writes the resource tree, Kubernetes objects and artefacts of a stage in
+ * full, each secret value replaced by a marker naming its source, says it is not `pulumi
+ * preview`, and two runs diff cleanly; a change to an E3 vhost shows in it.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -8,7 +9,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { REDACTED, redact } from "../../scripts/synth";
+import { makeMasker } from "../../scripts/lib/secret-markers";
+import { mask } from "../../scripts/synth";
 import { ROOT, runStage } from "../harness/stage";
 
 const run = promisify(execFile);
@@ -20,25 +22,13 @@ function listFiles(dir: string): string[] {
     .sort();
 }
 
-/** Every string leaf of a value. */
-function strings(v: unknown): string[] {
-  if (typeof v === "string") return [v];
-  if (Array.isArray(v)) return v.flatMap(strings);
-  if (v && typeof v === "object") return Object.values(v).flatMap(strings);
-  return [];
-}
-
-function at(value: unknown, dotted: string): unknown {
-  return dotted.split(/\.|\[(\d+)\]/).filter((p) => p !== undefined && p !== "").reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], value);
-}
-
 describe("offline synth", function () {
   this.timeout(300_000);
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "edp-synth-"));
   after(() => fs.rmSync(out, { recursive: true, force: true }));
 
-  const synthInto = async (dir: string, stage: string) => {
-    const { stdout } = await run(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts/synth.ts"), "--stack", stage, "--out", dir], { cwd: ROOT });
+  const synthInto = async (dir: string, stage: string, extra: string[] = [], root = ROOT) => {
+    const { stdout } = await run(process.execPath, ["--import", "tsx", path.join(root, "scripts/synth.ts"), "--stack", stage, "--out", dir, ...extra], { cwd: root });
     return stdout;
   };
 
@@ -61,31 +51,88 @@ describe("offline synth", function () {
       const run = await runStage(stage);
       assert.match(tree, new RegExp(`# ${run.resources.length} resources by type`));
 
-      // Every value the program holds as a secret must be absent from what synth wrote.
-      const secrets = new Set<string>();
-      // Component resources echo their args (the whole stage config, secret because it holds
-      // secrets); the values that reach providers are the custom resources' inputs.
-      for (const r of run.resources.filter((x) => x.custom)) for (const p of r.secretPaths) for (const s of strings(at(r.inputs, p))) secrets.add(s);
-      for (const o of Object.values(run.result.outputs)) if (o.secret) for (const s of strings(o.value)) secrets.add(s);
-      // A string that is also held in the open elsewhere (a namespace name inside a secret Helm
-      // values object, say) is not a secret value.
-      const open = new Set<string>();
-      for (const r of run.resources) for (const s of strings(redact(r.inputs, r.secretPaths))) open.add(s);
-      for (const o of Object.values(run.result.outputs)) if (!o.secret) for (const s of strings(o.value)) open.add(s);
-      // Short plain names inside a secret object (a user name in an SSH connection) are not secret values either.
-      const isName = (s: string) => s.length < 24 && /^[a-z][a-z0-9.-]*$/.test(s);
-      const needles = [...secrets].filter((s) => s.length >= 8 && !open.has(s) && !isName(s));
+      // Every secret value the run made or was handed (and its base64 and JSON-escaped forms)
+      // must be absent from what synth wrote, and the markers naming them must be there instead.
+      const needles = makeMasker(run.result.secretSources).needles;
       assert.ok(needles.length > 0, "the stage holds no secret value to look for");
-      for (const f of files) {
-        const text = fs.readFileSync(path.join(a, stage, f), "utf8");
-        for (const s of needles) assert.ok(!text.includes(s), `${f} contains a secret value`);
-      }
+      const all = files.map((f) => fs.readFileSync(path.join(a, stage, f), "utf8")).join("\n");
+      for (const n of needles) assert.ok(!all.includes(n.text), `synth output contains the secret value behind ${n.marker}`);
+      assert.match(all, /\[secret:[a-z0-9-]+\.(result|privateKeyPem|privateKeyOpenssh|secret)(:base64)?\]/);
     });
   }
 
-  it("redacts values at the recorded secret paths, and nothing else", () => {
-    const value = { a: "plain", b: { c: "hidden", d: ["x", "hidden2"] } };
-    assert.deepEqual(redact(value, ["b.c", "b.d[1]"]), { a: "plain", b: { c: REDACTED, d: ["x", REDACTED] } });
+  it("never writes a secret config value, whatever form the program gives it", async () => {
+    const sentinel = "REAL-SECRET-5f0c2b9e7d4a";
+    const secretsFile = path.join(out, "secrets.json");
+    fs.writeFileSync(
+      secretsFile,
+      JSON.stringify({
+        "edp:dockerPullJson": JSON.stringify({ auths: { "registry-vpc.eu-central-1.aliyuncs.com": { auth: Buffer.from(`robot:${sentinel}-docker`).toString("base64") } } }),
+        "edp:ddmFiles": {
+          DDM_REV: `${sentinel}-rev`,
+          DDM_KEY1: `-----BEGIN PGP PRIVATE KEY BLOCK-----\n${sentinel}-key1-body\n-----END PGP PRIVATE KEY BLOCK-----\n`,
+          DDM_KEY2: `-----BEGIN PGP PUBLIC KEY BLOCK-----\n${sentinel}-key2-body\n-----END PGP PUBLIC KEY BLOCK-----\n`,
+          DDM_GPG_CONF: `# ${sentinel}-gpgconf\nuse-agent\n`,
+          DDM_PASSPHRASE: `${sentinel}-passphrase`,
+          DDM_PUBRING: Buffer.from(`${sentinel}-pubring`).toString("base64"),
+          DDM_TRUSTDB: Buffer.from(`${sentinel}-trustdb`).toString("base64"),
+        },
+      }),
+    );
+    const dir = path.join(out, "sentinel");
+    await synthInto(dir, "testing", ["--secrets", secretsFile]);
+    const files = listFiles(path.join(dir, "testing"));
+    const all = files.map((f) => fs.readFileSync(path.join(dir, "testing", f), "utf8")).join("\n");
+    assert.ok(!all.includes(sentinel), "a secret config value reached synth output");
+    assert.ok(!all.includes(Buffer.from(`${sentinel}-passphrase`).toString("base64")), "a secret config value reached synth output in base64");
+    // The values were there to mask: their markers name the config keys.
+    assert.match(all, /\[secret:edp:(ddmFiles|dockerPullJson)[^\]]*\]/);
+  });
+
+  it("shows a change to one E3 vhost in the synth of the changed program", async () => {
+    // The pull-request case: a copy of the repository with one line of the git vhost changed.
+    const head = path.join(out, "head-repo");
+    fs.cpSync(ROOT, head, { recursive: true, filter: (src) => !/\/(node_modules|\.git|out)$/.test(src) });
+    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(head, "node_modules"));
+    const apache = path.join(head, "components/e3/render/apache.ts");
+    const before = fs.readFileSync(apache, "utf8");
+    const changed = before.replace('"SetEnv GIT_HTTP_EXPORT_ALL 1",', '"SetEnv GIT_HTTP_EXPORT_ALL 1",\n      "SetEnv EDP_REVIEW_PROBE reviewed-vhost-line",');
+    assert.notEqual(changed, before, "the git vhost line to change is gone from apache.ts");
+    fs.writeFileSync(apache, changed);
+    const baseDir = path.join(out, "vhost-base");
+    const headDir = path.join(out, "vhost-head");
+    await synthInto(baseDir, "testing");
+    await synthInto(headDir, "testing", [], head);
+    const files = listFiles(path.join(headDir, "testing"));
+    assert.deepEqual(listFiles(path.join(baseDir, "testing")), files);
+    const differing = files.filter((f) => fs.readFileSync(path.join(baseDir, "testing", f), "utf8") !== fs.readFileSync(path.join(headDir, "testing", f), "utf8"));
+    assert.ok(differing.length > 0, "the vhost change did not change the synth");
+    assert.ok(differing.every((f) => /e3/.test(f)), `a vhost change touched more than E3: ${differing.join(", ")}`);
+    // The changed line is readable in the diff: in the open, or (while the apply script still
+    // carries its files as base64 blocks) in a decoded block of a changed file.
+    const readable = (text: string) => {
+      if (text.includes("EDP_REVIEW_PROBE reviewed-vhost-line")) return true;
+      const blocks = text.match(/[A-Za-z0-9+/]{64,}={0,2}/g) ?? [];
+      return blocks.some((b) => Buffer.from(b, "base64").toString("utf8").includes("EDP_REVIEW_PROBE reviewed-vhost-line"));
+    };
+    assert.ok(differing.some((f) => readable(fs.readFileSync(path.join(headDir, "testing", f), "utf8"))), "the changed vhost line is not in the synth");
+  });
+
+  it("masks each known secret value at the recorded secret paths with its marker, and nothing else", () => {
+    const masker = makeMasker([
+      { source: "db.result", value: "hunter2-long-password" },
+      { source: "key.privateKeyPem", value: "-----BEGIN PRIVATE KEY-----\nMOCKabcdef0123456789abcdef\n-----END PRIVATE KEY-----\n" },
+    ]);
+    const value = {
+      a: "plain hunter2-long-password",
+      b: { c: "user=x password=hunter2-long-password", d: ["x", Buffer.from("hunter2-long-password").toString("base64")] },
+      e: "content: |\n  -----BEGIN PRIVATE KEY-----\n  MOCKabcdef0123456789abcdef\n  -----END PRIVATE KEY-----\n",
+    };
+    assert.deepEqual(mask(value, ["b", "e"], masker), {
+      a: "plain hunter2-long-password",
+      b: { c: "user=x password=[secret:db.result]", d: ["x", "[secret:db.result:base64]"] },
+      e: "content: |\n  -----BEGIN PRIVATE KEY-----\n  [secret:key.privateKeyPem]\n  -----END PRIVATE KEY-----\n",
+    });
   });
 
   it("refuses an unknown stage", async () => {
