@@ -112,6 +112,18 @@ const e3Schema = z.strictObject({
     .regex(/^[a-z_][a-z0-9_-]*@[a-z0-9]([a-z0-9.-]*[a-z0-9])?:\/[A-Za-z0-9._/-]*$/, "is not an rsync source such as packages@repo.example.net:/srv/debian"),
   /** SSH port of the master repository (manual §4.3: 22). */
   packagesUpstreamPort: port.default(22),
+  /**
+   * How the configuration reaches the VM: Alibaba Cloud Assistant (no inbound port; works from a
+   * hosted CI runner) or SSH from the deployer to sshPort (the deployer must be in adminCidrs).
+   */
+  delivery: z.enum(["cloud-assistant", "ssh"]).default("cloud-assistant"),
+  /** ACME account E3 renews its server certificate with (HTTP-01 on port 80). */
+  acme: z
+    .strictObject({
+      directoryUrl: z.string().regex(/^https:\/\/[^\s/]+(\/\S*)?$/, "is not an https URL of an ACME directory"),
+      email: z.string().regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, "is not an e-mail address").optional(),
+    })
+    .default({ directoryUrl: "https://acme-v02.api.letsencrypt.org/directory" }),
 });
 
 const monitoringSchema = z.strictObject({

@@ -11,8 +11,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
+import { E3_RENDERED_FILES } from "../components/e3";
 import { isStage, STAGES } from "../config/stages";
-import { type RecordedResource, runProgram } from "./lib/mock-runtime";
+import { type RecordedResource, type RunOptions, runProgram } from "./lib/mock-runtime";
 
 export const REDACTED = "[secret]";
 
@@ -105,8 +106,15 @@ export interface SynthSummary {
   dir: string;
 }
 
-export async function synth(stage: string, outRoot: string, root = path.resolve(__dirname, "..")): Promise<SynthSummary> {
-  const result = await runProgram({ stage, root });
+export async function synth(
+  stage: string,
+  outRoot: string,
+  root = path.resolve(__dirname, ".."),
+  /** Config overrides and the like, for tests that show what a change does. */
+  extra: Omit<RunOptions, "stage" | "root"> = {},
+): Promise<SynthSummary> {
+  E3_RENDERED_FILES.clear();
+  const result = await runProgram({ ...extra, stage, root });
   if (result.error) throw new Error(result.error);
   const dir = path.join(outRoot, stage);
   fs.rmSync(dir, { recursive: true, force: true });
@@ -144,6 +152,20 @@ export async function synth(stage: string, outRoot: string, root = path.resolve(
       artefacts++;
     }
   }
+
+  // Each file the E3 host gets (Apache config, scripts, units), as the component rendered it with
+  // its secrets masked: a change to E3 shows up here file by file, not as one opaque script.
+  for (const [name, output] of [...E3_RENDERED_FILES.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    const files = await new Promise<{ path: string; mode: string; owner: string; content: string }[]>((resolve) => output.apply(resolve));
+    const index: string[] = [];
+    for (const f of files) {
+      write(path.join("artefacts", "e3", name, ...f.path.split("/").filter(Boolean)), f.content);
+      index.push(`${f.mode} ${f.owner.padEnd(24)} ${f.path}`);
+      artefacts++;
+    }
+    write(path.join("artefacts", "e3", name, "FILES.txt"), index.sort((a, b) => a.slice(30).localeCompare(b.slice(30))).join("\n"));
+  }
+  E3_RENDERED_FILES.clear();
 
   const outputs = Object.fromEntries(
     Object.entries(result.outputs)

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { readStackConfig } from "../../scripts/lib/mock-runtime";
 import { REDACTED, redact } from "../../scripts/synth";
 import { ROOT, runStage } from "../harness/stage";
 
@@ -86,6 +87,27 @@ describe("offline synth", function () {
   it("redacts values at the recorded secret paths, and nothing else", () => {
     const value = { a: "plain", b: { c: "hidden", d: ["x", "hidden2"] } };
     assert.deepEqual(redact(value, ["b.c", "b.d[1]"]), { a: "plain", b: { c: REDACTED, d: ["x", REDACTED] } });
+  });
+
+  it("writes each E3 file, secrets masked, so a change to E3's virtual hosts changes synth", async () => {
+    const dns = JSON.parse(readStackConfig(path.join(ROOT, "Pulumi.testing.yaml"))["edp:dns"]) as Record<string, unknown>;
+    // Each synth in its own process: Pulumi's runtime state is global.
+    const synthWith = (dir: string, config: Record<string, unknown>) =>
+      run(process.execPath, ["--import", "tsx", "-e", `require(${JSON.stringify(path.join(ROOT, "scripts/synth.ts"))}).synth("testing", ${JSON.stringify(dir)}, ${JSON.stringify(ROOT)}, { config: ${JSON.stringify(config)} }).catch((e) => { console.error(e); process.exit(1); })`], { cwd: ROOT });
+    await synthWith(path.join(out, "e3-base"), {});
+    await synthWith(path.join(out, "e3-changed"), { "edp:dns": { ...dns, publicZone: "other-zone.example.org" } });
+    const e3 = (which: string) => path.join(out, which, "testing", "artefacts", "e3", "e3");
+    const base = listFiles(e3("e3-base"));
+    for (const f of ["FILES.txt", "etc/apache2/apache2.conf", "usr/local/sbin/edp-crl-refresh", "etc/systemd/system/notary-server.service", "etc/notary/server.json"]) assert.ok(base.includes(f), `${f} in ${base.join(", ")}`);
+    const conf = (which: string) => fs.readFileSync(path.join(e3(which), "etc/apache2/apache2.conf"), "utf8");
+    assert.match(conf("e3-base"), /ServerName edp-docker\.api\.testing\.example-edp\.net/);
+    assert.notEqual(conf("e3-changed"), conf("e3-base"));
+    assert.match(conf("e3-changed"), /ServerName edp-docker\.api\.testing\.other-zone\.example\.org/);
+    // Secrets are masked in place; the rest of each file is as on the host.
+    const all = base.map((f) => fs.readFileSync(path.join(e3("e3-base"), f), "utf8")).join("\n");
+    assert.match(fs.readFileSync(path.join(e3("e3-base"), "etc/notary/signer.env"), "utf8"), /^NOTARY_SIGNER_EDP=\[secret\]$/m);
+    assert.match(fs.readFileSync(path.join(e3("e3-base"), "etc/edp/tls/bootstrap.key"), "utf8"), /^\[secret\]/);
+    assert.doesNotMatch(all, /Mock[0-9a-f]{20,}|PRIVATE KEY-----\s*\n[A-Za-z0-9+/]/);
   });
 
   it("refuses an unknown stage", async () => {
