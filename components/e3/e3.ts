@@ -19,6 +19,7 @@ import { filesHash, renderApplyScript } from "./render/apply";
 import { E3_LAYOUT, type E3Settings, renderE3Files, renderHostSteps } from "./render/bundle";
 import { renderCloudInit } from "./render/cloud-init";
 import { e3IngressRules } from "./rules";
+import type { E3HubExtension } from "../sites/hub";
 
 /** A CA certificate and its private key, PEM. */
 export interface CaKeyPair {
@@ -41,6 +42,8 @@ export interface E3Args {
   monitoringNamespace?: string;
   /** Labels the platform Prometheus's ruleSelector matches, for the alert rule manifest. */
   alertRuleLabels?: Record<string, string>;
+  /** The K3s sites' WireGuard hub and edp-access bastion (components/sites), added to E3's files. */
+  hub?: pulumi.Input<E3HubExtension | undefined>;
 }
 
 /** Public names of E3 (manual §4.2); the foundation creates their DNS records. */
@@ -69,6 +72,11 @@ export const publicKeyWithoutComment = (line: string) => line.trim().split(/\s+/
 /** How long E3's server certificate lives, and when Pulumi renews it (on the next `pulumi up`). */
 const SERVER_CERT_HOURS = 90 * 24;
 const SERVER_CERT_RENEW_HOURS = 30 * 24;
+
+/** E3's own files and host steps, with the sites' hub appended when there is one. */
+function withHub(b: ReturnType<typeof renderE3Files>, hub: E3HubExtension | undefined) {
+  return hub ? { files: [...b.files, ...hub.files], managedDirs: b.managedDirs, hostSteps: `${renderHostSteps()}${hub.hostSteps}` } : { ...b, hostSteps: renderHostSteps() };
+}
 
 export class E3 extends pulumi.ComponentResource {
   public readonly instanceId: pulumi.Output<string>;
@@ -303,9 +311,9 @@ export class E3 extends pulumi.ComponentResource {
           serverKeyPem: v.notaryServerKeyPem,
         },
       }));
-    const bundle = settings.apply(renderE3Files);
+    const bundle = pulumi.all([settings, args.hub]).apply(([s, hub]) => withHub(renderE3Files(s), hub));
     this.configHash = bundle.apply((b) => filesHash(b.files));
-    const script = pulumi.secret(bundle.apply((b) => renderApplyScript(b.files, b.managedDirs, renderHostSteps())));
+    const script = pulumi.secret(bundle.apply((b) => renderApplyScript(b.files, b.managedDirs, b.hostSteps)));
 
     new remote.Command(
       `${name}-apply`,
