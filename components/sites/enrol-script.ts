@@ -152,11 +152,14 @@ ${manifests}
   trap 'rm -f "$kubeconfig"' EXIT
   cat "$ROOT/etc/rancher/k3s/k3s.yaml" >"$kubeconfig"
   KUBECONFIG="$kubeconfig" kubectl config rename-context default "$SITE" >/dev/null </dev/null || true
-  KUBECONFIG="$kubeconfig" bash -s -- --context "$SITE" ${heredoc(input.siteBootstrapScript ?? "", "SITE_SYNC")} || die ${ENROL_EXIT.failed} "the site's desired-state sync failed (see above); re-run when fixed"
+  if ! KUBECONFIG="$kubeconfig" bash -s -- --context "$SITE" ${heredoc(input.siteBootstrapScript ?? "", "SITE_SYNC")}
+  then
+    die ${ENROL_EXIT.failed} "the site's desired-state sync failed (see above); re-run when fixed"
+  fi
   if [ "$units_changed" = 1 ]; then systemctl daemon-reload; fi
   systemctl enable --now ${RECONCILE_UNIT}.timer >/dev/null
   step "applying the device list (labels, worker taint, revocations)"
-  ${RECONCILE_SCRIPT} || die ${ENROL_EXIT.failed} "${RECONCILE_SCRIPT} failed"
+  "$ROOT${RECONCILE_SCRIPT}" || die ${ENROL_EXIT.failed} "${RECONCILE_SCRIPT} failed"
 `
     : "";
 
@@ -177,12 +180,16 @@ readonly DEVICE_UUID=${q(d.uuid)}
 readonly PUBLIC_KEY=${q(input.publicKey)}
 readonly K3S_VERSION=${q(site.k3sVersion)}
 readonly K3S_INSTALL_URL=${q(SITE_RELEASES.k3sInstallScript(site.k3sVersion))}
-readonly CALICO_VERSION=${q(SITE_RELEASES.calico)}
+${
+  isServer
+    ? `readonly CALICO_VERSION=${q(SITE_RELEASES.calico)}
 readonly CALICO_URL=${q(SITE_RELEASES.calicoManifest(SITE_RELEASES.calico))}
 readonly CLUSTER_CIDR=${q(site.clusterCidr)}
-# Tests run the script against a directory instead of / (and without root).
-readonly ROOT="\${EDP_ENROL_ROOT:-}"
 readonly WAIT_TRIES="\${EDP_ENROL_WAIT_TRIES:-150}"
+`
+    : ""
+}# Tests run the script against a directory instead of / (and without root).
+readonly ROOT="\${EDP_ENROL_ROOT:-}"
 changed=0
 
 die() {
@@ -272,7 +279,7 @@ main() {
   fi
   step "tunnel ${DEVICE_INTERFACE} up (${d.address})"
 
-  local units_changed=0 k3s_changed
+  local ${isServer ? "units_changed=0 " : ""}k3s_changed
   put ${q(K3S_CONFIG)} 0600 ${heredoc(renderK3sConfig(input), "K3S")}
   k3s_changed=$changed
 ${serverSteps}
@@ -293,7 +300,7 @@ ${serverSteps}
     rm -f "$installer"
   fi
 ${serverAfter}
-  step "done: $SITE/$DEVICE enrolled (${d.role}, tunnel ${d.address})"
+  step "done: $SITE/$DEVICE enrolled in stage $STAGE (${d.role}, tunnel ${d.address})"
 }
 
 main "$@"
