@@ -22,9 +22,7 @@ import type { StageInput } from "../../config/schema";
 import { renderAccessCommand, renderAccessDevices } from "../../components/sites/access";
 import { HUB_FIREWALL_FILE, renderHubExtension } from "../../components/sites/hub";
 import { planSites, reachableAddresses, type SitesPlan } from "../../components/sites/plan";
-import { readStackConfig } from "../../scripts/lib/mock-runtime";
-import { REQUIRED_SECRET_STAND_INS } from "../../scripts/lib/stand-in-secrets";
-import { ROOT } from "../harness/stage";
+import { stageRawConfig } from "../harness/config";
 import { DEVICE_KEY_FILE, HUB_INTERFACE, renderDeviceConfig, wireGuardPublicKey } from "../../components/sites/wireguard";
 
 const TAG = `w${process.pid % 100000}`;
@@ -122,18 +120,17 @@ function stageInput(deviceTraffic: "hub-only" | "site", keys: { a: string; b: st
       ]),
       "edp:siteHub": JSON.stringify({ listenPort: PORT, tunnelCidr: "10.250.0.0/24" }),
     },
-    secretKeys: ["edp:dockerPullJson", "edp:ddmFiles"],
+    secretKeys: stageRawConfig("testing").secretKeys,
   });
   return cfg;
 }
 
-/** The testing stage's stack file, read as the runtime would, with stand-ins for its secrets (the sites keys are the test's). */
+/** The testing stage's config as the runtime hands it over (stand-ins for its secrets), without its own sites. */
 function fixtureValues(): Record<string, string> {
-  const values = readStackConfig(path.join(ROOT, "Pulumi.testing.yaml"));
+  const { values } = stageRawConfig("testing");
   delete values["edp:sites"];
   delete values["edp:siteHub"];
   delete values["edp:deployments"];
-  for (const [k, v] of Object.entries(REQUIRED_SECRET_STAND_INS)) values[k] = typeof v === "string" ? v : JSON.stringify(v);
   return values;
 }
 
