@@ -21,6 +21,7 @@ import { E3_LAYOUT, type E3Settings, renderE3Files, renderHostSteps } from "./re
 import { CLOUD_ASSISTANT_PARTS, cloudAssistantParts } from "./render/delivery";
 import { renderCloudInit } from "./render/cloud-init";
 import { e3IngressRules } from "./rules";
+import type { E3HubExtension } from "../sites/hub";
 
 /** A CA certificate and its private key, PEM. */
 export interface CaKeyPair {
@@ -46,6 +47,8 @@ export interface E3Args {
   monitoringNamespace?: string;
   /** Labels the platform Prometheus's ruleSelector matches, for the alert rule manifest. */
   alertRuleLabels?: Record<string, string>;
+  /** The K3s sites' WireGuard hub and edp-access bastion (components/sites), added to E3's files. */
+  hub?: pulumi.Input<E3HubExtension | undefined>;
 }
 
 /**
@@ -84,6 +87,11 @@ export const publicKeyWithoutComment = (line: string) => line.trim().split(/\s+/
  */
 const SERVER_CERT_HOURS = 90 * 24;
 const SERVER_CERT_RENEW_HOURS = 30 * 24;
+
+/** E3's own files and host steps, with the sites' hub appended when there is one. */
+function withHub(b: ReturnType<typeof renderE3Files>, hub: E3HubExtension | undefined) {
+  return hub ? { ...b, files: [...b.files, ...hub.files], hostSteps: `${renderHostSteps()}${hub.hostSteps}` } : { ...b, hostSteps: renderHostSteps() };
+}
 
 export class E3 extends pulumi.ComponentResource {
   public readonly instanceId: pulumi.Output<string>;
@@ -326,9 +334,9 @@ export class E3 extends pulumi.ComponentResource {
           serverKeyPem: v.notaryServerKeyPem,
         },
       }));
-    const bundle = settings.apply(renderE3Files);
+    const bundle = pulumi.all([settings, args.hub]).apply(([s, hub]) => withHub(renderE3Files(s), hub));
     this.configHash = bundle.apply((b) => filesHash(b.files, b.dirs));
-    const script = pulumi.secret(bundle.apply((b) => renderApplyScript(b.files, b.managedDirs, renderHostSteps(), b.dirs)));
+    const script = pulumi.secret(bundle.apply((b) => renderApplyScript(b.files, b.managedDirs, b.hostSteps, b.dirs)));
     this.files = pulumi.secret(bundle.apply((b) => b.files));
     // For synth (same process): the files depend on this component's children, so they cannot be
     // one of its registered inputs without a cycle.
