@@ -4,7 +4,6 @@
  */
 import assert from "node:assert/strict";
 import * as path from "node:path";
-import { gunzipSync } from "node:zlib";
 import { CLOUD_ASSISTANT_MAX_CONTENT_BYTES, CLOUD_ASSISTANT_PARTS } from "../../components/e3/render/delivery";
 import YAML from "yaml";
 import { STAGES } from "../../config";
@@ -12,6 +11,7 @@ import { readStackConfig } from "../../scripts/lib/mock-runtime";
 import { validateObject } from "../harness/k8s-schema";
 import { ROOT, type RecordedResource, runStage, type StageRun } from "../harness/stage";
 import { testPki } from "../harness/pki";
+import { e3FilesOf as filesOf, e3ScriptOf as scriptOf } from "../harness/e3-script";
 
 const PROGRAM = path.join(ROOT, "tests/fixtures/programs/e3.ts");
 const T = {
@@ -47,26 +47,7 @@ function withoutSecrets(res: RecordedResource): unknown {
   return copy;
 }
 
-/** The files an apply script writes, decoded: path → content. */
-function filesOf(script: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const m of script.matchAll(/^put '([^']+)' \S+ \S+ \S+ <<'EDP_FILE'\n([\s\S]*?)\nEDP_FILE$/gm)) {
-    out.set(m[1], Buffer.from(m[2].replace(/\n/g, ""), "base64").toString("utf8"));
-  }
-  return out;
-}
 
-/** The apply script as it reaches the host: from SSH's stdin, or reassembled from the Cloud Assistant parts. */
-function scriptOf(r: StageRun): string {
-  const ssh = r.ofType(T.command);
-  if (ssh.length) return String(ssh[0].inputs.stdin);
-  const parts = r
-    .ofType(T.caCommand)
-    .sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }))
-    .map((c) => Buffer.from(String(c.inputs.commandContent), "base64").toString("utf8"));
-  const payload = parts.map((p) => /<<'EDP_PART'\n([\s\S]*?)\nEDP_PART/.exec(p)?.[1] ?? "").join("").replace(/\n/g, "");
-  return gunzipSync(Buffer.from(payload, "base64")).toString("utf8");
-}
 
 /** A real certificate: the config parses custom CA bundles. */
 const CUSTOM_CA = testPki().ca.crt;
