@@ -147,6 +147,8 @@ export const issuerCaCertificate = platform.issuerCaCertificate;
 
 // E3: the public key DAIM adds to the Debian master repository (replaces the manual's e-mail, §4.7.1).
 export const e3PackagesPublicKey = e3.packagesPublicKey;
+/** The key E3's configuration command logs in with; an adopted host (edp:existing.e3) needs it before `configure: true`. */
+export const e3DeployPublicKey = e3.deployPublicKey;
 
 // Edge clusters.
 /** What edge-fleet shard stacks (fleet/) read through a StackReference; no secret in it. */

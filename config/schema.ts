@@ -16,6 +16,7 @@ import {
   POSTGRES_INSTANCES,
   VAULT_REPLICAS,
 } from "./limits";
+import { existingSchema } from "./existing";
 import { EDP_SERVICES, STAGES } from "./stages";
 import {
   ALICLOUD_REGIONS,
@@ -228,6 +229,9 @@ export const stageSchema = z.strictObject({
     .default({})
     .describe("Helm chart templates for edge deployments, by name."),
   deployments: z.array(deploymentSchema).default([]).describe("Edge deployments: a chart template on an edge cluster, pinned to a host or floating."),
+  existing: existingSchema
+    .default({})
+    .describe("What already runs in the stage's account and is adopted (Pulumi import, or a reference) instead of created; README, \"Adopting the running platform\"."),
 });
 
 export type StageInput = z.infer<typeof stageSchema>;

@@ -5,6 +5,7 @@
  */
 import * as alicloud from "@pulumi/alicloud";
 import type * as pulumi from "@pulumi/pulumi";
+import { adoptOptions, importIds } from "../shared/adopt";
 import { dnsRecordPlan, type RecordPlan } from "./records";
 import type { Scope } from "./scope";
 
@@ -42,21 +43,31 @@ export interface DnsRecords {
 export function createDnsRecords(scope: Scope, vpcId: pulumi.Input<string>, ingressAddress: pulumi.Input<string>, e3Address: pulumi.Input<string>): DnsRecords {
   const { name, parent, cfg } = scope;
   const plan = dnsRecordPlan(cfg.names, cfg.dns);
+  // edp:existing.dns: the PrivateZone and records given are imported; the public zone is the operator's either way.
+  const existing = cfg.existing.dns;
+  const zone = existing?.privateZone;
   const internalZone = new alicloud.pvtz.Zone(
     `${name}-internal-zone`,
     { zoneName: cfg.dns.internalZone, remark: `${cfg.names.prefix}: VPC-internal names` },
-    { parent },
+    { parent, ...adoptOptions("alicloud:pvtz/zone:Zone", zone?.id) },
   );
-  const attachment = new alicloud.pvtz.ZoneAttachment(`${name}-internal-zone`, { zoneId: internalZone.id, vpcs: [{ vpcId }] }, { parent });
+  // An adopted zone keeps every VPC it is bound to: the attachment declares the whole list.
+  const vpcs = zone ? zone.vpcIds.map((id) => ({ vpcId: id })) : [{ vpcId }];
+  const attachment = new alicloud.pvtz.ZoneAttachment(`${name}-internal-zone`, { zoneId: internalZone.id, vpcs }, { parent, ...adoptOptions("alicloud:pvtz/zoneAttachment:ZoneAttachment", zone?.id) });
   for (const r of plan) {
     const value = r.target === "ingress" ? ingressAddress : e3Address;
     if (r.visibility === "public") {
-      new alicloud.dns.AlidnsRecord(`${name}-dns-${r.name}`, { domainName: r.zone, rr: r.rr, type: "A", value, ttl: PUBLIC_TTL }, { parent });
+      const adopted = existing?.publicRecords[r.fqdn];
+      new alicloud.dns.AlidnsRecord(
+        `${name}-dns-${r.name}`,
+        { domainName: r.zone, rr: r.rr, type: "A", value, ttl: PUBLIC_TTL },
+        { parent, ...adoptOptions("alicloud:dns/alidnsRecord:AlidnsRecord", adopted) },
+      );
     } else {
       new alicloud.pvtz.ZoneRecord(
         `${name}-dns-${r.name}`,
         { zoneId: internalZone.id, rr: r.rr, type: "A", value, ttl: INTERNAL_TTL },
-        { parent, dependsOn: [attachment] },
+        { parent, dependsOn: [attachment], ...adoptOptions("alicloud:pvtz/zoneRecord:ZoneRecord", zone?.records[r.fqdn] ? importIds.privateZoneRecord(zone.records[r.fqdn], zone.id) : undefined) },
       );
     }
   }
