@@ -27,8 +27,14 @@ const cfg = loadStageConfig();
 const foundation = new Foundation("edp", { config: cfg });
 const provider = foundation.cluster.provider;
 
+// The running platform's database passwords, when adopted (edp:platformPasswords); generated otherwise.
+const takenOver = cfg.secrets.platformPasswords;
 const postgres = new Postgres("postgres", {
   config: cfg,
+  adminPassword: takenOver.POSTGRES_ADMIN_PASSWORD,
+  rolePasswords: Object.fromEntries(
+    Object.entries({ keycloak: takenOver.KEYCLOAK_POSTGRES_PASSWORD, vault: takenOver.VAULT_DB_PASSWORD }).filter(([, v]) => v !== undefined),
+  ) as Record<string, pulumi.Output<string>>,
   provider,
   backupBucket: foundation.buckets.backup,
   ossEndpoint: foundation.ossInternalEndpoint,

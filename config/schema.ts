@@ -253,6 +253,10 @@ export const SECRET_KEYS = {
   issuerCa: "object",
   /** The edge-device CA as { crt, key } PEM; Vault generates one when absent. */
   deviceCa: "object",
+  /** Passwords of the manual's secrets table the running platform uses, keyed by variable (config/existing-secrets.ts). */
+  platformPasswords: "object",
+  /** Vault's unseal or recovery keys, one per line, of a Vault that is already initialised. */
+  vaultKeys: "string",
 } as const;
 export type SecretKey = keyof typeof SECRET_KEYS;
 
@@ -264,6 +268,10 @@ export const SECRET_KEY_DOCS: Record<SecretKey, string> = {
   ddmFiles: "Required. The datadirectormangement-files values (the manual's DDM_* variables): every GPG value; the SSH pair both or neither.",
   issuerCa: "The platform CA { crt, key } in PEM: a CA certificate, valid now, and its own unencrypted key; generated when absent.",
   deviceCa: "The edge-device CA { crt, key } in PEM, as issuerCa; edp:vault.deviceCertTtlDays must end before it expires; Vault generates one (10 years) when absent.",
+  platformPasswords:
+    "Adopting: the running platform's passwords of the manual's secrets table, keyed GRAFANA_ADMIN_PASSWORD, KEYCLOAK_ADMIN_PASSWORD, KEYCLOAK_POSTGRES_PASSWORD, POSTGRES_ADMIN_PASSWORD, VAULT_DB_PASSWORD (the password rules of §3.2.2), LOKI_INGRESS_BASIC_AUTH (an htpasswd line with a bcrypt hash); each given is used instead of a generated one.",
+  vaultKeys:
+    "Adopting: the unseal (Shamir) or recovery (KMS seal) keys of a Vault whose storage is already initialised, one base64 key per line; the bootstrap unseals with them, makes a root token with them to apply its configuration, and revokes it.",
 };
 
 export const REQUIRED_IMAGE_SERVICES = EDP_SERVICES;

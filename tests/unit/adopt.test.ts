@@ -14,6 +14,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import YAML from "yaml";
 import { ADOPTED_TYPES } from "../../components/shared/adopt";
+import { firstRunStart } from "../../components/vault/bootstrap-resource";
 import type { ImportFile } from "../../scripts/lib/adopt-plan";
 import { existingStrings, fullExisting, partialExisting, stageFacts } from "../fixtures/existing";
 import { type RecordedResource, ROOT, runStage, type StageRun } from "../harness/stage";
@@ -233,5 +234,65 @@ describe("npm run adopt: the pulumi import file", function () {
 
   it("refuses a stage it does not know", async () => {
     await assert.rejects(adopt("--stage", "prod"), /--stage must be one of testing, staging, production/);
+  });
+});
+
+/** Passwords of the running platform, as its operators hold them (obeying the manual's rules). */
+const TAKEN_OVER = {
+  GRAFANA_ADMIN_PASSWORD: "Running-Grafana-Admin-0001",
+  KEYCLOAK_ADMIN_PASSWORD: "Running-Keycloak-Admin-0002",
+  KEYCLOAK_POSTGRES_PASSWORD: "Running-Keycloak-Db-000003",
+  POSTGRES_ADMIN_PASSWORD: "Running-Postgres-Admin-004",
+  VAULT_DB_PASSWORD: "Running-Vault-Db-000000005",
+  LOKI_INGRESS_BASIC_AUTH: `promtail:$2y$10$${"a".repeat(53)}`,
+};
+const VAULT_KEYS = ["cnVubmluZy12YXVsdC1rZXktMQ==", "cnVubmluZy12YXVsdC1rZXktMg==", "cnVubmluZy12YXVsdC1rZXktMw=="];
+
+for (const stage of ["testing", "production"] as const) {
+  describe(`${stage}: the running platform's secrets are taken over, not regenerated`, function () {
+    this.timeout(300_000);
+    let run: StageRun;
+    before(async () => {
+      run = await runStage(stage, { secrets: { "edp:platformPasswords": TAKEN_OVER, "edp:vaultKeys": `${VAULT_KEYS.join("\n")}\n` } });
+      assert.equal(run.error, undefined, run.error);
+    });
+    const secretValue = (name: string, key: string) => {
+      const s = run.ofType("kubernetes:core/v1:Secret").find((r) => (r.inputs.metadata as Json).name === name);
+      assert.ok(s, `no Secret ${name}`);
+      assert.ok(s.secretPaths.some((p) => p.startsWith("stringData")), `${name} is not secret`);
+      return (s.inputs.stringData as Record<string, string>)[key];
+    };
+
+    it("puts each given password into the manual's Secrets and generates none of them", () => {
+      assert.equal(secretValue("grafana-credentials", "admin-password"), TAKEN_OVER.GRAFANA_ADMIN_PASSWORD);
+      assert.equal(secretValue("credential-keycloak", "ADMIN_PASSWORD"), TAKEN_OVER.KEYCLOAK_ADMIN_PASSWORD);
+      assert.equal(secretValue("keycloak-db-secret", "POSTGRES_PASSWORD"), TAKEN_OVER.KEYCLOAK_POSTGRES_PASSWORD);
+      assert.equal(secretValue("postgres-admin-credentials", "password"), TAKEN_OVER.POSTGRES_ADMIN_PASSWORD);
+      assert.equal(secretValue("pgbouncer-admin-credentials", "password"), TAKEN_OVER.POSTGRES_ADMIN_PASSWORD);
+      assert.equal(secretValue("vault-db-credentials", "password"), TAKEN_OVER.VAULT_DB_PASSWORD);
+      assert.equal(secretValue("loki-basic-auth", "auth"), `${TAKEN_OVER.LOKI_INGRESS_BASIC_AUTH}\n`);
+      const generated = run.ofType("random:index/randomPassword:RandomPassword").map((r) => r.name);
+      for (const name of ["platform-secrets-grafana-admin", "platform-secrets-keycloak-admin", "platform-secrets-loki-basic-auth", "postgres-admin", "postgres-role-keycloak", "postgres-role-vault"]) {
+        assert.ok(!generated.includes(name), `${name} is still generated`);
+      }
+      // The ones the manual's table does not hold are still generated.
+      assert.ok(generated.includes("platform-secrets-grafana-oauth-client"));
+      assert.deepEqual(run.output("grafanaAdminPassword"), { value: TAKEN_OVER.GRAFANA_ADMIN_PASSWORD, secret: true });
+    });
+
+    it("hands Vault's keys to the bootstrap as a secret and keeps them as the stack's keys", () => {
+      const [bootstrap] = run.resources.filter((r) => r.type === "pulumi-nodejs:dynamic:Resource" && r.inputs.kind === "edp:vault:bootstrap");
+      assert.deepEqual(bootstrap.inputs.adoptedKeys, VAULT_KEYS);
+      assert.ok(bootstrap.secretPaths.includes("adoptedKeys"), "the adopted keys are not secret");
+      assert.deepEqual(run.output("vaultKeys"), { value: VAULT_KEYS, secret: true });
+    });
+  });
+}
+
+describe("the Vault bootstrap's first run with adopted keys", () => {
+  it("starts from the adopted keys (unseal, root token from them, configure, revoke) instead of an init", () => {
+    assert.deepEqual(firstRunStart({ adoptedKeys: ["a2V5LTE=", "a2V5LTI="] }), { keys: ["a2V5LTE=", "a2V5LTI="], initialisedAt: "adopted" });
+    assert.equal(firstRunStart({}), undefined);
+    assert.equal(firstRunStart({ adoptedKeys: [] }), undefined);
   });
 });

@@ -283,6 +283,14 @@ const cases: Case[] = [
   { what: "an adopted PrivateZone not bound to the adopted VPC", edit: (c) => c.put("edp:existing", { vpc: { id: "vpc-gw8abcdefghij" }, dns: { privateZone: { id: "6d83e3b31aa60ca4", vpcIds: ["vpc-other0000000"] } } }), key: "edp:existing.dns.privateZone.vpcIds", says: /does not hold edp:existing.vpc.id/ },
   { what: "an adopted node pool the stage does not declare", edit: (c) => c.put("edp:existing", { vpc: { id: "vpc-gw8abcdefghij" }, vswitches: { "eu-central-1a": "vsw-gw8abcdefghij", "eu-central-1b": "vsw-gw8abcdefghik" }, cluster: { id: `c${"0".repeat(32)}`, nodePools: { gpu: `np${"0".repeat(32)}` } } }), key: "edp:existing.cluster.nodePools.gpu", says: /names no node pool/ },
   { what: "a KMS key id that is an alias", edit: (c) => c.put("edp:existing", { kms: { buckets: "alias/edp-testing-buckets" } }), key: "edp:existing.kms.buckets", says: /is not an id such as key-/ },
+  { what: "the running platform's passwords in plaintext", edit: (c) => c.plain("edp:platformPasswords", { GRAFANA_ADMIN_PASSWORD: "Running-Grafana-Admin-0001" }), key: "edp:platformPasswords", says: /plaintext/ },
+  { what: "a taken-over password with a forbidden @", stages: ["testing", "production"], edit: (c) => c.secret("edp:platformPasswords", { POSTGRES_ADMIN_PASSWORD: "Running-Postgres@Admin-004" }), key: "edp:platformPasswords.POSTGRES_ADMIN_PASSWORD", says: /forbidden character "@"/ },
+  { what: "a taken-over password that is too short", edit: (c) => c.secret("edp:platformPasswords", { VAULT_DB_PASSWORD: "hunter2-short" }), key: "edp:platformPasswords.VAULT_DB_PASSWORD", says: /shorter than 16/ },
+  { what: "a taken-over password the manual's table does not have", edit: (c) => c.secret("edp:platformPasswords", { REDIS_PASSWORD: "Running-Redis-Password-001" }), key: "edp:platformPasswords.REDIS_PASSWORD", says: /not a password of the manual's secrets table/ },
+  { what: "a Loki basic auth that is a password, not an htpasswd line", edit: (c) => c.secret("edp:platformPasswords", { LOKI_INGRESS_BASIC_AUTH: "Running-Loki-Password-0001" }), key: "edp:platformPasswords.LOKI_INGRESS_BASIC_AUTH", says: /htpasswd line/ },
+  { what: "Vault keys in plaintext", edit: (c) => c.plain("edp:vaultKeys", "cnVubmluZy12YXVsdC1rZXktMQ=="), key: "edp:vaultKeys", says: /plaintext/ },
+  { what: "Vault keys that are not base64", edit: (c) => c.secret("edp:vaultKeys", "cnVubmluZy12YXVsdC1rZXktMQ==\nhunter2 not a key!"), key: "edp:vaultKeys", says: /line 2 is not a base64 key/ },
+  { what: "the same Vault key twice", edit: (c) => c.secret("edp:vaultKeys", "cnVubmluZy12YXVsdC1rZXktMQ==\ncnVubmluZy12YXVsdC1rZXktMQ=="), key: "edp:vaultKeys", says: /twice/ },
   { what: "an unknown key under edp:existing", edit: (c) => c.put("edp:existing", { slb: { id: "lb-gw8abcdefghijklmnop" } }), key: "edp:existing.slb", says: /not a key of this project/ },
 ];
 
@@ -305,7 +313,7 @@ const runs: Run[] = cases.flatMap((c) =>
 
 /** Every string of a secret key's value (and every plaintext one's), long enough to be recognisable. */
 function secretStrings(input: ConfigCaseInput): string[] {
-  const keys = Object.keys(input.values).filter((k) => input.secretKeys.includes(k) || /^(edp:(dockerPullJson|ddmFiles|issuerCa|deviceCa|clusterKubeconfig|edgeKubeconfigs)|alicloud:(accessKey|secretKey)|kubernetes:kubeconfig)$/.test(k));
+  const keys = Object.keys(input.values).filter((k) => input.secretKeys.includes(k) || /^(edp:(dockerPullJson|ddmFiles|issuerCa|deviceCa|clusterKubeconfig|edgeKubeconfigs|platformPasswords|vaultKeys)|alicloud:(accessKey|secretKey)|kubernetes:kubeconfig)$/.test(k));
   const out: string[] = [];
   const walk = (v: unknown) => {
     if (typeof v === "string") {
