@@ -35,6 +35,18 @@ export function lookupIngressAddress(scope: Scope): pulumi.Output<string> {
   return found.apply((r) => ingressAddressOf(r.balancers, id, scope.cfg.region));
 }
 
+/**
+ * The VPCs the PrivateZone is bound to. An adopted zone keeps every VPC it is bound to (the
+ * attachment declares the whole list, so none is unbound); a new stage VPC is added to it, since
+ * the internal names must resolve there. edp:existing.vpc, when adopted, is in the list already
+ * (config/existing.ts checks it).
+ */
+export function zoneBindings<T>(adoptedZoneVpcIds: readonly string[] | undefined, stageVpc: T, stageVpcAdopted: boolean): { vpcId: string | T }[] {
+  if (adoptedZoneVpcIds === undefined) return [{ vpcId: stageVpc }];
+  const kept = adoptedZoneVpcIds.map((id) => ({ vpcId: id as string | T }));
+  return stageVpcAdopted ? kept : [...kept, { vpcId: stageVpc }];
+}
+
 export interface DnsRecords {
   plan: RecordPlan[];
   internalZone: alicloud.pvtz.Zone;
@@ -51,8 +63,7 @@ export function createDnsRecords(scope: Scope, vpcId: pulumi.Input<string>, ingr
     { zoneName: cfg.dns.internalZone, remark: `${cfg.names.prefix}: VPC-internal names` },
     { parent, ...adoptOptions("alicloud:pvtz/zone:Zone", zone?.id) },
   );
-  // An adopted zone keeps every VPC it is bound to: the attachment declares the whole list.
-  const vpcs = zone ? zone.vpcIds.map((id) => ({ vpcId: id })) : [{ vpcId }];
+  const vpcs = zoneBindings(zone?.vpcIds, vpcId, cfg.existing.vpc !== undefined);
   const attachment = new alicloud.pvtz.ZoneAttachment(`${name}-internal-zone`, { zoneId: internalZone.id, vpcs }, { parent, ...adoptOptions("alicloud:pvtz/zoneAttachment:ZoneAttachment", zone?.id) });
   for (const r of plan) {
     const value = r.target === "ingress" ? ingressAddress : e3Address;

@@ -13,6 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import YAML from "yaml";
+import { zoneBindings } from "../../components/foundation/dns";
 import { ADOPTED_TYPES } from "../../components/shared/adopt";
 import { firstRunStart } from "../../components/vault/bootstrap-resource";
 import type { ImportFile } from "../../scripts/lib/adopt-plan";
@@ -295,4 +296,13 @@ describe("the Vault bootstrap's first run with adopted keys", () => {
     assert.equal(firstRunStart({}), undefined);
     assert.equal(firstRunStart({ adoptedKeys: [] }), undefined);
   });
+});
+
+describe("the PrivateZone's VPC bindings", () => {
+  const cases: [string, string[] | undefined, boolean, { vpcId: string }[]][] = [
+    ["a new zone is bound to the stage's VPC", undefined, false, [{ vpcId: "vpc-new" }]],
+    ["an adopted zone keeps all its VPCs, the adopted stage VPC among them", ["vpc-a", "vpc-b"], true, [{ vpcId: "vpc-a" }, { vpcId: "vpc-b" }]],
+    ["an adopted zone keeps its VPCs and gains a new stage VPC", ["vpc-a"], false, [{ vpcId: "vpc-a" }, { vpcId: "vpc-new" }]],
+  ];
+  for (const [what, ids, adopted, want] of cases) it(what, () => assert.deepEqual(zoneBindings(ids, "vpc-new", adopted), want));
 });
