@@ -28,8 +28,14 @@ const cfg = loadStageConfig();
 const foundation = new Foundation("edp", { config: cfg });
 const provider = foundation.cluster.provider;
 
+// The running platform's database passwords, when adopted (edp:platformPasswords); generated otherwise.
+const takenOver = cfg.secrets.platformPasswords;
 const postgres = new Postgres("postgres", {
   config: cfg,
+  adminPassword: takenOver.POSTGRES_ADMIN_PASSWORD,
+  rolePasswords: Object.fromEntries(
+    Object.entries({ keycloak: takenOver.KEYCLOAK_POSTGRES_PASSWORD, vault: takenOver.VAULT_DB_PASSWORD }).filter(([, v]) => v !== undefined),
+  ) as Record<string, pulumi.Output<string>>,
   provider,
   backupBucket: foundation.buckets.backup,
   ossEndpoint: foundation.ossInternalEndpoint,
@@ -165,6 +171,8 @@ export const issuerCaCertificate = platform.issuerCaCertificate;
 
 // E3: the public key DAIM adds to the Debian master repository (replaces the manual's e-mail, §4.7.1).
 export const e3PackagesPublicKey = e3.packagesPublicKey;
+/** The key E3's configuration command logs in with; an adopted host (edp:existing.e3) needs it before `configure: true`. */
+export const e3DeployPublicKey = e3.deployPublicKey;
 
 // Edge clusters.
 /** What edge-fleet shard stacks (fleet/) read through a StackReference; no secret in it. */

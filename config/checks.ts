@@ -19,6 +19,7 @@ import {
   VPC_PREFIX,
   VSWITCH_PREFIX,
 } from "./limits";
+import { existingProblems } from "./existing";
 import { placeholderProblems, placeholderUses } from "./placeholders";
 import { derivedTunnelAddress, hubTunnelAddress, kubeletRefusesLabel, pinnedAddressProblem, tunnelAddressOf } from "./sites";
 import { caProblems, dockerConfigProblem, dockerConfigRegistries } from "./secrets";
@@ -426,6 +427,7 @@ const CHECKS: Check[] = [
   { needs: ["postgres"], run: backupIntervals },
   { needs: ["vault"], run: deviceCertLifetime },
   { needs: ["images"], run: pullCredentials },
+  { needs: ["stage", "bucketPrefix", "dns", "network", "cluster", "existing"], run: (cfg, { secrets }) => existingProblems(cfg, secrets.clusterKubeconfig !== undefined) },
 ];
 
 /**

@@ -11,6 +11,7 @@ import type { z } from "zod";
 import { crossChecks } from "./checks";
 import { type StageNames, stageNames } from "./naming";
 import { SECRET_KEYS, type SecretKey, type StageInput, stageSchema } from "./schema";
+import { type PlatformPasswordVariable, parseVaultKeys, platformPasswordProblems, vaultKeysProblem } from "./existing-secrets";
 import { caProblems, clusterKubeconfigProblem, dockerConfigProblem, kubeconfigProblem } from "./secrets";
 import { CONFIG_NAMESPACE } from "./stages";
 
@@ -45,6 +46,10 @@ export interface StageSecrets {
   ddmFiles?: pulumi.Output<Record<string, string>>;
   issuerCa?: pulumi.Output<CertificateAndKey>;
   deviceCa?: pulumi.Output<CertificateAndKey>;
+  /** The running platform's passwords (edp:platformPasswords), each present one a secret; absent ones are generated. */
+  platformPasswords: Partial<Record<PlatformPasswordVariable, pulumi.Output<string>>>;
+  /** Keys of an already initialised Vault (edp:vaultKeys). */
+  vaultKeys?: pulumi.Output<string[]>;
 }
 
 export interface StageConfig extends StageInput {
@@ -238,7 +243,14 @@ function readSecrets(raw: RawConfig, problems: ConfigProblem[]): Record<SecretKe
       problems.push({ key: fullKey, message: `is set in plaintext, so it would be stored readable in Pulumi.${raw.stack}.yaml; set it with \`pulumi config set --secret${kind === "object" ? " --path" : ""}\`` });
     }
     if (kind === "string") {
-      const problem = name === "clusterKubeconfig" ? clusterKubeconfigProblem(rawValue) : name === "dockerPullJson" ? dockerConfigProblem(rawValue) : undefined;
+      const problem =
+        name === "clusterKubeconfig"
+          ? clusterKubeconfigProblem(rawValue)
+          : name === "dockerPullJson"
+            ? dockerConfigProblem(rawValue)
+            : name === "vaultKeys"
+              ? vaultKeysProblem(rawValue)
+              : undefined;
       if (problem) problems.push({ key: fullKey, message: problem });
       out[name] = rawValue;
       continue;
@@ -260,6 +272,7 @@ function readSecrets(raw: RawConfig, problems: ConfigProblem[]): Record<SecretKe
         problems.push({ key: `${fullKey}.${extra}`, message: "is not a key of this project (a CA is { crt, key })" });
       }
     }
+    if (name === "platformPasswords") problems.push(...platformPasswordProblems(parsed as Record<string, string>));
     if (name === "edgeKubeconfigs") {
       for (const [cluster, text] of Object.entries(parsed as Record<string, string>)) {
         const problem = kubeconfigProblem(text);
@@ -324,6 +337,10 @@ export function parseStageConfig(raw: RawConfig): StageConfig {
       ddmFiles: secretOf<Record<string, string>>(secretValues.ddmFiles),
       issuerCa: secretOf<CertificateAndKey>(secretValues.issuerCa),
       deviceCa: secretOf<CertificateAndKey>(secretValues.deviceCa),
+      platformPasswords: Object.fromEntries(
+        Object.entries((secretValues.platformPasswords ?? {}) as Record<string, string>).map(([k, v]) => [k, pulumi.secret(k === "LOKI_INGRESS_BASIC_AUTH" ? v.trim() : v)]),
+      ),
+      vaultKeys: typeof secretValues.vaultKeys === "string" ? pulumi.secret(parseVaultKeys(secretValues.vaultKeys)) : undefined,
     },
   };
 }

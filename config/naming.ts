@@ -18,13 +18,15 @@ export interface StageNames {
   edgeClusterPrefix(cluster: string): string;
 }
 
-export function stageNames(cfg: Pick<StageInput, "stage" | "bucketPrefix" | "dns">): StageNames {
+export function stageNames(cfg: Pick<StageInput, "stage" | "bucketPrefix" | "dns"> & { existing?: Pick<StageInput["existing"], "buckets"> }): StageNames {
   const { stage, bucketPrefix, dns } = cfg;
+  // An adopted bucket keeps its name (edp:existing.buckets); the others are named from the prefix.
+  const given = cfg.existing?.buckets ?? {};
   return {
     prefix: `edp-${stage}`,
-    manifestsBucket: `${bucketPrefix}-${stage}-manifests`,
-    backupBucket: `${bucketPrefix}-${stage}-pgbackup`,
-    vaultSnapshotBucket: `${bucketPrefix}-${stage}-vault-snapshots`,
+    manifestsBucket: given.manifests?.name ?? `${bucketPrefix}-${stage}-manifests`,
+    backupBucket: given.backup?.name ?? `${bucketPrefix}-${stage}-pgbackup`,
+    vaultSnapshotBucket: given.vaultSnapshots?.name ?? `${bucketPrefix}-${stage}-vault-snapshots`,
     publicHost: (name) => `${name}.api.${stage}.${dns.publicZone}`,
     internalHost: (name) => `${name}.api.${stage}.${dns.internalZone}`,
     edgeClusterPrefix: (cluster) => `${stage}/clusters/${cluster}/`,

@@ -16,6 +16,7 @@ import {
   POSTGRES_INSTANCES,
   VAULT_REPLICAS,
 } from "./limits";
+import { existingSchema } from "./existing";
 import { EDP_SERVICES, STAGES } from "./stages";
 import {
   ALICLOUD_REGIONS,
@@ -322,6 +323,9 @@ export const stageSchema = z.strictObject({
   deployments: z.array(deploymentSchema).default([]).describe("Edge deployments: a chart template on an edge cluster, pinned to a host or floating."),
   sites: z.array(siteSchema).default([]).describe("K3s edge sites (seed 004): devices joined to the WireGuard hub on E3, enrolled by script, listed in the device registry."),
   siteHub: siteHubSchema.default({ listenPort: 51820, tunnelCidr: "10.250.0.0/22", deviceSourceCidrs: ["0.0.0.0/0"], operators: [] }).describe("The WireGuard hub on E3 and the maintenance operators (used when edp:sites is not empty)."),
+  existing: existingSchema
+    .default({})
+    .describe("What already runs in the stage's account and is adopted (Pulumi import, or a reference) instead of created; README, \"Adopting the running platform\"."),
 });
 
 export type StageInput = z.infer<typeof stageSchema>;
@@ -343,6 +347,10 @@ export const SECRET_KEYS = {
   issuerCa: "object",
   /** The edge-device CA as { crt, key } PEM; Vault generates one when absent. */
   deviceCa: "object",
+  /** Passwords of the manual's secrets table the running platform uses, keyed by variable (config/existing-secrets.ts). */
+  platformPasswords: "object",
+  /** Vault's unseal or recovery keys, one per line, of a Vault that is already initialised. */
+  vaultKeys: "string",
 } as const;
 export type SecretKey = keyof typeof SECRET_KEYS;
 
@@ -354,6 +362,10 @@ export const SECRET_KEY_DOCS: Record<SecretKey, string> = {
   ddmFiles: "Required. The datadirectormangement-files values (the manual's DDM_* variables): every GPG value; the SSH pair both or neither.",
   issuerCa: "The platform CA { crt, key } in PEM: a CA certificate, valid now, and its own unencrypted key; generated when absent.",
   deviceCa: "The edge-device CA { crt, key } in PEM, as issuerCa; edp:vault.deviceCertTtlDays must end before it expires; Vault generates one (10 years) when absent.",
+  platformPasswords:
+    "Adopting: the running platform's passwords of the manual's secrets table, keyed GRAFANA_ADMIN_PASSWORD, KEYCLOAK_ADMIN_PASSWORD, KEYCLOAK_POSTGRES_PASSWORD, POSTGRES_ADMIN_PASSWORD, VAULT_DB_PASSWORD (the password rules of §3.2.2), LOKI_INGRESS_BASIC_AUTH (an htpasswd line with a bcrypt hash); each given is used instead of a generated one.",
+  vaultKeys:
+    "Adopting: the unseal (Shamir) or recovery (KMS seal) keys of a Vault whose storage is already initialised, one base64 key per line; the bootstrap unseals with them, makes a root token with them to apply its configuration, and revokes it.",
 };
 
 export const REQUIRED_IMAGE_SERVICES = EDP_SERVICES;

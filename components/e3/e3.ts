@@ -14,6 +14,7 @@ import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import type { StageConfig } from "../../config";
 import type { FoundationOutputs } from "../contracts";
+import { adoptOptions, importIds } from "../shared/adopt";
 import { e3AlertRules, type PrometheusRuleManifest } from "./render/alerts";
 import type { E3HostNames } from "./render/apache";
 import { type E3File, filesHash, renderApplyScript } from "./render/apply";
@@ -31,7 +32,7 @@ export interface CaKeyPair {
 
 export interface E3Args {
   /** The stage's config: names, network, E3 settings, and whether stateful resources are protected. */
-  cfg: Pick<StageConfig, "stage" | "names" | "network" | "e3" | "vault" | "protect">;
+  cfg: Pick<StageConfig, "stage" | "names" | "network" | "e3" | "vault" | "protect"> & { existing?: Pick<StageConfig["existing"], "e3" | "e3Eip"> };
   /** The VPC, its vSwitches and the EIP reserved for E3. */
   foundation: Pick<FoundationOutputs, "vpcId" | "vpcCidr" | "vswitchIds" | "e3Eip">;
   /** Device CA chain (PEM) that client certificates must chain to: Vault's pki-devices CA. */
@@ -98,6 +99,8 @@ export class E3 extends pulumi.ComponentResource {
   public readonly publicIp: pulumi.Output<string>;
   public readonly dataDiskId: pulumi.Output<string>;
   public readonly securityGroupId: pulumi.Output<string>;
+  /** Public key the apply command logs in with: an adopted host needs it in the deploy user's authorized_keys. */
+  public readonly deployPublicKey: pulumi.Output<string>;
   /** Public key of the packages user, for the master repository's authorized_keys (manual §4.7.1). */
   public readonly packagesPublicKey: pulumi.Output<string>;
   /** SHA-256 of every rendered configuration file: what the apply command is triggered by. */
@@ -117,6 +120,9 @@ export class E3 extends pulumi.ComponentResource {
     // The data disk outlives a destroy in every stage (README, "What pulumi destroy will and will not delete").
     const stateful = { parent: this, protect: cfg.protect, retainOnDelete: true };
     const hosts = e3HostNames(cfg.names);
+    // edp:existing.e3: the running host, its data disk and security group are imported, not made.
+    const existing = cfg.existing?.e3;
+    const eipId = cfg.existing?.e3Eip;
     const zoneId = cfg.network.zones[0]?.zoneId;
     const vswitchId = foundation.vswitchIds[0];
     if (!zoneId || !vswitchId) throw new pulumi.ResourceError("E3 needs the first zone's vSwitch of the foundation", this);
@@ -193,7 +199,7 @@ export class E3 extends pulumi.ComponentResource {
     const securityGroup = new alicloud.ecs.SecurityGroup(
       `${name}-sg`,
       { securityGroupName: prefix, vpcId: foundation.vpcId, description: "E3 endpoint: HTTPS for devices; SSH and metrics for admins and the VPC" },
-      child,
+      { ...child, ...adoptOptions("alicloud:ecs/securityGroup:SecurityGroup", existing?.securityGroupId) },
     );
     for (const rule of e3IngressRules({ sshPort: e3.sshPort, nodeExporterPort: e3.nodeExporterPort, adminCidrs: e3.adminCidrs, vpcCidr: foundation.vpcCidr })) {
       new alicloud.ecs.SecurityGroupRule(
@@ -262,7 +268,7 @@ export class E3 extends pulumi.ComponentResource {
         tags: { stage: cfg.stage, component: "e3" },
       },
       // First-boot data only, and a newer image must not rebuild the host: both are ignored later.
-      { parent: this, ignoreChanges: ["userData", "imageId"] },
+      { parent: this, ...adoptOptions("alicloud:ecs/instance:Instance", existing?.instanceId, ["userData", "imageId"]) },
     );
 
     const dataDisk = new alicloud.ecs.EcsDisk(
@@ -277,14 +283,18 @@ export class E3 extends pulumi.ComponentResource {
         deleteWithInstance: false,
         tags: { stage: cfg.stage, component: "e3" },
       },
-      stateful,
+      { ...stateful, ...adoptOptions("alicloud:ecs/ecsDisk:EcsDisk", existing?.dataDiskId) },
     );
     const attachment = new alicloud.ecs.EcsDiskAttachment(
       `${name}-data-attachment`,
       { diskId: dataDisk.id, instanceId: instance.id, deleteWithInstance: false },
-      child,
+      { ...child, ...adoptOptions("alicloud:ecs/ecsDiskAttachment:EcsDiskAttachment", existing ? importIds.diskAttachment(existing.dataDiskId, existing.instanceId) : undefined) },
     );
-    const eip = new alicloud.ecs.EipAssociation(`${name}-eip`, { allocationId: foundation.e3Eip.id, instanceId: instance.id }, child);
+    const eip = new alicloud.ecs.EipAssociation(
+      `${name}-eip`,
+      { allocationId: foundation.e3Eip.id, instanceId: instance.id },
+      { ...child, ...adoptOptions("alicloud:ecs/eipAssociation:EipAssociation", existing && eipId ? importIds.eipAssociation(eipId, existing.instanceId) : undefined) },
+    );
 
     const settings: pulumi.Output<E3Settings> = pulumi
       .all({
@@ -342,7 +352,10 @@ export class E3 extends pulumi.ComponentResource {
     // one of its registered inputs without a cycle.
     E3_RENDERED_FILES.set(name, this.files);
 
-    if (ssh) {
+    // An adopted host is configured only once the operator says it can be (edp:existing.e3.configure):
+    // the manual's host runs CentOS 8, which the configuration script (Debian 12) does not fit.
+    const configure = existing === undefined || existing.configure;
+    if (configure && ssh) {
       new remote.Command(
         `${name}-apply`,
         {
@@ -361,7 +374,7 @@ export class E3 extends pulumi.ComponentResource {
         },
         { parent: this, dependsOn: [eip, attachment], customTimeouts: { create: "40m", update: "40m" } },
       );
-    } else {
+    } else if (configure) {
       // Cloud Assistant: the parts' content embeds the hash, so a changed file replaces every
       // command and its invocation, and the host applies the new configuration.
       const parts = pulumi.secret(script.apply((s) => cloudAssistantParts(s)));
@@ -391,6 +404,7 @@ export class E3 extends pulumi.ComponentResource {
     }
 
     this.instanceId = instance.id;
+    this.deployPublicKey = deployKey.publicKeyOpenssh.apply((k) => `${publicKeyWithoutComment(k)} deploy@e3-${cfg.stage}`);
     this.publicIp = foundation.e3Eip.ipAddress;
     this.dataDiskId = dataDisk.id;
     this.securityGroupId = securityGroup.id;
@@ -411,6 +425,7 @@ export class E3 extends pulumi.ComponentResource {
       dataDiskId: this.dataDiskId,
       securityGroupId: this.securityGroupId,
       packagesPublicKey: this.packagesPublicKey,
+      deployPublicKey: this.deployPublicKey,
       configHash: this.configHash,
       urls: this.urls,
     });

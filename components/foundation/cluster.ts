@@ -6,6 +6,7 @@
 import * as alicloud from "@pulumi/alicloud";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { adoptOptions, importIds } from "../shared/adopt";
 import { diskStorageClassArgs } from "../shared/storage";
 import type { Network } from "./network";
 import type { Scope } from "./scope";
@@ -50,6 +51,8 @@ function createAck(scope: Scope, network: Network): CentralClusterParts {
   const spec = cfg.cluster.create;
   if (spec === undefined) throw new pulumi.ResourceError("edp:cluster.create is missing but the cluster is to be created", parent);
   const vswitchIds = network.vswitches.map((v) => v.id);
+  // edp:existing.cluster: the running cluster is imported; edp:cluster.create says what is managed of it.
+  const existing = cfg.existing.cluster;
   const cluster = new alicloud.cs.ManagedKubernetes(
     `${name}-ack`,
     {
@@ -70,7 +73,7 @@ function createAck(scope: Scope, network: Network): CentralClusterParts {
       deleteOptions: [{ resourceType: "SLB", deleteMode: "retain" }],
       tags,
     },
-    { parent, protect: cfg.protect, dependsOn: network.snatEntries },
+    { parent, protect: cfg.protect, dependsOn: network.snatEntries, ...adoptOptions("alicloud:cs/managedKubernetes:ManagedKubernetes", existing?.id) },
   );
   const autoscaler = new alicloud.cs.AutoscalingConfig(
     `${name}-autoscaler`,
@@ -94,7 +97,11 @@ function createAck(scope: Scope, network: Network): CentralClusterParts {
           labels: [{ key: "edp.daim.io/node-pool", value: pool.name }],
           tags,
         },
-        { parent, dependsOn: [...network.snatEntries, autoscaler] },
+        {
+          parent,
+          dependsOn: [...network.snatEntries, autoscaler],
+          ...adoptOptions("alicloud:cs/nodePool:NodePool", existing?.nodePools[pool.name] ? importIds.nodePool(existing.id, existing.nodePools[pool.name]) : undefined),
+        },
       ),
   );
   const credential = alicloud.cs.getClusterCredentialOutput({ clusterId: cluster.id }, { parent });

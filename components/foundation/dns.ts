@@ -5,6 +5,7 @@
  */
 import * as alicloud from "@pulumi/alicloud";
 import type * as pulumi from "@pulumi/pulumi";
+import { adoptOptions, importIds } from "../shared/adopt";
 import { dnsRecordPlan, type RecordPlan } from "./records";
 import type { Scope } from "./scope";
 
@@ -34,6 +35,18 @@ export function lookupIngressAddress(scope: Scope): pulumi.Output<string> {
   return found.apply((r) => ingressAddressOf(r.balancers, id, scope.cfg.region));
 }
 
+/**
+ * The VPCs the PrivateZone is bound to. An adopted zone keeps every VPC it is bound to (the
+ * attachment declares the whole list, so none is unbound); a new stage VPC is added to it, since
+ * the internal names must resolve there. edp:existing.vpc, when adopted, is in the list already
+ * (config/existing.ts checks it).
+ */
+export function zoneBindings<T>(adoptedZoneVpcIds: readonly string[] | undefined, stageVpc: T, stageVpcAdopted: boolean): { vpcId: string | T }[] {
+  if (adoptedZoneVpcIds === undefined) return [{ vpcId: stageVpc }];
+  const kept = adoptedZoneVpcIds.map((id) => ({ vpcId: id as string | T }));
+  return stageVpcAdopted ? kept : [...kept, { vpcId: stageVpc }];
+}
+
 export interface DnsRecords {
   plan: RecordPlan[];
   internalZone: alicloud.pvtz.Zone;
@@ -42,21 +55,30 @@ export interface DnsRecords {
 export function createDnsRecords(scope: Scope, vpcId: pulumi.Input<string>, ingressAddress: pulumi.Input<string>, e3Address: pulumi.Input<string>): DnsRecords {
   const { name, parent, cfg } = scope;
   const plan = dnsRecordPlan(cfg.names, cfg.dns);
+  // edp:existing.dns: the PrivateZone and records given are imported; the public zone is the operator's either way.
+  const existing = cfg.existing.dns;
+  const zone = existing?.privateZone;
   const internalZone = new alicloud.pvtz.Zone(
     `${name}-internal-zone`,
     { zoneName: cfg.dns.internalZone, remark: `${cfg.names.prefix}: VPC-internal names` },
-    { parent },
+    { parent, ...adoptOptions("alicloud:pvtz/zone:Zone", zone?.id) },
   );
-  const attachment = new alicloud.pvtz.ZoneAttachment(`${name}-internal-zone`, { zoneId: internalZone.id, vpcs: [{ vpcId }] }, { parent });
+  const vpcs = zoneBindings(zone?.vpcIds, vpcId, cfg.existing.vpc !== undefined);
+  const attachment = new alicloud.pvtz.ZoneAttachment(`${name}-internal-zone`, { zoneId: internalZone.id, vpcs }, { parent, ...adoptOptions("alicloud:pvtz/zoneAttachment:ZoneAttachment", zone?.id) });
   for (const r of plan) {
     const value = r.target === "ingress" ? ingressAddress : e3Address;
     if (r.visibility === "public") {
-      new alicloud.dns.AlidnsRecord(`${name}-dns-${r.name}`, { domainName: r.zone, rr: r.rr, type: "A", value, ttl: PUBLIC_TTL }, { parent });
+      const adopted = existing?.publicRecords[r.fqdn];
+      new alicloud.dns.AlidnsRecord(
+        `${name}-dns-${r.name}`,
+        { domainName: r.zone, rr: r.rr, type: "A", value, ttl: PUBLIC_TTL },
+        { parent, ...adoptOptions("alicloud:dns/alidnsRecord:AlidnsRecord", adopted) },
+      );
     } else {
       new alicloud.pvtz.ZoneRecord(
         `${name}-dns-${r.name}`,
         { zoneId: internalZone.id, rr: r.rr, type: "A", value, ttl: INTERNAL_TTL },
-        { parent, dependsOn: [attachment] },
+        { parent, dependsOn: [attachment], ...adoptOptions("alicloud:pvtz/zoneRecord:ZoneRecord", zone?.records[r.fqdn] ? importIds.privateZoneRecord(zone.records[r.fqdn], zone.id) : undefined) },
       );
     }
   }

@@ -7,6 +7,7 @@ import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import type { StageConfig } from "../../config";
 import type { AccessKeyPair, CentralCluster, FoundationOutputs } from "../contracts";
+import { adoptOptions } from "../shared/adopt";
 import { createCentralCluster } from "./cluster";
 import { createDnsRecords, lookupIngressAddress } from "./dns";
 import { createIdentity } from "./identities";
@@ -79,7 +80,7 @@ export class Foundation extends pulumi.ComponentResource implements FoundationOu
     this.bucketKmsKeyArn = keys.buckets.arn;
 
     const buckets = createBuckets(scope, keys.buckets.key.id);
-    this.buckets = { manifests: buckets.manifests.bucket, backup: buckets.backup.bucket, vaultSnapshots: buckets.vaultSnapshots.bucket };
+    this.buckets = buckets;
     this.ossEndpoint = `oss-${cfg.region}.aliyuncs.com`;
     this.ossInternalEndpoint = `oss-${cfg.region}-internal.aliyuncs.com`;
 
@@ -114,7 +115,7 @@ export class Foundation extends pulumi.ComponentResource implements FoundationOu
         tags: scope.tags,
       },
       // Edge devices in the field know this address; losing it strands them.
-      { parent: this, protect: cfg.protect },
+      { parent: this, protect: cfg.protect, ...adoptOptions("alicloud:ecs/eipAddress:EipAddress", cfg.existing.e3Eip) },
     );
     this.e3Eip = { id: e3Eip.id, ipAddress: e3Eip.ipAddress };
 

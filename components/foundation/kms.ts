@@ -6,6 +6,7 @@
  */
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
+import { adoptOptions } from "../shared/adopt";
 import { kmsKeyArn } from "../shared/ram-policy";
 import type { Scope } from "./scope";
 
@@ -21,7 +22,7 @@ export interface StageKeys {
   buckets: StageKey;
 }
 
-function stageKey(scope: Scope, id: string, description: string, accountId: pulumi.Output<string>): StageKey {
+function stageKey(scope: Scope, id: string, description: string, accountId: pulumi.Output<string>, existingId?: string): StageKey {
   const { name, parent, cfg, tags } = scope;
   const key = new alicloud.kms.Key(
     `${name}-${id}`,
@@ -38,7 +39,7 @@ function stageKey(scope: Scope, id: string, description: string, accountId: pulu
       tags,
     },
     // Retained in every stage: the retained buckets' objects are unreadable without their key.
-    { parent, protect: cfg.protect, retainOnDelete: true },
+    { parent, protect: cfg.protect, retainOnDelete: true, ...adoptOptions("alicloud:kms/key:Key", existingId) },
   );
   const alias = new alicloud.kms.Alias(`${name}-${id}`, { aliasName: `alias/${cfg.names.prefix}-${id}`, keyId: key.id }, { parent });
   const arn = pulumi.all([accountId, key.id]).apply(([account, keyId]) => kmsKeyArn(cfg.region, account, keyId));
@@ -47,7 +48,7 @@ function stageKey(scope: Scope, id: string, description: string, accountId: pulu
 
 export function createKeys(scope: Scope, accountId: pulumi.Output<string>): StageKeys {
   return {
-    vaultUnseal: stageKey(scope, "vault-unseal", `Vault auto-unseal, stage ${scope.cfg.stage}`, accountId),
-    buckets: stageKey(scope, "buckets", `OSS server-side encryption, stage ${scope.cfg.stage}`, accountId),
+    vaultUnseal: stageKey(scope, "vault-unseal", `Vault auto-unseal, stage ${scope.cfg.stage}`, accountId, scope.cfg.existing.kms?.vaultUnseal),
+    buckets: stageKey(scope, "buckets", `OSS server-side encryption, stage ${scope.cfg.stage}`, accountId, scope.cfg.existing.kms?.buckets),
   };
 }

@@ -4,16 +4,26 @@
  * OSS replaces the whole rule set, so two owners would overwrite each other).
  */
 import * as alicloud from "@pulumi/alicloud";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
+import { adoptOptions } from "../shared/adopt";
 import { type BucketKind, bucketPlans } from "./buckets";
 import type { Scope } from "./scope";
 
-export type Buckets = Record<BucketKind, alicloud.oss.Bucket>;
+/** Each bucket's name, as an output of its resource when this stack manages it. */
+export type Buckets = Record<BucketKind, pulumi.Output<string>>;
 
 export function createBuckets(scope: Scope, kmsKeyId: pulumi.Input<string>): Buckets {
   const { name, parent, cfg, tags } = scope;
   const out = {} as Buckets;
   for (const plan of bucketPlans(cfg.names, cfg.stage, cfg.postgres.backup.retentionDays)) {
+    const existing = cfg.existing.buckets?.[plan.kind];
+    if (existing?.mode === "reference") {
+      // Used by name only: another owner (or several stages) keeps its settings and lifecycle rules.
+      out[plan.kind] = pulumi.output(existing.name);
+      continue;
+    }
+    // The provider's Import section: a bucket, its ACL and its public access block are imported by the bucket's name.
+    const importId = existing?.name;
     const bucket = new alicloud.oss.Bucket(
       `${name}-${plan.slug}`,
       {
@@ -27,11 +37,15 @@ export function createBuckets(scope: Scope, kmsKeyId: pulumi.Input<string>): Buc
         forceDestroy: false,
         tags: { ...tags, purpose: plan.kind },
       },
-      { parent, protect: cfg.protect, retainOnDelete: plan.holdsData },
+      { parent, protect: cfg.protect, retainOnDelete: plan.holdsData, ...adoptOptions("alicloud:oss/bucket:Bucket", importId) },
     );
-    new alicloud.oss.BucketAcl(`${name}-${plan.slug}-acl`, { bucket: bucket.bucket, acl: "private" }, { parent });
-    new alicloud.oss.BucketPublicAccessBlock(`${name}-${plan.slug}-public-access-block`, { bucket: bucket.bucket, blockPublicAccess: true }, { parent });
-    out[plan.kind] = bucket;
+    new alicloud.oss.BucketAcl(`${name}-${plan.slug}-acl`, { bucket: bucket.bucket, acl: "private" }, { parent, ...adoptOptions("alicloud:oss/bucketAcl:BucketAcl", importId) });
+    new alicloud.oss.BucketPublicAccessBlock(
+      `${name}-${plan.slug}-public-access-block`,
+      { bucket: bucket.bucket, blockPublicAccess: true },
+      { parent, ...adoptOptions("alicloud:oss/bucketPublicAccessBlock:BucketPublicAccessBlock", importId) },
+    );
+    out[plan.kind] = bucket.bucket;
   }
   return out;
 }

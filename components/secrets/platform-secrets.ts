@@ -34,7 +34,7 @@ export interface PlatformSecretsArgs {
   /** Namespace name per home; pass the namespace resources' outputs so Secrets wait for them. */
   namespaces: Record<SecretHome, pulumi.Input<string>>;
   /** Secret config (cfg.secrets): dockerPullJson and ddmFiles are required, issuerCa is generated when absent. */
-  secrets: Pick<StageSecrets, "dockerPullJson" | "ddmFiles" | "issuerCa">;
+  secrets: Pick<StageSecrets, "dockerPullJson" | "ddmFiles" | "issuerCa"> & Partial<Pick<StageSecrets, "platformPasswords">>;
   /** Database passwords and Keycloak's connection. */
   database: DatabaseCredentials;
   /** Common name of a generated platform CA. */
@@ -82,11 +82,14 @@ export class PlatformSecrets extends pulumi.ComponentResource {
     // SSH key locks datadirectormanagement out of the edge repositories.
     const keep = { parent: this, protect: args.protect };
 
-    const grafanaAdmin = safePassword(`${name}-grafana-admin`, child);
+    // The running platform's passwords (edp:platformPasswords) are taken over, never regenerated over.
+    const given = args.secrets.platformPasswords ?? {};
+    const grafanaAdmin = given.GRAFANA_ADMIN_PASSWORD ?? safePassword(`${name}-grafana-admin`, child).result;
     const grafanaClient = safePassword(`${name}-grafana-oauth-client`, child, 40);
-    const keycloakAdmin = safePassword(`${name}-keycloak-admin`, child);
+    const keycloakAdmin = given.KEYCLOAK_ADMIN_PASSWORD ?? safePassword(`${name}-keycloak-admin`, child).result;
     const edpAdmin = safePassword(`${name}-edp-admin`, child);
-    const loki = safePassword(`${name}-loki-basic-auth`, child);
+    const givenLoki = given.LOKI_INGRESS_BASIC_AUTH;
+    const loki = givenLoki === undefined ? safePassword(`${name}-loki-basic-auth`, child) : undefined;
 
     let caCrt: pulumi.Output<string>;
     let caKey: pulumi.Output<string>;
@@ -121,8 +124,8 @@ export class PlatformSecrets extends pulumi.ComponentResource {
 
     const db = args.database;
     const values: SecretValues = {
-      "grafana-credentials": { "admin-user": "admin", "admin-password": grafanaAdmin.result, "oauth-client-secret": grafanaClient.result },
-      "credential-keycloak": { ADMIN_USERNAME: "admin", ADMIN_PASSWORD: keycloakAdmin.result },
+      "grafana-credentials": { "admin-user": "admin", "admin-password": grafanaAdmin, "oauth-client-secret": grafanaClient.result },
+      "credential-keycloak": { ADMIN_USERNAME: "admin", ADMIN_PASSWORD: keycloakAdmin },
       "keycloak-db-secret": {
         POSTGRES_EXTERNAL_ADDRESS: db.keycloak.host,
         POSTGRES_EXTERNAL_PORT: pulumi.output(db.keycloak.port).apply(String),
@@ -145,7 +148,7 @@ export class PlatformSecrets extends pulumi.ComponentResource {
         DDM_PUBRING: ddm("DDM_PUBRING"),
         DDM_TRUSTDB: ddm("DDM_TRUSTDB"),
       },
-      "loki-basic-auth": { auth: loki.bcryptHash.apply((h) => htpasswdLine(LOKI_BASIC_AUTH_USER, h)) },
+      "loki-basic-auth": { auth: loki ? loki.bcryptHash.apply((h) => htpasswdLine(LOKI_BASIC_AUTH_USER, h)) : pulumi.output(givenLoki ?? "").apply((line) => `${line}\n`) },
       "docker-pull": { ".dockerconfigjson": dockerPullJson },
       "keycloak-realm-secrets": { GRAFANA_CLIENT_SECRET: grafanaClient.result, EDP_ADMIN_PASSWORD: edpAdmin.result },
     };
@@ -167,10 +170,11 @@ export class PlatformSecrets extends pulumi.ComponentResource {
       placed[spec.name] = namespace;
     }
 
-    this.grafanaAdminPassword = pulumi.secret(grafanaAdmin.result);
-    this.keycloakAdminPassword = pulumi.secret(keycloakAdmin.result);
+    this.grafanaAdminPassword = pulumi.secret(grafanaAdmin);
+    this.keycloakAdminPassword = pulumi.secret(keycloakAdmin);
     this.realmSecretValues = pulumi.secret(pulumi.output(values["keycloak-realm-secrets"] as Record<string, pulumi.Input<string>>));
-    this.lokiBasicAuthPassword = pulumi.secret(loki.result);
+    // A taken-over htpasswd line holds only a hash: its password stays with the operators.
+    this.lokiBasicAuthPassword = pulumi.secret(loki ? loki.result : pulumi.output("(held by the operators: edp:platformPasswords.LOKI_INGRESS_BASIC_AUTH)"));
     // A certificate is public; only its key is secret.
     this.issuerCaCertificate = pulumi.unsecret(caCrt);
     this.issuerCa = { certPem: this.issuerCaCertificate, keyPem: pulumi.secret(caKey) };

@@ -29,6 +29,12 @@ export interface VaultBootstrapInputs {
   plan: PlannedCall[];
   attempts: number;
   delayMs: number;
+  /**
+   * Keys of a Vault whose storage is already initialised (edp:vaultKeys, when the running
+   * platform's Vault is adopted): the first run unseals with them and, with a root token made
+   * from them, applies the configuration, instead of refusing a Vault it did not initialise.
+   */
+  adoptedKeys?: string[];
 }
 
 export interface VaultBootstrapOutputs extends VaultBootstrapInputs {
@@ -102,10 +108,18 @@ async function run(id: string, inputs: VaultBootstrapInputs, earlier?: { keys: s
   }
 }
 
+/**
+ * What the first run starts from: nothing (it initialises Vault), or the adopted keys, which it
+ * treats like an earlier run's keys whose configuration is not applied yet.
+ */
+export function firstRunStart(inputs: Pick<VaultBootstrapInputs, "adoptedKeys">): { keys: string[]; initialisedAt: string } | undefined {
+  return inputs.adoptedKeys && inputs.adoptedKeys.length > 0 ? { keys: inputs.adoptedKeys, initialisedAt: "adopted" } : undefined;
+}
+
 const provider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: VaultBootstrapInputs): Promise<pulumi.dynamic.CreateResult> {
     const id = `${inputs.namespace}/${inputs.pods[0]}`;
-    return { id, outs: await run(id, inputs) };
+    return { id, outs: await run(id, inputs, firstRunStart(inputs)) };
   },
   async diff(): Promise<pulumi.dynamic.DiffResult> {
     // The init happens once; a changed input (a rotated kubeconfig, say) changes nothing.
@@ -135,7 +149,7 @@ export class VaultBootstrap extends pulumi.dynamic.Resource {
       provider,
       name,
       { ...args, kind: BOOTSTRAP_KIND, keys: undefined, initialisedAt: undefined, configured: undefined },
-      { ...opts, additionalSecretOutputs: ["keys", "kubeconfig"] },
+      { ...opts, additionalSecretOutputs: ["keys", "kubeconfig", "adoptedKeys"] },
     );
   }
 }

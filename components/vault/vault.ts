@@ -184,6 +184,8 @@ export class Vault extends pulumi.ComponentResource {
       // Up to ten minutes for the pods to be scheduled, pull the image and listen.
       attempts: 120,
       delayMs: 5000,
+      // Adopting a Vault that is already initialised: its keys, held by the operators (edp:vaultKeys).
+      ...(cfg.secrets.vaultKeys ? { adoptedKeys: cfg.secrets.vaultKeys } : {}),
     }, { parent: this, dependsOn: [release], protect: cfg.protect });
     this.keys = pulumi.secret(bootstrap.keys);
 

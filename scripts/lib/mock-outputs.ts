@@ -116,4 +116,9 @@ export const mockVaultKeys = (name: string, shares: number) => Array.from({ leng
 RESOURCE_OUTPUTS["alicloud:kms/ciphertext:Ciphertext"] = (name) => ({ ciphertextBlob: `MockKmsCiphertext${hex(`${name}/blob`, 40)}` });
 // Dynamic resources share one type token; each answers by the `kind` its inputs carry.
 RESOURCE_OUTPUTS["pulumi-nodejs:dynamic:Resource"] = (name, i) =>
-  i.kind === "edp:vault:bootstrap" ? { keys: mockVaultKeys(name, Number(i.shares ?? 5)), initialisedAt: "2026-01-01T00:00:00.000Z" } : {};
+  i.kind === "edp:vault:bootstrap"
+    ? // An adopted Vault answers with the keys it was given (bootstrap-resource.ts firstRunStart); a new one with its init's keys.
+      Array.isArray(i.adoptedKeys)
+      ? { keys: i.adoptedKeys, initialisedAt: "adopted" }
+      : { keys: mockVaultKeys(name, Number(i.shares ?? 5)), initialisedAt: "2026-01-01T00:00:00.000Z" }
+    : {};

@@ -25,6 +25,8 @@ export interface RecordedOptions {
   dependsOn: string[];
   /** URN of the explicit provider, if any. */
   provider?: string;
+  /** The `import` option: the id of an existing cloud resource this one adopts. */
+  import?: string;
 }
 
 export interface RecordedResource {
@@ -201,7 +203,8 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
         }
         const extra = RESOURCE_OUTPUTS[args.type]?.(args.name, inputs) ?? {};
         for (const prop of SECRET_OUTPUTS[args.type] ?? []) if (prop in extra) secretSources.push(...sourcesOf(`${args.name}.${prop}`, extra[prop]));
-        return { id: args.custom === false ? undefined : mockId(args.type, args.name), state: { ...args.inputs, ...extra } };
+        // An imported resource keeps the id the cloud gave it (the mock monitor passes the import id as args.id).
+        return { id: args.custom === false ? undefined : args.id || mockId(args.type, args.name), state: { ...args.inputs, ...extra } };
       },
       call(args) {
         const fn = CALL_RESULTS[args.token];
@@ -266,6 +269,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
         replaceOnChanges: s.opts.replaceOnChanges ?? [],
         dependsOn,
         provider: s.opts.provider ? await urnOf(s.opts.provider) : undefined,
+        ...(s.opts.import ? { import: String(s.opts.import) } : {}),
       },
       providerRef: rec?.providerRef,
     });

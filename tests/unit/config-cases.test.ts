@@ -267,6 +267,31 @@ const cases: Case[] = [
   { what: "a Kubernetes version with injected YAML", edit: (c) => c.set("edp:cluster", ["create", "kubernetesVersion"], "1.33.3-aliyun.1\nkind: Secret"), key: "edp:cluster.create.kubernetesVersion", says: /ACK version/ },
   { what: "a Shamir seal in production", stages: ["production"], edit: (c) => c.set("edp:vault", ["seal"], "shamir"), key: "edp:vault.seal", says: /only testing/ },
   { what: "latest in staging", stages: ["staging"], edit: (c) => c.set("edp:images", ["tags", "portal"], "latest"), key: "edp:images.tags.portal", says: /not allowed in staging/ },
+  // Adopting what runs (edp:existing): ids in the provider's import format, combinations that can work.
+  { what: "an adopted cluster without the adopted VPC", stages: ["testing", "staging", "production"], edit: (c) => c.put("edp:existing", { cluster: { id: `c${"0".repeat(32)}` } }), key: "edp:existing.cluster", says: /needs edp:existing.vpc/ },
+  { what: "an adopted cluster without a vSwitch for every zone", edit: (c) => c.put("edp:existing", { vpc: { id: "vpc-gw8abcdefghij" }, vswitches: { "eu-central-1a": "vsw-gw8abcdefghij" }, cluster: { id: `c${"0".repeat(32)}` } }), key: "edp:existing.cluster", says: /missing: edp:existing.vswitches.eu-central-1b/ },
+  { what: "a cluster adopted twice (edp:existing.cluster and a kubeconfig)", edit: (c) => kubeWithoutCreate(c, testKubeconfig()).put("edp:existing", { vpc: { id: "vpc-gw8abcdefghij" }, cluster: { id: `c${"0".repeat(32)}` } }), key: "edp:existing.cluster", says: /both adopt the cluster/ },
+  { what: "a kubeconfig-adopted cluster with a new VPC", edit: (c) => kubeWithoutCreate(c, testKubeconfig()), key: "edp:existing.vpc", says: /E3 and the PrivateZone would land outside/ },
+  { what: "an adopted E3 host without its EIP", stages: ["testing", "production"], edit: (c) => c.put("edp:existing", { vpc: { id: "vpc-gw8abcdefghij" }, vswitches: { "eu-central-1a": "vsw-gw8abcdefghij" }, e3: { instanceId: "i-gw8abcdefghij", dataDiskId: "d-gw8abcdefghij", securityGroupId: "sg-gw8abcdefghij" } }), key: "edp:existing.e3", says: /needs edp:existing.e3Eip/ },
+  { what: "an adopted vSwitch without its VPC", edit: (c) => c.put("edp:existing", { vswitches: { "eu-central-1a": "vsw-gw8abcdefghij" } }), key: "edp:existing.vswitches", says: /needs edp:existing.vpc/ },
+  { what: "an adopted vSwitch in a zone the stage does not have", edit: (c) => c.put("edp:existing", { vpc: { id: "vpc-gw8abcdefghij" }, vswitches: { "eu-central-1c": "vsw-gw8abcdefghij" } }), key: "edp:existing.vswitches.eu-central-1c", says: /names no zone/ },
+  { what: "a SNAT entry of a vSwitch that is not adopted", edit: (c) => c.put("edp:existing", { vpc: { id: "vpc-gw8abcdefghij" }, vswitches: { "eu-central-1a": "vsw-gw8abcdefghij" }, natGateway: { id: "ngw-gw8abcdefghij", snatTableId: "stb-gw8abcdefghij", eipId: "eip-gw8abcdefghij", snatEntries: { "eu-central-1b": "snat-gw8abcdefghij" } } }), key: "edp:existing.natGateway.snatEntries.eu-central-1b", says: /needs edp:existing.vswitches.eu-central-1b/ },
+  { what: "a VPC id with a shell command", edit: (c) => c.put("edp:existing", { vpc: { id: "vpc-abc; rm -rf /" } }), key: "edp:existing.vpc.id", says: /is not an id such as vpc-/ },
+  { what: "a bucket name with a dot", edit: (c) => c.put("edp:existing", { buckets: { manifests: { name: "edp.manifests" } } }), key: "edp:existing.buckets.manifests.name", says: /no dots/ },
+  { what: "one bucket for two purposes", edit: (c) => c.put("edp:existing", { buckets: { manifests: { name: "edp-manifests" }, vaultSnapshots: { name: "edp-manifests" } } }), key: "edp:existing.buckets.vaultSnapshots.name", says: /each purpose needs its own bucket/ },
+  { what: "a record for a name the program does not publish", edit: (c) => c.put("edp:existing", { dns: { publicRecords: { "edp-portal.testing.api.example-edp.net": "1234567" } } }), key: "edp:existing.dns.publicRecords.edp-portal.testing.api.example-edp.net", says: /is not a public name of this stage/ },
+  { what: "an adopted PrivateZone not bound to the adopted VPC", edit: (c) => c.put("edp:existing", { vpc: { id: "vpc-gw8abcdefghij" }, dns: { privateZone: { id: "6d83e3b31aa60ca4", vpcIds: ["vpc-other0000000"] } } }), key: "edp:existing.dns.privateZone.vpcIds", says: /does not hold edp:existing.vpc.id/ },
+  { what: "an adopted node pool the stage does not declare", edit: (c) => c.put("edp:existing", { vpc: { id: "vpc-gw8abcdefghij" }, vswitches: { "eu-central-1a": "vsw-gw8abcdefghij", "eu-central-1b": "vsw-gw8abcdefghik" }, cluster: { id: `c${"0".repeat(32)}`, nodePools: { gpu: `np${"0".repeat(32)}` } } }), key: "edp:existing.cluster.nodePools.gpu", says: /names no node pool/ },
+  { what: "a KMS key id that is an alias", edit: (c) => c.put("edp:existing", { kms: { buckets: "alias/edp-testing-buckets" } }), key: "edp:existing.kms.buckets", says: /is not an id such as key-/ },
+  { what: "the running platform's passwords in plaintext", edit: (c) => c.plain("edp:platformPasswords", { GRAFANA_ADMIN_PASSWORD: "Running-Grafana-Admin-0001" }), key: "edp:platformPasswords", says: /plaintext/ },
+  { what: "a taken-over password with a forbidden @", stages: ["testing", "production"], edit: (c) => c.secret("edp:platformPasswords", { POSTGRES_ADMIN_PASSWORD: "Running-Postgres@Admin-004" }), key: "edp:platformPasswords.POSTGRES_ADMIN_PASSWORD", says: /forbidden character "@"/ },
+  { what: "a taken-over password that is too short", edit: (c) => c.secret("edp:platformPasswords", { VAULT_DB_PASSWORD: "hunter2-short" }), key: "edp:platformPasswords.VAULT_DB_PASSWORD", says: /shorter than 16/ },
+  { what: "a taken-over password the manual's table does not have", edit: (c) => c.secret("edp:platformPasswords", { REDIS_PASSWORD: "Running-Redis-Password-001" }), key: "edp:platformPasswords.REDIS_PASSWORD", says: /not a password of the manual's secrets table/ },
+  { what: "a Loki basic auth that is a password, not an htpasswd line", edit: (c) => c.secret("edp:platformPasswords", { LOKI_INGRESS_BASIC_AUTH: "Running-Loki-Password-0001" }), key: "edp:platformPasswords.LOKI_INGRESS_BASIC_AUTH", says: /htpasswd line/ },
+  { what: "Vault keys in plaintext", edit: (c) => c.plain("edp:vaultKeys", "cnVubmluZy12YXVsdC1rZXktMQ=="), key: "edp:vaultKeys", says: /plaintext/ },
+  { what: "Vault keys that are not base64", edit: (c) => c.secret("edp:vaultKeys", "cnVubmluZy12YXVsdC1rZXktMQ==\nhunter2 not a key!"), key: "edp:vaultKeys", says: /line 2 is not a base64 key/ },
+  { what: "the same Vault key twice", edit: (c) => c.secret("edp:vaultKeys", "cnVubmluZy12YXVsdC1rZXktMQ==\ncnVubmluZy12YXVsdC1rZXktMQ=="), key: "edp:vaultKeys", says: /twice/ },
+  { what: "an unknown key under edp:existing", edit: (c) => c.put("edp:existing", { slb: { id: "lb-gw8abcdefghijklmnop" } }), key: "edp:existing.slb", says: /not a key of this project/ },
 ];
 
 interface Run {
@@ -288,7 +313,7 @@ const runs: Run[] = cases.flatMap((c) =>
 
 /** Every string of a secret key's value (and every plaintext one's), long enough to be recognisable. */
 function secretStrings(input: ConfigCaseInput): string[] {
-  const keys = Object.keys(input.values).filter((k) => input.secretKeys.includes(k) || /^(edp:(dockerPullJson|ddmFiles|issuerCa|deviceCa|clusterKubeconfig|edgeKubeconfigs)|alicloud:(accessKey|secretKey)|kubernetes:kubeconfig)$/.test(k));
+  const keys = Object.keys(input.values).filter((k) => input.secretKeys.includes(k) || /^(edp:(dockerPullJson|ddmFiles|issuerCa|deviceCa|clusterKubeconfig|edgeKubeconfigs|platformPasswords|vaultKeys)|alicloud:(accessKey|secretKey)|kubernetes:kubeconfig)$/.test(k));
   const out: string[] = [];
   const walk = (v: unknown) => {
     if (typeof v === "string") {

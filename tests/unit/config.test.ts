@@ -130,9 +130,10 @@ describe("stage config validation", () => {
     assert.deepEqual(err2.problems.map((p) => p.key).sort(), ["edp:images.tags.portal", "edp:network.podCidr", "edp:vault.seal"]);
   });
 
-  it("adopts a cluster when only the kubeconfig is given, and keeps it secret", async () => {
+  it("adopts a cluster when only the kubeconfig is given (with its VPC), and keeps it secret", async () => {
     const raw = stageRawConfig("testing", { "edp:clusterKubeconfig": testKubeconfig() });
     delete raw.values["edp:cluster"];
+    raw.values["edp:existing"] = JSON.stringify({ vpc: { id: "vpc-gw8abcdefghij" } });
     const cfg = parseStageConfig(raw);
     assert.equal(cfg.clusterMode, "adopt");
     assert.ok(cfg.secrets.clusterKubeconfig);

@@ -10,6 +10,7 @@ import { bucketNameProblem, E3_NAMES } from "../../components/foundation";
 import type { RamPolicyDocument } from "../../components/shared/ram-policy";
 import { STAGES } from "../../config";
 import { docIp, mockId, mockKubeconfig } from "../../scripts/lib/mock-outputs";
+import { fullExisting } from "../fixtures/existing";
 import { ROOT, type RecordedResource, runStage, type StageRun } from "../harness/stage";
 
 interface StackFile {
@@ -285,9 +286,13 @@ describe("foundation with an adopted cluster", function () {
   const kubeconfig = mockKubeconfig("adopted-central");
 
   for (const stage of STAGES) {
-    it(`${stage}: registers no ACK cluster or node pool and still builds the provider from edp:clusterKubeconfig`, async () => {
-      const run = await runStage(stage, { unset: ["edp:cluster"], secrets: { "edp:clusterKubeconfig": kubeconfig } });
+    it(`${stage}: registers no ACK cluster or node pool, builds the provider from edp:clusterKubeconfig and puts E3 in the cluster's VPC`, async () => {
+      // The adopted cluster's VPC and vSwitches come with it (edp:existing), so E3 and the PrivateZone land in its network.
+      const existing = fullExisting(stage);
+      const run = await runStage(stage, { unset: ["edp:cluster"], secrets: { "edp:clusterKubeconfig": kubeconfig }, config: { "edp:existing": { vpc: existing.vpc, vswitches: existing.vswitches } } });
       assert.equal(run.error, undefined, run.error);
+      assert.equal(run.get("alicloud:ecs/securityGroup:SecurityGroup", "e3-sg").inputs.vpcId, existing.vpc.id);
+      assert.equal(run.get("alicloud:vpc/network:Network", "edp-vpc").options.import, existing.vpc.id);
       for (const t of [T.ack, T.pool, T.autoscaler]) assert.deepEqual(run.ofType(t), [], t);
       const [provider] = run.ofType(T.k8sProvider);
       assert.equal(provider.inputs.kubeconfig, kubeconfig);

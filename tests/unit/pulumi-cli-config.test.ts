@@ -151,9 +151,11 @@ describe("the Pulumi CLI's project-config rule", () => {
       });
     }
 
-    it("accepts an adopted cluster: no edp:cluster, the kubeconfig as a secret", () => {
+    it("accepts an adopted cluster: no edp:cluster, the kubeconfig as a secret, its VPC in edp:existing", () => {
       const file = stackFile("testing");
       delete file["edp:cluster"];
+      // The cluster's network is adopted with it (config/existing.ts), so E3 lands in it.
+      file["edp:existing"] = toStackValue({ vpc: { id: "vpc-gw8abcdefghij" }, vswitches: { "eu-central-1a": "vsw-gw8abcdefghij", "eu-central-1b": "vsw-gw8abcdefghik" } });
       // A kubeconfig the program accepts (config/secrets.ts parses it as the Vault bootstrap does).
       const kubeconfig = testKubeconfig();
       const { config, error } = applyProjectConfig(project.name, "testing", project.config, { ...file, ...requiredSecrets(), "edp:clusterKubeconfig": secure(kubeconfig) });
