@@ -3,6 +3,7 @@
  * path they concern; together with the schema's own issues they are reported at once.
  */
 import type { ConfigProblem } from "./load";
+import { readSealedSecretRefs } from "./sealed-secrets";
 import { stageNames } from "./naming";
 import { scheduleGaps } from "./cron";
 import {
@@ -192,6 +193,9 @@ const edge: CheckFn = (cfg, { secrets }) => {
       if (hosts.has(h)) out.push({ key: `edp:edgeClusters[${i}].hosts[${j}]`, message: `${h} is listed twice` });
       hosts.add(h);
     });
+    for (const h of Object.keys(c.specialisedHosts)) {
+      if (!hosts.has(h)) out.push({ key: `edp:edgeClusters[${i}].specialisedHosts.${h}`, message: `${h} is not in edp:edgeClusters[${i}].hosts (${c.hosts.join(", ") || "none listed"})` });
+    }
   });
   for (const name of Object.keys(kubeconfigs)) {
     const c = byName.get(name);
@@ -326,6 +330,7 @@ const CHECKS: Check[] = [
   { needs: ["stage", "vault", "e3"], run: vault },
   { needs: ["e3"], run: e3 },
   { needs: ["edgeClusters", "chartTemplates", "deployments"], run: edge },
+  { needs: ["edgeClusters", "deployments"], run: (cfg) => readSealedSecretRefs(cfg).problems },
   { needs: [], run: ddmFiles },
   { needs: ["postgres"], run: backupIntervals },
   { needs: ["vault"], run: deviceCertLifetime },

@@ -145,6 +145,12 @@ const monitoringSchema = z.strictObject({
     .describe("How long Loki keeps logs, in hours (Loki's minimum: 24)."),
 });
 
+/** A Kubernetes label value (also the value of the specialised taint). */
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+const LABEL_VALUE_MESSAGE = "is not a Kubernetes label value (at most 63 letters, digits, '-', '_' or '.', starting and ending alphanumeric)";
+/** A qualified label/taint key such as factoryplus.app.amrc.co.uk/specialised. */
+const QUALIFIED_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
 const edgeClusterSchema = z.strictObject({
   name: dnsLabel.describe("Edge cluster name (unique)."),
   bootstrap: z
@@ -153,6 +159,11 @@ const edgeClusterSchema = z.strictObject({
   hosts: z.array(dnsLabel).default([]).describe("Host names of the cluster's nodes; pinned deployments name one of them."),
   sealedSecretsKeyVersion: positiveInt.default(1).describe("Raise to rotate the cluster's sealed-secrets key."),
   syncInterval: z.string().regex(/^[1-9][0-9]{0,4}[smh]$/, "is not a duration such as 5m").default("5m").describe("How often Flux on the edge polls its bucket prefix."),
+  specialisedHosts: z
+    .record(dnsLabel, z.string().regex(LABEL_VALUE, LABEL_VALUE_MESSAGE))
+    .default({})
+    .describe("Hosts reserved for pinned deployments (seed 002's specialised hosts), host → specialisation: the bootstrap labels and taints each <edp:edgeSpecialisedTaintKey>=<value>:NoSchedule."),
+  sealedSecrets: z.array(z.string().min(1)).default([]).describe("SealedSecret manifests (files, relative to the project root) put in the cluster's desired state."),
 });
 
 const chartTemplateSchema = z.strictObject({
@@ -177,6 +188,7 @@ const deploymentSchema = z.strictObject({
   cluster: dnsLabel.describe("Name of an edge cluster in edp:edgeClusters."),
   hostname: dnsLabel.optional().describe("Pins the deployment to this host of the cluster; without it, the deployment floats."),
   values: z.record(z.string(), z.unknown()).default({}).describe("Extra values merged over the template's values (same placeholders)."),
+  sealedSecrets: z.array(z.string().min(1)).default([]).describe("SealedSecret manifests (files, relative to the project root) this deployment needs, put in its cluster's desired state."),
 });
 
 /** Every non-secret `edp:*` key. Secret keys are listed in SECRET_KEYS and read separately. */
@@ -228,6 +240,18 @@ export const stageSchema = z.strictObject({
     .default({})
     .describe("Helm chart templates for edge deployments, by name."),
   deployments: z.array(deploymentSchema).default([]).describe("Edge deployments: a chart template on an edge cluster, pinned to a host or floating."),
+  edgeSpecialisedTaintKey: z
+    .string()
+    .regex(QUALIFIED_KEY, "is not a qualified taint key such as factoryplus.app.amrc.co.uk/specialised")
+    .default("factoryplus.app.amrc.co.uk/specialised")
+    .describe("Taint and label key of specialised edge hosts; seed 001/002's own key by default."),
+  edgeStatusIntervalMinutes: z
+    .number()
+    .int()
+    .min(1, "must be 1 to 60 minutes")
+    .max(60, "must be 1 to 60 minutes")
+    .default(5)
+    .describe("Minutes between two status reports of an edge cluster (its status writer CronJob)."),
 });
 
 export type StageInput = z.infer<typeof stageSchema>;
