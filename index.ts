@@ -12,7 +12,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PLATFORM_CA_ISSUER } from "./components/certificates";
 import { E3 } from "./components/e3";
-import { EdgeClusters } from "./components/edge";
+import { EDGE_STATUS_FILE, EdgeClusters, EdgeFleetStatus } from "./components/edge";
 import { Foundation } from "./components/foundation";
 import { CentralPlatform } from "./components/platform";
 import { Postgres } from "./components/postgres";
@@ -92,6 +92,22 @@ new k8s.apiextensions.CustomResource("e3-alerts", e3.alertRule, { provider, depe
 new k8s.apiextensions.CustomResource("postgres-alerts", postgres.alertRule, { provider, dependsOn: [platform.monitoringStack], aliases: [{ parent: postgres }] });
 
 const edge = new EdgeClusters("edge", { config: cfg, foundation });
+// The fleet's status reports, counted for Prometheus and alerted on (components/edge/fleet-exporter.ts).
+if (cfg.edgeClusters.length > 0) {
+  const clustersPrefix = cfg.names.edgeClusterPrefix("").replace(/\/$/, "");
+  new EdgeFleetStatus("edge-fleet-status", {
+    stage: cfg.stage,
+    provider,
+    namespace: "monitoring",
+    bucket: foundation.buckets.manifests,
+    endpoint: foundation.ossInternalEndpoint,
+    clustersPrefix,
+    clusters: cfg.edgeClusters.map((c) => ({ cluster: c.name, key: `${cfg.names.edgeClusterPrefix(c.name)}${EDGE_STATUS_FILE}` })),
+    statusIntervalMinutes: cfg.edgeStatusIntervalMinutes,
+    userName: `${cfg.names.prefix}-edgefleet-status`,
+    monitoringStack: platform.monitoringStack,
+  });
+}
 
 export const stage = cfg.stage;
 

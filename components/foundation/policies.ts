@@ -108,5 +108,17 @@ export function edgeClusterStatusWriterPolicy({ bucket, key }: { bucket: string;
   return policyDocument({ Effect: "Allow", Action: ["oss:PutObject"], Resource: [`${ossArn(bucket)}/${key}`] });
 }
 
+/**
+ * The central fleet-status exporter (components/edge/fleet-exporter.ts): GetObject of the status
+ * object of every cluster of one stage (`<clustersPrefix>`, any cluster, `/status.json`), nothing else. One
+ * wildcard rather than a key per cluster, so the document stays under RAM's 6,144 characters
+ * however large the fleet; it cannot read desired states, SealedSecrets, list, or write.
+ */
+export function edgeFleetStatusReaderPolicy({ bucket, clustersPrefix, statusFile }: { bucket: string; clustersPrefix: string; statusFile: string }): RamPolicyDocument {
+  requirePrefix(clustersPrefix, "edge fleet status");
+  if (statusFile === "" || statusFile.includes("/") || statusFile.includes("*")) throw new Error(`edge fleet status: ${JSON.stringify(statusFile)} must be one file name`);
+  return policyDocument({ Effect: "Allow", Action: ["oss:GetObject"], Resource: [`${ossArn(bucket)}/${clustersPrefix}*/${statusFile}`] });
+}
+
 /** Serialises a policy document the way RAM stores it. */
 export const renderPolicy = (doc: RamPolicyDocument): string => JSON.stringify(doc);
