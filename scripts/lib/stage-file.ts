@@ -11,9 +11,17 @@ import { edgeKubeconfigStandIns, REQUIRED_SECRET_STAND_INS } from "./stand-in-se
 
 export function readStageFile(stage: string, stackFile = path.join(PROJECT_ROOT, `Pulumi.${stage}.yaml`)): StageConfig {
   const values = readStackConfig(stackFile);
-  for (const [k, v] of Object.entries(REQUIRED_SECRET_STAND_INS)) values[k] ??= typeof v === "string" ? v : JSON.stringify(v);
-  values["edp:edgeKubeconfigs"] ??= JSON.stringify(edgeKubeconfigStandIns(values["edp:edgeClusters"]));
-  return parseStageConfig({ values, stack: stage, project: "edp" });
+  // The stand-ins take the place of secret config, so they are handed over as the runtime hands
+  // secrets (PULUMI_CONFIG_SECRET_KEYS): the checks refuse a secret key set in plaintext.
+  const secretKeys: string[] = [];
+  const standIn = (k: string, v: unknown) => {
+    if (values[k] !== undefined) return;
+    values[k] = typeof v === "string" ? v : JSON.stringify(v);
+    secretKeys.push(k);
+  };
+  for (const [k, v] of Object.entries(REQUIRED_SECRET_STAND_INS)) standIn(k, v);
+  standIn("edp:edgeKubeconfigs", edgeKubeconfigStandIns(values["edp:edgeClusters"]));
+  return parseStageConfig({ values, stack: stage, project: "edp", secretKeys });
 }
 
 /** `--name value` flags and positional words; a flag listed in `booleans` takes no value. */
