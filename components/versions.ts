@@ -59,4 +59,8 @@ export const IMAGES = {
   rclone: "docker.io/rclone/rclone:1.71.2",
   // Edge status writer (components/edge): kubectl, jq and a POSIX shell in one image.
   edgeStatusCollector: "docker.io/alpine/k8s:1.33.4",
+  // The restore Job copies kubectl (to pause the PgBouncer Pooler) from Flux's CLI image: Alpine
+  // with kubectl at /usr/local/bin/kubectl (fluxcd/flux2's Dockerfile), the Flux release the edge
+  // clusters run (the flux2 chart's appVersion).
+  fluxCli: "ghcr.io/fluxcd/flux-cli:v2.7.2",
 } satisfies Record<string, string>;
