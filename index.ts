@@ -12,7 +12,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PLATFORM_CA_ISSUER } from "./components/certificates";
 import { E3 } from "./components/e3";
-import { EdgeClusters } from "./components/edge";
+import { EDGE_STATUS_FILE, EdgeClusters, EdgeFleetStatus } from "./components/edge";
 import { Foundation } from "./components/foundation";
 import { CentralPlatform } from "./components/platform";
 import { Postgres } from "./components/postgres";
@@ -116,6 +116,24 @@ new k8s.apiextensions.CustomResource("e3-alerts", e3.alertRule, { provider, depe
 new k8s.apiextensions.CustomResource("postgres-alerts", postgres.alertRule, { provider, dependsOn: [platform.monitoringStack], aliases: [{ parent: postgres }] });
 
 sites.openHubPort(e3.securityGroupId);
+// The fleet's status reports, counted for Prometheus and alerted on (components/edge/fleet-exporter.ts).
+// The K3s sites report like any edge cluster (they are bootstrapped by their servers' enrolment).
+const reportingClusters = [...cfg.edgeClusters, ...siteEdgeClusters(cfg)];
+if (reportingClusters.length > 0) {
+  const clustersPrefix = cfg.names.edgeClusterPrefix("").replace(/\/$/, "");
+  new EdgeFleetStatus("edge-fleet-status", {
+    stage: cfg.stage,
+    provider,
+    namespace: "monitoring",
+    bucket: foundation.buckets.manifests,
+    endpoint: foundation.ossInternalEndpoint,
+    clustersPrefix,
+    clusters: reportingClusters.map((c) => ({ cluster: c.name, key: `${cfg.names.edgeClusterPrefix(c.name)}${EDGE_STATUS_FILE}` })),
+    statusIntervalMinutes: cfg.edgeStatusIntervalMinutes,
+    userName: `${cfg.names.prefix}-edgefleet-status`,
+    monitoringStack: platform.monitoringStack,
+  });
+}
 
 export const stage = cfg.stage;
 

@@ -13,6 +13,7 @@ export interface ChartPin {
 
 export const CHARTS = {
   // Edge clusters (components/edge). Flux ≥ 2.5 serves the Bucket v1 API the edge sync uses.
+  // flux2 chart 2.17.0 is Flux v2.7.2 (its appVersion); FLUX_VERSION below names the same release.
   flux2: { chart: "flux2", repository: "https://fluxcd-community.github.io/helm-charts", version: "2.17.0" },
   sealedSecrets: { chart: "sealed-secrets", repository: "https://bitnami-labs.github.io/sealed-secrets", version: "2.17.6" },
   // Vault: the official chart; its image is pinned below so a chart bump does not move Vault.
@@ -34,6 +35,9 @@ export const CHARTS = {
   cloudnativePg: { chart: "cloudnative-pg", repository: "https://cloudnative-pg.github.io/charts", version: "0.29.0" },
 } satisfies Record<string, ChartPin>;
 
+/** Flux release the script-mode bootstrap installs (`flux install --version`): the flux2 chart's appVersion. */
+export const FLUX_VERSION = "v2.7.2";
+
 export const IMAGES = {
   // Vault: server, and the CLI in the configuration and snapshot jobs (same binary, same version).
   vault: "hashicorp/vault:1.19.0",
@@ -53,6 +57,8 @@ export const IMAGES = {
   postgres: "ghcr.io/cloudnative-pg/postgresql:17.9-standard-trixie",
   // PostgreSQL backups and Vault snapshots upload to OSS with rclone (provider "Alibaba").
   rclone: "docker.io/rclone/rclone:1.71.2",
+  // Edge status writer (components/edge): kubectl, jq and a POSIX shell in one image.
+  edgeStatusCollector: "docker.io/alpine/k8s:1.33.4",
   // The restore Job copies kubectl (to pause the PgBouncer Pooler) from Flux's CLI image: Alpine
   // with kubectl at /usr/local/bin/kubectl (fluxcd/flux2's Dockerfile), the Flux release the edge
   // clusters run (the flux2 chart's appVersion).

@@ -3,6 +3,7 @@
  * path they concern; together with the schema's own issues they are reported at once.
  */
 import type { ConfigProblem } from "./load";
+import { readSealedSecretRefs } from "./sealed-secrets";
 import { stageNames } from "./naming";
 import { scheduleGaps } from "./cron";
 import {
@@ -194,10 +195,13 @@ const edge: CheckFn = (cfg, { secrets }) => {
       if (hosts.has(h)) out.push({ key: `edp:edgeClusters[${i}].hosts[${j}]`, message: `${h} is listed twice` });
       hosts.add(h);
     });
+    for (const h of Object.keys(c.specialisedHosts)) {
+      if (!hosts.has(h)) out.push({ key: `edp:edgeClusters[${i}].specialisedHosts.${h}`, message: `${h} is not in edp:edgeClusters[${i}].hosts (${c.hosts.join(", ") || "none listed"})` });
+    }
   });
   // A K3s site is an edge cluster bootstrapped by script whose hosts are its devices (edp:sites).
   for (const site of cfg.sites ?? []) {
-    if (!byName.has(site.name)) byName.set(site.name, { name: site.name, bootstrap: "script", hosts: site.devices.map((d) => d.name), sealedSecretsKeyVersion: 1, syncInterval: "5m" });
+    if (!byName.has(site.name)) byName.set(site.name, { name: site.name, bootstrap: "script", hosts: site.devices.map((d) => d.name), sealedSecretsKeyVersion: 1, syncInterval: "5m", specialisedHosts: {}, sealedSecrets: [] });
   }
   for (const name of Object.keys(kubeconfigs)) {
     const c = byName.get(name);
@@ -423,6 +427,7 @@ const CHECKS: Check[] = [
   { needs: ["e3"], run: e3 },
   { needs: ["edgeClusters", "chartTemplates", "deployments"], run: edge },
   { needs: ["network", "e3", "edgeClusters", "sites", "siteHub"], run: sites },
+  { needs: ["edgeClusters", "deployments"], run: (cfg) => readSealedSecretRefs(cfg).problems },
   { needs: [], run: ddmFiles },
   { needs: ["postgres"], run: backupIntervals },
   { needs: ["vault"], run: deviceCertLifetime },

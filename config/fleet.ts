@@ -11,6 +11,7 @@ import { crossChecks } from "./checks";
 import { ConfigError, type ConfigProblem, describeIssue, keyPath, parseValue } from "./load";
 import { type StageNames, stageNames } from "./naming";
 import { type StageInput, stageSchema } from "./schema";
+import { readSealedSecretRefs, type SealedSecretObject } from "./sealed-secrets";
 import { CONFIG_NAMESPACE } from "./stages";
 
 /** Pulumi config namespace of the shard project (`edp-fleet:<key>` in fleet/Pulumi.<stack>.yaml). */
@@ -24,6 +25,8 @@ const fleetSchema = z.strictObject({
   edgeClusters: stageSchema.shape.edgeClusters,
   chartTemplates: stageSchema.shape.chartTemplates,
   deployments: stageSchema.shape.deployments,
+  edgeSpecialisedTaintKey: stageSchema.shape.edgeSpecialisedTaintKey,
+  edgeStatusIntervalMinutes: stageSchema.shape.edgeStatusIntervalMinutes,
 });
 
 export type FleetInput = z.infer<typeof fleetSchema>;
@@ -33,6 +36,8 @@ export interface FleetConfig extends FleetInput {
   stack: string;
   names: Pick<StageNames, "prefix" | "edgeClusterPrefix">;
   secrets: { edgeKubeconfigs: Record<string, pulumi.Output<string>> };
+  /** SealedSecrets per edge cluster (config/sealed-secrets.ts). */
+  edgeSealedSecrets: Record<string, SealedSecretObject[]>;
 }
 
 const toFleetKey = (key: string) => (key.startsWith(`${CONFIG_NAMESPACE}:`) ? `${FLEET_NAMESPACE}:${key.slice(CONFIG_NAMESPACE.length + 1)}` : key);
@@ -85,6 +90,7 @@ export function parseFleetConfig(raw: { values: Record<string, string>; stack: s
     ...cfg,
     stack: raw.stack,
     names: { prefix: names.prefix, edgeClusterPrefix: names.edgeClusterPrefix },
+    edgeSealedSecrets: Object.fromEntries(Object.entries(readSealedSecretRefs(cfg).byCluster).map(([c, refs]) => [c, refs.map((r) => r.object)])),
     secrets: { edgeKubeconfigs: Object.fromEntries(Object.entries(kubeconfigs).map(([k, v]) => [k, pulumi.secret(v)])) },
   };
 }

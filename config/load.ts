@@ -13,6 +13,7 @@ import { type StageNames, stageNames } from "./naming";
 import { SECRET_KEYS, type SecretKey, type StageInput, stageSchema } from "./schema";
 import { type PlatformPasswordVariable, parseVaultKeys, platformPasswordProblems, vaultKeysProblem } from "./existing-secrets";
 import { caProblems, clusterKubeconfigProblem, dockerConfigProblem, kubeconfigProblem } from "./secrets";
+import { readSealedSecretRefs, type SealedSecretObject } from "./sealed-secrets";
 import { CONFIG_NAMESPACE } from "./stages";
 
 export interface ConfigProblem {
@@ -61,6 +62,8 @@ export interface StageConfig extends StageInput {
   protect: boolean;
   names: StageNames;
   secrets: StageSecrets;
+  /** SealedSecrets per edge cluster, from the files edp:edgeClusters/edp:deployments reference. */
+  edgeSealedSecrets: Record<string, SealedSecretObject[]>;
 }
 
 /** Raw configuration as the Pulumi runtime holds it: full keys (`edp:network`) to strings. */
@@ -330,6 +333,7 @@ export function parseStageConfig(raw: RawConfig): StageConfig {
     clusterMode: parsed.cluster.create ? "create" : "adopt",
     protect: parsed.stage === "production",
     names: stageNames(parsed),
+    edgeSealedSecrets: Object.fromEntries(Object.entries(readSealedSecretRefs(parsed).byCluster).map(([c, refs]) => [c, refs.map((r) => r.object)])),
     secrets: {
       clusterKubeconfig: secretOf<string>(secretValues.clusterKubeconfig),
       edgeKubeconfigs: Object.fromEntries(Object.entries(edge).map(([k, v]) => [k, pulumi.secret(v)])),

@@ -168,6 +168,12 @@ const monitoringSchema = z.strictObject({
     .describe("How long Loki keeps logs, in hours (Loki's minimum: 24)."),
 });
 
+/** A Kubernetes label value (also the value of the specialised taint). */
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+const LABEL_VALUE_MESSAGE = "is not a Kubernetes label value (at most 63 letters, digits, '-', '_' or '.', starting and ending alphanumeric)";
+/** A qualified label/taint key such as factoryplus.app.amrc.co.uk/specialised. */
+const QUALIFIED_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
 const edgeClusterSchema = z.strictObject({
   name: dnsLabel.describe("Edge cluster name (unique)."),
   bootstrap: z
@@ -176,6 +182,11 @@ const edgeClusterSchema = z.strictObject({
   hosts: z.array(dnsLabel).default([]).describe("Host names of the cluster's nodes; pinned deployments name one of them."),
   sealedSecretsKeyVersion: positiveInt.default(1).describe("Raise to rotate the cluster's sealed-secrets key."),
   syncInterval: z.string().regex(/^[1-9][0-9]{0,4}[smh]$/, "is not a duration such as 5m").default("5m").describe("How often Flux on the edge polls its bucket prefix."),
+  specialisedHosts: z
+    .record(dnsLabel, z.string().regex(LABEL_VALUE, LABEL_VALUE_MESSAGE))
+    .default({})
+    .describe("Hosts reserved for pinned deployments (seed 002's specialised hosts), host → specialisation: the bootstrap labels and taints each <edp:edgeSpecialisedTaintKey>=<value>:NoSchedule."),
+  sealedSecrets: z.array(z.string().min(1)).default([]).describe("SealedSecret manifests (files, relative to the project root) put in the cluster's desired state."),
 });
 
 const chartTemplateSchema = z.strictObject({
@@ -200,11 +211,11 @@ const deploymentSchema = z.strictObject({
   cluster: dnsLabel.describe("Name of an edge cluster in edp:edgeClusters."),
   hostname: dnsLabel.optional().describe("Pins the deployment to this host of the cluster; without it, the deployment floats."),
   values: z.record(z.string(), z.unknown()).default({}).describe("Extra values merged over the template's values (same placeholders)."),
+  sealedSecrets: z.array(z.string().min(1)).default([]).describe("SealedSecret manifests (files, relative to the project root) this deployment needs, put in its cluster's desired state."),
 });
 
 /** A Kubernetes label key (optional DNS prefix, name of at most 63) and value. */
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^(|[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
 const wireGuardKey = z.string().refine(isWireGuardKey, { message: "is not a WireGuard public key: the base64 of 32 bytes, 44 characters ending in '=' (what `wg pubkey` prints)" });
 
 const siteDeviceSchema = z.strictObject({
@@ -326,6 +337,18 @@ export const stageSchema = z.strictObject({
   existing: existingSchema
     .default({})
     .describe("What already runs in the stage's account and is adopted (Pulumi import, or a reference) instead of created; README, \"Adopting the running platform\"."),
+  edgeSpecialisedTaintKey: z
+    .string()
+    .regex(QUALIFIED_KEY, "is not a qualified taint key such as factoryplus.app.amrc.co.uk/specialised")
+    .default("factoryplus.app.amrc.co.uk/specialised")
+    .describe("Taint and label key of specialised edge hosts; seed 001/002's own key by default."),
+  edgeStatusIntervalMinutes: z
+    .number()
+    .int()
+    .min(1, "must be 1 to 60 minutes")
+    .max(60, "must be 1 to 60 minutes")
+    .default(5)
+    .describe("Minutes between two status reports of an edge cluster (its status writer CronJob)."),
 });
 
 export type StageInput = z.infer<typeof stageSchema>;

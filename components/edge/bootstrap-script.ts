@@ -1,8 +1,9 @@
 /**
  * The bootstrap script of an edge cluster the deployer cannot reach (bootstrap: script). It
  * needs only bash and kubectl, asks nothing, can be re-run, and refuses a cluster that is not
- * the one it was made for. Flux itself is not in it: see components/edge/README.md ("Script
- * mode and Flux") for why, and for what the script checks instead.
+ * the one it was made for. When the Flux APIs are absent it installs the pinned Flux release with
+ * the operator's `flux` CLI, or applies `--flux-manifests` (air-gapped sites); see
+ * components/edge/README.md ("Script mode and Flux").
  */
 import { createHash } from "node:crypto";
 import { FLUX_NAMESPACE, IDENTITY_CONFIGMAP, IDENTITY_NAMESPACE, SEALED_SECRETS_CONTROLLER, SEALED_SECRETS_NAMESPACE, toMultiDocYaml } from "./manifests";
@@ -17,7 +18,16 @@ export const REQUIRED_FLUX_CRDS: { crd: string; version: string }[] = [
 ];
 
 /** Exit codes, documented in the script's usage and the README. */
-export const EXIT = { applyFailed: 1, wrongCluster: 3, fluxMissing: 4, usage: 64, unavailable: 69 } as const;
+export const EXIT = { applyFailed: 1, wrongCluster: 3, fluxMissing: 4, hostsMissing: 5, usage: 64, unavailable: 69 } as const;
+
+/** The Flux controllers the edge sync needs; image automation is left out on purpose. */
+export const FLUX_COMPONENTS = ["source-controller", "kustomize-controller", "helm-controller"];
+
+/** A host the config marks as specialised: labelled and tainted `<taintKey>=<value>:NoSchedule`. */
+export interface SpecialisedHost {
+  host: string;
+  value: string;
+}
 
 export interface BootstrapScriptInput {
   stage: string;
@@ -28,6 +38,13 @@ export interface BootstrapScriptInput {
   bucketCredentials: KubeObject;
   /** Bucket source and Kustomization. */
   sync: KubeObject[];
+  /** Credentials of the status writer (its own identity, one object). */
+  statusCredentials: KubeObject;
+  /** Flux release installed when the Flux APIs are absent, e.g. v2.7.2. */
+  fluxVersion: string;
+  /** Taint and label key of specialised hosts. */
+  taintKey: string;
+  specialisedHosts: SpecialisedHost[];
 }
 
 /** Stack output that holds the scripts; index.ts exports EdgeClusters.bootstrapScripts under this name. */
@@ -51,7 +68,8 @@ function nameOf(o: KubeObject): string {
 }
 
 export function renderBootstrapScript(input: BootstrapScriptInput): string {
-  const { stage, cluster, uuid } = input;
+  const { stage, cluster, uuid, fluxVersion, taintKey } = input;
+  const hostList = input.specialisedHosts.map((h) => `${h.host}=${h.value}`).join(" ");
   const keyName = input.sealedSecretsKey.metadata.name;
   const crdList = REQUIRED_FLUX_CRDS.map((c) => `${c.crd}:${c.version}`).join(" ");
   const apply = (what: string, objects: KubeObject[], tag: string) =>
@@ -62,26 +80,37 @@ export function renderBootstrapScript(input: BootstrapScriptInput): string {
 #
 # It contains this cluster's desired-state credentials and sealed-secrets private key: do not
 # store it, pipe it (components/edge/README.md):
-#   ${bootstrapCommand(stage, cluster)} [--context NAME] [--flux-manifests FILE]
+#   ${bootstrapCommand(stage, cluster)} [--context NAME] [--flux-manifests FILE] [--flux-registry REGISTRY]
 #
-# Needs bash and kubectl. Asks nothing. Every step is an idempotent server-side apply, so it is
+# Needs bash and kubectl, and the flux CLI when Flux is not installed yet. Asks nothing. Every step is an idempotent server-side apply, so it is
 # safe to re-run; it stops at the first failure with a non-zero exit.
-# Exit codes: 1 an apply failed, 3 not cluster ${cluster}, 4 Flux missing, 64 bad usage, 69 kubectl or cluster unreachable.
+# Exit codes: 1 an apply failed, 3 not cluster ${cluster}, 4 Flux missing and not installable,
+# 5 done but specialised hosts not (yet) in the cluster, 64 bad usage, 69 kubectl or cluster unreachable.
 set -euo pipefail
 umask 077
 
 readonly EDP_STAGE=${shellQuote(stage)}
 readonly EDP_CLUSTER=${shellQuote(cluster)}
 readonly EDP_CLUSTER_UUID=${shellQuote(uuid)}
+readonly EDP_FLUX_VERSION=${shellQuote(fluxVersion)}
+readonly EDP_TAINT_KEY=${shellQuote(taintKey)}
+# host=value of every host the stage file marks as specialised.
+readonly EDP_SPECIALISED_HOSTS=${shellQuote(hostList)}
 KUBECTL=(kubectl)
+FLUX_CONTEXT=()
 
 usage() {
   cat <<'EDP_USAGE'
-Usage: bootstrap.sh [--context NAME] [--flux-manifests FILE]
+Usage: bootstrap.sh [--context NAME] [--flux-manifests FILE] [--flux-registry REGISTRY]
 
-  --context NAME         kubectl context to use (default: the current context).
-  --flux-manifests FILE  Flux install manifests (output of 'flux install --export', Flux >= 2.5)
-                         to apply first; without it Flux must already be installed.
+  --context NAME             kubectl context to use (default: the current context).
+  --flux-manifests FILE      air-gapped sites: Flux install manifests to apply when Flux is
+                             absent (flux install --version VERSION --export > FILE, on any
+                             machine with the flux CLI); then the flux CLI is not needed here.
+  --flux-registry REGISTRY   registry mirror of Flux's images, passed to flux install --registry.
+
+Without Flux on the cluster and without --flux-manifests, the script installs the pinned Flux
+release with the flux CLI on this machine (flux install --version VERSION).
 
 The first run on a cluster without an EDP identity marker requires the kubectl context to be
 named after the cluster (kubectl config rename-context OLD NEW, or --context); later runs
@@ -138,7 +167,8 @@ check_identity() {
   step "cluster identity: new cluster, context '$current' names $EDP_CLUSTER; claiming it"
 }
 
-check_flux() {
+# Prints the Flux APIs the generated objects need that the cluster does not serve.
+missing_flux_apis() {
   local entry crd version served missing=""
   for entry in ${crdList}; do
     crd="\${entry%%:*}"
@@ -151,14 +181,73 @@ check_flux() {
       *) missing="$missing $crd/$version" ;;
     esac
   done
-  if [ -n "$missing" ]; then
-    die ${EXIT.fluxMissing} "Flux is missing or too old (not served:$missing). Install Flux >= 2.5 first (flux install --components=source-controller,kustomize-controller,helm-controller), or re-run with --flux-manifests FILE holding 'flux install --export' output."
+  printf '%s' "$missing"
+}
+
+wait_for_flux_crds() {
+  local entry
+  for entry in ${crdList}; do
+    kc wait --for=condition=Established --timeout=120s "crd/\${entry%%:*}" </dev/null >/dev/null ||
+      die ${EXIT.fluxMissing} "CustomResourceDefinition \${entry%%:*} did not become established"
+  done
+}
+
+# Flux as flux bootstrap would leave it: installed when absent, never downgraded or replaced.
+ensure_flux() {
+  local flux_manifests="$1" flux_registry="$2" missing
+  missing="$(missing_flux_apis)"
+  if [ -z "$missing" ]; then
+    step "Flux APIs served: ${REQUIRED_FLUX_CRDS.map((c) => `${c.crd.split(".")[0]}/${c.version}`).join(", ")}"
+    return 0
   fi
-  step "Flux APIs served: ${REQUIRED_FLUX_CRDS.map((c) => `${c.crd.split(".")[0]}/${c.version}`).join(", ")}"
+  if [ -n "$flux_manifests" ]; then
+    step "Flux APIs missing:$missing; applying Flux install manifests from $flux_manifests"
+    if ! kc apply --server-side --field-manager=edp-bootstrap --force-conflicts -f "$flux_manifests" </dev/null; then
+      die ${EXIT.applyFailed} "applying $flux_manifests failed; re-run after fixing the cause"
+    fi
+  elif command -v flux >/dev/null 2>&1; then
+    step "Flux APIs missing:$missing; installing Flux $EDP_FLUX_VERSION with the flux CLI"
+    local install=(flux install --version="$EDP_FLUX_VERSION" "--components=${FLUX_COMPONENTS.join(",")}" "\${FLUX_CONTEXT[@]}")
+    if [ -n "$flux_registry" ]; then
+      install+=(--registry="$flux_registry")
+    fi
+    if ! "\${install[@]}" </dev/null; then
+      die ${EXIT.fluxMissing} "flux install --version=$EDP_FLUX_VERSION failed. The flux CLI downloads the release's manifests unless it is itself $EDP_FLUX_VERSION, and the cluster pulls Flux's images: on a site without that access use --flux-registry with a mirror, or --flux-manifests FILE (see --help)."
+    fi
+  else
+    die ${EXIT.fluxMissing} "Flux is not installed (not served:$missing) and the flux CLI is not on PATH. Either install the flux CLI on this machine (it installs Flux $EDP_FLUX_VERSION, pulling its images from ghcr.io or --flux-registry), or on any machine run 'flux install --version=$EDP_FLUX_VERSION --components=${FLUX_COMPONENTS.join(",")} --export > flux.yaml' and re-run with --flux-manifests flux.yaml."
+  fi
+  wait_for_flux_crds
+  missing="$(missing_flux_apis)"
+  if [ -n "$missing" ]; then
+    die ${EXIT.fluxMissing} "Flux was installed but does not serve:$missing. The manifests are older than Flux 2.5; use Flux $EDP_FLUX_VERSION."
+  fi
+  step "Flux APIs served after install"
+}
+
+# Labels and taints the hosts the stage file marks as specialised (seed 002): pinned deployments
+# tolerate the taint, floating ones stay off. Hosts not in the cluster yet are collected in
+# ABSENT_HOSTS and reported at the end, after everything else is in place.
+ABSENT_HOSTS=""
+place_specialised_hosts() {
+  local entry host value
+  for entry in $EDP_SPECIALISED_HOSTS; do
+    host="\${entry%%=*}"
+    value="\${entry#*=}"
+    if [ -z "$(kc get node "$host" --ignore-not-found -o name </dev/null)" ]; then
+      ABSENT_HOSTS="$ABSENT_HOSTS $host"
+      continue
+    fi
+    step "specialised host $host: label and taint $EDP_TAINT_KEY=$value:NoSchedule"
+    kc label node "$host" --overwrite "$EDP_TAINT_KEY=$value" </dev/null >/dev/null ||
+      die ${EXIT.applyFailed} "could not label node $host"
+    kc taint node "$host" --overwrite "$EDP_TAINT_KEY=$value:NoSchedule" </dev/null >/dev/null ||
+      die ${EXIT.applyFailed} "could not taint node $host"
+  done
 }
 
 main() {
-  local context="" flux_manifests="" entry key_before controller
+  local context="" flux_manifests="" flux_registry="" key_before controller
   while [ "$#" -gt 0 ]; do
     case "$1" in
       --context)
@@ -169,6 +258,11 @@ main() {
       --flux-manifests)
         [ "$#" -ge 2 ] || die ${EXIT.usage} "--flux-manifests needs a file"
         flux_manifests="$2"
+        shift 2
+        ;;
+      --flux-registry)
+        [ "$#" -ge 2 ] || die ${EXIT.usage} "--flux-registry needs a registry"
+        flux_registry="$2"
         shift 2
         ;;
       -h | --help)
@@ -184,6 +278,7 @@ main() {
   command -v kubectl >/dev/null 2>&1 || die ${EXIT.unavailable} "kubectl is not on PATH"
   if [ -n "$context" ]; then
     KUBECTL+=(--context "$context")
+    FLUX_CONTEXT=(--context="$context")
   fi
   if [ -n "$flux_manifests" ] && [ ! -r "$flux_manifests" ]; then
     die ${EXIT.usage} "cannot read --flux-manifests file $flux_manifests"
@@ -192,17 +287,7 @@ main() {
   check_identity "$context"
 ${apply(`identity marker (${nameOf(input.identity)})`, [input.identity], "IDENTITY")}
 
-  if [ -n "$flux_manifests" ]; then
-    step "applying Flux install manifests from $flux_manifests"
-    if ! kc apply --server-side --field-manager=edp-bootstrap --force-conflicts -f "$flux_manifests" </dev/null; then
-      die ${EXIT.applyFailed} "applying $flux_manifests failed; re-run after fixing the cause"
-    fi
-    for entry in ${crdList}; do
-      kc wait --for=condition=Established --timeout=120s "crd/\${entry%%:*}" </dev/null >/dev/null ||
-        die ${EXIT.fluxMissing} "CustomResourceDefinition \${entry%%:*} did not become established"
-    done
-  fi
-  check_flux
+  ensure_flux "$flux_manifests" "$flux_registry"
 
   key_before="$(kc get secret -n ${SEALED_SECRETS_NAMESPACE} ${keyName} --ignore-not-found -o name </dev/null)"
 ${apply(`sealed-secrets key (${nameOf(input.sealedSecretsKey)})`, [input.sealedSecretsKey], "KEY")}
@@ -217,8 +302,13 @@ ${apply(`sealed-secrets key (${nameOf(input.sealedSecretsKey)})`, [input.sealedS
   fi
 
 ${apply(`desired-state credentials (${nameOf(input.bucketCredentials)})`, [input.bucketCredentials], "CREDENTIALS")}
+${apply(`status writer credentials (${nameOf(input.statusCredentials)})`, [input.statusCredentials], "STATUS")}
 ${apply(`desired-state sync (${input.sync.map(nameOf).join(", ")})`, input.sync, "SYNC")}
 
+  place_specialised_hosts
+  if [ -n "$ABSENT_HOSTS" ]; then
+    die ${EXIT.hostsMissing} "bootstrapped, but the specialised hosts$ABSENT_HOSTS are not in the cluster yet: re-run once they have joined, so they are tainted before floating pods land on them."
+  fi
   step "done. Follow the sync with: kubectl -n ${FLUX_NAMESPACE} get buckets,kustomizations,helmreleases"
 }
 

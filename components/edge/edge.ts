@@ -18,6 +18,8 @@ import {
   bucketSource,
   DESIRED_STATE_FILE,
   desiredStateObjects,
+  publishedState,
+  SEALED_SECRETS_FILE,
   type EdgeClusterSpec,
   FLUX_CHART_VALUES,
   FLUX_NAMESPACE,
@@ -29,9 +31,10 @@ import {
   sealedSecretsValues,
   syncMetadata,
   syncObjects,
-  toMultiDocYaml,
 } from "./manifests";
-import { edgeClusterReadPolicy } from "../foundation/policies";
+import { edgeClusterReadPolicy, edgeClusterStatusWriterPolicy } from "../foundation/policies";
+import { FLUX_VERSION } from "../versions";
+import { STATUS_FILE, statusCredentialsSecret } from "./status";
 import { edgeRamUserName } from "./policy";
 import { type KubeObject, TemplateError } from "./templates";
 import { clusterUuid } from "./uuid";
@@ -43,7 +46,10 @@ const SEALED_SECRETS_CERT_HOURS = 10 * 365 * 24;
 
 export interface EdgeClustersArgs {
   /** The stage's config: stage, region, names, edge clusters, chart templates, deployments, and the direct clusters' kubeconfigs. */
-  config: Pick<StageConfig, "stage" | "region" | "edgeClusters" | "chartTemplates" | "deployments"> & {
+  config: Pick<
+    StageConfig,
+    "stage" | "region" | "edgeClusters" | "chartTemplates" | "deployments" | "edgeSpecialisedTaintKey" | "edgeStatusIntervalMinutes" | "edgeSealedSecrets"
+  > & {
     names: Pick<StageConfig["names"], "prefix" | "edgeClusterPrefix">;
     secrets: Pick<StageConfig["secrets"], "edgeKubeconfigs">;
   };
@@ -59,6 +65,8 @@ export interface EdgeClusterOutputs {
   mode: EdgeClusterConfig["bootstrap"];
   /** OSS key of its desired state. */
   desiredStateKey: string;
+  /** OSS key of its status object (npm run fleet -- status). */
+  statusKey: string;
   /** PEM certificate for `kubeseal --cert`; public. */
   sealedSecretsCertificate: pulumi.Output<string>;
   /** Bootstrap script (script mode); secret. */
@@ -72,6 +80,8 @@ interface EdgeClusterArgs {
   bucket: pulumi.Output<string>;
   /** The cluster's desired state (HelmRepositories, HelmReleases, …). */
   desiredState: KubeObject[];
+  /** SealedSecrets from the stage file's references. */
+  sealedSecrets: KubeObject[];
   kubeconfig?: pulumi.Output<string>;
 }
 
@@ -84,33 +94,6 @@ class EdgeCluster extends pulumi.ComponentResource {
     const { spec, mode } = args;
     const child = { parent: this };
     const withBucket = (bucket: string): EdgeClusterSpec => ({ ...spec, bucket });
-
-    const desiredStateKey = `${spec.prefix}${DESIRED_STATE_FILE}`;
-    new alicloud.oss.BucketObject(
-      `${name}-desired-state`,
-      {
-        bucket: args.bucket,
-        key: desiredStateKey,
-        content: toMultiDocYaml(args.desiredState, `Desired state of edge cluster ${spec.name} (stage ${spec.stage}); written by the EDP Pulumi program, do not edit.`),
-        contentType: "application/yaml",
-      },
-      child,
-    );
-
-    const userName = edgeRamUserName(args.namePrefix, spec.name);
-    const user = new alicloud.ram.User(`${name}-reader`, { name: userName, comments: `Reads ${spec.prefix} of the manifests bucket for edge cluster ${spec.name}`, force: true }, child);
-    const policy = new alicloud.ram.Policy(
-      `${name}-reader`,
-      {
-        policyName: `${userName}-read`,
-        description: `Read ${spec.prefix} of the manifests bucket`,
-        policyDocument: args.bucket.apply((b) => JSON.stringify(edgeClusterReadPolicy({ bucket: b, prefix: spec.prefix }))),
-        force: true,
-      },
-      child,
-    );
-    new alicloud.ram.UserPolicyAttachment(`${name}-reader`, { userName: user.name, policyName: policy.policyName, policyType: "Custom" }, child);
-    const accessKey = new alicloud.ram.AccessKey(`${name}-reader`, { userName: user.name }, child);
 
     // The version in the name makes a rotation a new key; the old one stays on the cluster so
     // secrets sealed with it still open.
@@ -129,6 +112,56 @@ class EdgeCluster extends pulumi.ComponentResource {
       child,
     );
 
+    const desiredStateKey = `${spec.prefix}${DESIRED_STATE_FILE}`;
+    const published = pulumi.all([args.bucket, cert.certPem]).apply(([b, pem]) => publishedState(withBucket(b), args.desiredState, pem, args.sealedSecrets));
+    new alicloud.oss.BucketObject(
+      `${name}-desired-state`,
+      { bucket: args.bucket, key: desiredStateKey, content: published.desiredState, contentType: "application/yaml" },
+      child,
+    );
+    if (args.sealedSecrets.length > 0) {
+      new alicloud.oss.BucketObject(
+        `${name}-sealed-secrets`,
+        { bucket: args.bucket, key: `${spec.prefix}${SEALED_SECRETS_FILE}`, content: published.apply((p) => p.sealedSecrets ?? ""), contentType: "application/yaml" },
+        child,
+      );
+    }
+
+    const userName = edgeRamUserName(args.namePrefix, spec.name);
+    const user = new alicloud.ram.User(`${name}-reader`, { name: userName, comments: `Reads ${spec.prefix} of the manifests bucket for edge cluster ${spec.name}`, force: true }, child);
+    const policy = new alicloud.ram.Policy(
+      `${name}-reader`,
+      {
+        policyName: `${userName}-read`,
+        description: `Read ${spec.prefix} of the manifests bucket`,
+        policyDocument: args.bucket.apply((b) => JSON.stringify(edgeClusterReadPolicy({ bucket: b, prefix: spec.prefix }))),
+        force: true,
+      },
+      child,
+    );
+    new alicloud.ram.UserPolicyAttachment(`${name}-reader`, { userName: user.name, policyName: policy.policyName, policyType: "Custom" }, child);
+    const accessKey = new alicloud.ram.AccessKey(`${name}-reader`, { userName: user.name }, child);
+
+    // The status writer: a second identity that may put exactly one object (seed 001's report).
+    const statusKey = `${spec.prefix}${STATUS_FILE}`;
+    const statusUserName = edgeRamUserName(args.namePrefix, spec.name, "edgestatus");
+    const statusUser = new alicloud.ram.User(`${name}-status`, { name: statusUserName, comments: `Writes ${statusKey} of the manifests bucket for edge cluster ${spec.name}`, force: true }, child);
+    const statusPolicy = new alicloud.ram.Policy(
+      `${name}-status`,
+      {
+        policyName: `${statusUserName}-write`,
+        description: `Write ${statusKey} of the manifests bucket`,
+        policyDocument: args.bucket.apply((b) => JSON.stringify(edgeClusterStatusWriterPolicy({ bucket: b, key: statusKey }))),
+        force: true,
+      },
+      child,
+    );
+    new alicloud.ram.UserPolicyAttachment(`${name}-status`, { userName: statusUser.name, policyName: statusPolicy.policyName, policyType: "Custom" }, child);
+    const statusAccessKey = new alicloud.ram.AccessKey(`${name}-status`, { userName: statusUser.name }, child);
+    const statusCredentials = pulumi
+      .all([statusAccessKey.id, statusAccessKey.secret])
+      .apply(([accessKeyId, accessKeySecret]) => statusCredentialsSecret({ accessKeyId, accessKeySecret }));
+
     const keySecret = pulumi
       .all([cert.certPem, privateKey.privateKeyPem])
       .apply(([certificate, pem]) => sealedSecretsKeySecret(spec.sealedSecretsKeyVersion, { certificate, privateKey: pem }));
@@ -139,7 +172,7 @@ class EdgeCluster extends pulumi.ComponentResource {
     let bootstrapScript: pulumi.Output<string> | undefined;
     if (mode === "script") {
       bootstrapScript = pulumi.secret(
-        pulumi.all([args.bucket, keySecret, credentials]).apply(([bucket, key, creds]) =>
+        pulumi.all([args.bucket, keySecret, credentials, statusCredentials]).apply(([bucket, key, creds, status]) =>
           renderBootstrapScript({
             stage: spec.stage,
             cluster: spec.name,
@@ -147,15 +180,19 @@ class EdgeCluster extends pulumi.ComponentResource {
             identity: identityConfigMap(spec),
             sealedSecretsKey: key,
             bucketCredentials: creds,
+            statusCredentials: status,
             sync: syncObjects(withBucket(bucket)),
+            fluxVersion: FLUX_VERSION,
+            taintKey: spec.taintKey,
+            specialisedHosts: spec.specialisedHosts,
           }),
         ),
       );
     } else {
-      this.bootstrapDirect(name, args, keySecret, credentials);
+      this.bootstrapDirect(name, args, keySecret, credentials, statusCredentials);
     }
 
-    this.outputs = { uuid: spec.uuid, mode, desiredStateKey, sealedSecretsCertificate: cert.certPem, bootstrapScript };
+    this.outputs = { uuid: spec.uuid, mode, desiredStateKey, statusKey, sealedSecretsCertificate: cert.certPem, bootstrapScript };
     this.registerOutputs({ ...this.outputs });
   }
 
@@ -164,7 +201,13 @@ class EdgeCluster extends pulumi.ComponentResource {
    * cluster's own provider. Everything is retained on delete: removing a cluster from the stage
    * file disowns it and never tears down a running site (README, "Removal").
    */
-  private bootstrapDirect(name: string, args: EdgeClusterArgs, keySecret: pulumi.Output<KubeObject>, credentials: pulumi.Output<KubeObject>) {
+  private bootstrapDirect(
+    name: string,
+    args: EdgeClusterArgs,
+    keySecret: pulumi.Output<KubeObject>,
+    credentials: pulumi.Output<KubeObject>,
+    statusCredentials: pulumi.Output<KubeObject>,
+  ) {
     if (!args.kubeconfig) throw new pulumi.ResourceError(`edge cluster ${args.spec.name} bootstraps directly but has no kubeconfig (edp:edgeKubeconfigs.${args.spec.name})`, this);
     // As for the central cluster: the identifier, not the kubeconfig, names the cluster, so a
     // rotated kubeconfig does not replace every object on the site.
@@ -198,6 +241,26 @@ class EdgeCluster extends pulumi.ComponentResource {
       { metadata: bucketCredentialsMetadata(), type: "Opaque", data: pulumi.secret(credentials.apply((c) => c.data as Record<string, string>)) },
       { ...opts, dependsOn: [flux] },
     );
+    new k8s.core.v1.Secret(
+      `${name}-status-credentials`,
+      {
+        metadata: statusCredentials.apply((c) => c.metadata),
+        type: "Opaque",
+        data: pulumi.secret(statusCredentials.apply((c) => c.data as Record<string, string>)),
+      },
+      { ...opts, dependsOn: [flux] },
+    );
+    // Specialised hosts: label and taint, as the script does with kubectl label/taint.
+    for (const h of spec.specialisedHosts) {
+      new k8s.core.v1.NodePatch(
+        `${name}-node-${h.host}`,
+        {
+          metadata: { name: h.host, labels: { [spec.taintKey]: h.value } },
+          spec: { taints: [{ key: spec.taintKey, value: h.value, effect: "NoSchedule" }] },
+        },
+        opts,
+      );
+    }
     const bucketSourceObject = args.bucket.apply((b) => bucketSource(asSpec(b)));
     const kustomizationObject = kustomization(spec);
     const source = new k8s.apiextensions.CustomResource(
@@ -267,6 +330,11 @@ export class EdgeClusters extends pulumi.ComponentResource {
         region: cfg.region,
         syncInterval: c.syncInterval,
         sealedSecretsKeyVersion: c.sealedSecretsKeyVersion,
+        taintKey: cfg.edgeSpecialisedTaintKey,
+        specialisedHosts: Object.entries(c.specialisedHosts)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([host, value]) => ({ host, value })),
+        statusIntervalMinutes: cfg.edgeStatusIntervalMinutes,
       };
       try {
         const extra = args.extraDesiredState?.[c.name] ?? [];
@@ -287,6 +355,7 @@ export class EdgeClusters extends pulumi.ComponentResource {
           namePrefix: cfg.names.prefix,
           bucket: args.foundation.buckets.manifests,
           desiredState,
+          sealedSecrets: (cfg.edgeSealedSecrets[c.name] ?? []) as unknown as KubeObject[],
           kubeconfig: cfg.secrets.edgeKubeconfigs[c.name],
         },
         { parent: this },

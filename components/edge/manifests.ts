@@ -5,6 +5,8 @@
  */
 import YAML from "yaml";
 import { CHARTS } from "../versions";
+import type { SpecialisedHost } from "./bootstrap-script";
+import { certSha256, desiredStateRevision, revisionConfigMap, STATUS_FILE, statusWriterObjects } from "./status";
 import { type ChartTemplate, type Deployment, deploymentObjects, helmRelease, helmRepository, type KubeObject, WORKLOAD_NAMESPACE } from "./templates";
 
 export const FLUX_NAMESPACE = "flux-system";
@@ -20,6 +22,10 @@ export const BUCKET_CREDENTIALS_SECRET = "edp-desired-state-credentials";
 export const SYNC_NAME = "edp-desired-state";
 /** File name of the desired-state object under the cluster's prefix. */
 export const DESIRED_STATE_FILE = "desired-state.yaml";
+/** File name of the cluster's SealedSecrets under its prefix (only when it has some). */
+export const SEALED_SECRETS_FILE = "sealed-secrets.yaml";
+/** Name of the Bucket and Kustomization that apply the SealedSecrets, after the controller exists. */
+export const SECRETS_SYNC_NAME = "edp-sealed-secrets";
 /** Pod annotation that restarts the controller when the key version changes (it reads keys only at start). */
 export const KEY_VERSION_ANNOTATION = "edp/sealed-secrets-key-version";
 const MANAGED_BY = { "app.kubernetes.io/managed-by": "edp-edge-bootstrap" };
@@ -37,6 +43,11 @@ export interface EdgeClusterSpec {
   region: string;
   syncInterval: string;
   sealedSecretsKeyVersion: number;
+  /** Taint and label key of specialised hosts. */
+  taintKey: string;
+  specialisedHosts: SpecialisedHost[];
+  /** Minutes between two status reports. */
+  statusIntervalMinutes: number;
 }
 
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
@@ -98,6 +109,9 @@ export function bucketSource(c: EdgeClusterSpec): KubeObject {
       region: c.region,
       prefix: c.prefix,
       secretRef: { name: BUCKET_CREDENTIALS_SECRET },
+      // The status object changes every few minutes and is not a manifest; the SealedSecrets are
+      // applied by their own Kustomization once the controller's CRD exists (sealedSecretsSync).
+      ignore: `${STATUS_FILE}\n${SEALED_SECRETS_FILE}\n`,
     },
   };
 }
@@ -118,6 +132,51 @@ export function kustomization(c: Pick<EdgeClusterSpec, "prefix" | "syncInterval"
       timeout: "5m",
     },
   };
+}
+
+/**
+ * The second sync, in the desired state, for clusters with SealedSecrets: a Bucket that sees only
+ * sealed-secrets.yaml, and a Kustomization that applies it after the main one. Kept apart because
+ * a SealedSecret in the main Kustomization would fail its dry run until the sealed-secrets chart
+ * (installed by that same Kustomization on script clusters) has created the CRD.
+ */
+export function sealedSecretsSync(c: EdgeClusterSpec): KubeObject[] {
+  const source = bucketSource(c);
+  const meta = { name: SECRETS_SYNC_NAME, namespace: FLUX_NAMESPACE, labels: { ...MANAGED_BY } };
+  const main = kustomization(c);
+  return [
+    { ...source, metadata: meta, spec: { ...(source.spec as Record<string, unknown>), ignore: `*\n!${SEALED_SECRETS_FILE}\n` } },
+    {
+      ...main,
+      metadata: meta,
+      spec: { ...(main.spec as Record<string, unknown>), sourceRef: { kind: "Bucket", name: SECRETS_SYNC_NAME }, dependsOn: [{ name: SYNC_NAME }], prune: true },
+    },
+  ];
+}
+
+/** What the centre writes to the cluster's prefix: the desired state and, when it has any, its SealedSecrets. */
+export interface PublishedState {
+  desiredState: string;
+  sealedSecrets?: string;
+  /** Digest of both, as the revision ConfigMap carries it. */
+  revision: string;
+}
+
+/**
+ * Adds what needs the bucket and the certificate to the rendered desired state (status writer,
+ * the SealedSecrets sync, the revision ConfigMap) and serialises it.
+ */
+export function publishedState(c: EdgeClusterSpec, rendered: KubeObject[], certificatePem: string, sealedSecrets: KubeObject[]): PublishedState {
+  const objects = [
+    ...rendered,
+    ...statusWriterObjects({ stage: c.stage, cluster: c.name, uuid: c.uuid, bucket: c.bucket, endpoint: c.endpoint, key: `${c.prefix}${STATUS_FILE}`, intervalMinutes: c.statusIntervalMinutes }),
+    ...(sealedSecrets.length > 0 ? sealedSecretsSync(c) : []),
+  ];
+  const header = `Desired state of edge cluster ${c.name} (stage ${c.stage}); written by the EDP Pulumi program, do not edit.`;
+  const secretsText = sealedSecrets.length > 0 ? toMultiDocYaml(sealedSecrets, `SealedSecrets of edge cluster ${c.name} (stage ${c.stage}); written by the EDP Pulumi program.`) : undefined;
+  const fingerprint = certSha256(certificatePem);
+  const revision = desiredStateRevision(toMultiDocYaml(objects), secretsText ?? "", fingerprint);
+  return { desiredState: toMultiDocYaml([...objects, revisionConfigMap(revision, fingerprint)], header), sealedSecrets: secretsText, revision };
 }
 
 /** The objects that connect a cluster to its desired state, in the order they are applied. */
@@ -157,7 +216,7 @@ export type BootstrapMode = "direct" | "script";
  * from the program, which must be its only owner).
  */
 export function desiredStateObjects(
-  c: Pick<EdgeClusterSpec, "stage" | "name" | "sealedSecretsKeyVersion">,
+  c: Pick<EdgeClusterSpec, "stage" | "name" | "sealedSecretsKeyVersion" | "taintKey">,
   mode: BootstrapMode,
   deployments: Deployment[],
   templates: Record<string, ChartTemplate>,
@@ -179,7 +238,7 @@ export function desiredStateObjects(
       }),
     );
   }
-  out.push(...deploymentObjects(c.stage, c.name, deployments, templates));
+  out.push(...deploymentObjects(c.stage, c.name, deployments, templates, c.taintKey));
   return out;
 }
 

@@ -4,6 +4,7 @@
  * scheduler. Pure: typed input in, plain Kubernetes objects out.
  */
 import { createHash } from "node:crypto";
+import YAML from "yaml";
 import { isPlaceholder, KNOWN_PLACEHOLDERS_TEXT, PLACEHOLDER_PATTERN } from "../../config/placeholders";
 import { deploymentUuid } from "./uuid";
 
@@ -33,8 +34,6 @@ export interface KubeObject {
 
 /** Namespace the deployments' HelmReleases and their sources live in on an edge cluster. */
 export const WORKLOAD_NAMESPACE = "edp-edge";
-/** Taint of nodes reserved for pinned deployments; only pinned deployments tolerate it. */
-export const SPECIALISED_TAINT_KEY = "edp/specialised";
 export const HOSTNAME_LABEL = "kubernetes.io/hostname";
 /** Label carrying a deployment's UUID on its HelmRelease. */
 export const DEPLOYMENT_UUID_LABEL = "edp/deployment-uuid";
@@ -89,26 +88,43 @@ export function mergeValues(base: Record<string, unknown>, over: Record<string, 
   return out;
 }
 
+/** Workload kinds whose pods come from `spec.template`. */
+export const POD_TEMPLATE_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"];
+
 /**
- * Pinned: a nodeSelector on the host and a toleration of the specialised taint, added to the
- * chart's conventional `nodeSelector` and `tolerations` values. Floating: neither.
+ * Where a pinned deployment runs, as HelmRelease post-renderers: kustomize strategic-merge
+ * patches of every pod template the chart renders, so the placement holds for any chart, not
+ * only for charts with conventional `nodeSelector`/`tolerations` values. `nodeSelector` is a
+ * map and merges with the chart's; `tolerations` has no merge key in the PodSpec, so the patch
+ * replaces the list: the chart's conventional `tolerations` value (if the deployment's values
+ * set one) is carried over, then the specialised toleration. Floating deployments get none:
+ * the taint keeps them off specialised hosts.
  */
-export function placementValues(values: Record<string, unknown>, hostname: string | undefined): Record<string, unknown> {
-  if (hostname === undefined) return values;
-  const nodeSelector = isRecord(values.nodeSelector) ? values.nodeSelector : {};
-  const tolerations = Array.isArray(values.tolerations) ? values.tolerations : [];
-  return {
-    ...values,
-    nodeSelector: { ...nodeSelector, [HOSTNAME_LABEL]: hostname },
-    tolerations: [...tolerations, { key: SPECIALISED_TAINT_KEY, operator: "Exists" }],
-  };
+export function placementPostRenderers(values: Record<string, unknown>, hostname: string | undefined, taintKey: string): Record<string, unknown>[] {
+  if (hostname === undefined) return [];
+  const own = Array.isArray(values.tolerations) ? (values.tolerations as unknown[]) : [];
+  const podSpec = { nodeSelector: { [HOSTNAME_LABEL]: hostname }, tolerations: [...own, { key: taintKey, operator: "Exists", effect: "NoSchedule" }] };
+  const patch = (apiVersion: string, kind: string, body: Record<string, unknown>) =>
+    // The target selects the objects; kustomize takes kind and name from each target, so the
+    // patch's own name is a placeholder required by the format.
+    YAML.stringify({ apiVersion, kind, metadata: { name: "placement" }, spec: body }, { lineWidth: 0 });
+  return [
+    {
+      kustomize: {
+        patches: [
+          { target: { kind: POD_TEMPLATE_KINDS.join("|") }, patch: patch("apps/v1", "Deployment", { template: { spec: podSpec } }) },
+          { target: { kind: "CronJob" }, patch: patch("batch/v1", "CronJob", { jobTemplate: { spec: { template: { spec: podSpec } } } }) },
+        ],
+      },
+    },
+  ];
 }
 
-/** Values a deployment is installed with: template, then deployment values, substituted, then placement. */
+/** Values a deployment is installed with: template, then deployment values, substituted. Placement is a post-renderer. */
 export function deploymentValues(stage: string, d: Deployment, template: ChartTemplate): Record<string, unknown> {
   const vars: PlaceholderValues = { uuid: deploymentUuid(stage, d.cluster, d.name), name: d.name, hostname: d.hostname };
   const merged = mergeValues(template.values, d.values);
-  return placementValues(substitute(merged, vars, d.name) as Record<string, unknown>, d.hostname);
+  return substitute(merged, vars, d.name) as Record<string, unknown>;
 }
 
 /** One HelmRepository per repository URL, named from its URL so that templates sharing one share it. */
@@ -130,6 +146,7 @@ export interface HelmReleaseInput {
   values: Record<string, unknown>;
   targetNamespace?: string;
   labels?: Record<string, string>;
+  postRenderers?: Record<string, unknown>[];
 }
 
 export function helmRelease(r: HelmReleaseInput): KubeObject {
@@ -148,6 +165,7 @@ export function helmRelease(r: HelmReleaseInput): KubeObject {
     values: r.values,
   };
   if (r.targetNamespace) spec.targetNamespace = r.targetNamespace;
+  if (r.postRenderers && r.postRenderers.length > 0) spec.postRenderers = r.postRenderers;
   return {
     apiVersion: "helm.toolkit.fluxcd.io/v2",
     kind: "HelmRelease",
@@ -157,18 +175,20 @@ export function helmRelease(r: HelmReleaseInput): KubeObject {
 }
 
 /** The HelmRepositories and HelmReleases of one cluster's deployments, in a stable order. */
-export function deploymentObjects(stage: string, cluster: string, deployments: Deployment[], templates: Record<string, ChartTemplate>): KubeObject[] {
+export function deploymentObjects(stage: string, cluster: string, deployments: Deployment[], templates: Record<string, ChartTemplate>, taintKey: string): KubeObject[] {
   const mine = deployments.filter((d) => d.cluster === cluster).sort((a, b) => a.name.localeCompare(b.name));
   const releases = mine.map((d) => {
     const template = templates[d.template];
     if (!template) throw new TemplateError(`deployment ${d.name}: chart template ${JSON.stringify(d.template)} is not defined`);
+    const values = deploymentValues(stage, d, template);
     return helmRelease({
       name: d.name,
       namespace: WORKLOAD_NAMESPACE,
       chart: template.chart,
       version: template.version,
       repository: template.repository,
-      values: deploymentValues(stage, d, template),
+      values,
+      postRenderers: placementPostRenderers(values, d.hostname, taintKey),
       labels: { [DEPLOYMENT_UUID_LABEL]: deploymentUuid(stage, cluster, d.name) },
     });
   });

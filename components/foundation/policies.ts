@@ -68,16 +68,56 @@ export function vaultUnsealPolicy(unsealKeyArn: string): RamPolicyDocument {
 }
 
 /**
- * Read-only access of one edge cluster to its own desired state: GetObject under its prefix of
- * the manifests bucket, ListObjects only for listings under that prefix (Flux's Bucket source
- * must list with `spec.prefix` set to the same prefix). No KMS permission: the manifests bucket
- * is encrypted with the OSS-managed key (buckets.ts). The edge-cluster component creates one
- * RAM user per cluster with this document:
- * `edgeClusterReadPolicy({ bucket: cfg.names.manifestsBucket, prefix: cfg.names.edgeClusterPrefix(name) })`.
+ * The object source-controller reads at the bucket root before it lists anything: its Bucket
+ * reconciler (fetchEtagIndex) fetches `.sourceignore` from the root of the bucket, whatever
+ * `spec.prefix` says, and fails on any error but "no such key".
+ */
+export const SOURCEIGNORE_KEY = ".sourceignore";
+
+/**
+ * Read-only access of one edge cluster to its own desired state, exactly what Flux's Bucket
+ * reconciler (source-controller, provider generic, the minio client) asks of OSS, in order:
+ *  1. BucketExists: `HEAD /` on the bucket → oss:GetBucketInfo on the bucket (metadata only);
+ *  2. FGetObject(".sourceignore"): StatObject (`HEAD`) then `GET` of that one root key →
+ *     oss:GetObject on `<bucket>/.sourceignore`. Without it OSS answers 403 instead of 404
+ *     NoSuchKey, and the reconciler stops there;
+ *  3. VisitObjects: ListObjects with `prefix=spec.prefix`, recursive (no delimiter) →
+ *     oss:ListObjects with oss:Prefix equal to the cluster's prefix;
+ *  4. FGetObject per listed key: HEAD + GET → oss:GetObject under the prefix.
+ * No GetBucketLocation: the Bucket sets `region`, so the client never asks. No KMS permission:
+ * the manifests bucket is encrypted with the OSS-managed key (buckets.ts). The edge-cluster
+ * component creates one RAM user per cluster with this document.
  */
 export function edgeClusterReadPolicy({ bucket, prefix }: Omit<PrefixAccess, "kmsKeyArn">): RamPolicyDocument {
   requirePrefix(prefix, "edge cluster");
-  return policyDocument({ Effect: "Allow", Action: ["oss:GetObject"], Resource: [ossArn(bucket, prefix)] }, listUnderPrefix(bucket, prefix));
+  return policyDocument(
+    { Effect: "Allow", Action: ["oss:GetBucketInfo"], Resource: [ossArn(bucket)] },
+    { Effect: "Allow", Action: ["oss:GetObject"], Resource: [`${ossArn(bucket)}/${SOURCEIGNORE_KEY}`, ossArn(bucket, prefix)] },
+    { Effect: "Allow", Action: ["oss:ListObjects"], Resource: [ossArn(bucket)], Condition: { StringEquals: { "oss:Prefix": [prefix] } } },
+  );
+}
+
+/**
+ * The status writer of one edge cluster (components/edge status job): PutObject of exactly one
+ * key in the cluster's prefix. Nothing else: it cannot read, list, or touch the desired state.
+ */
+export function edgeClusterStatusWriterPolicy({ bucket, key }: { bucket: string; key: string }): RamPolicyDocument {
+  if (key === "" || key.startsWith("/") || key.endsWith("/") || key.includes("*")) {
+    throw new Error(`edge status writer: object key ${JSON.stringify(key)} must be one object (no leading or trailing '/', no '*')`);
+  }
+  return policyDocument({ Effect: "Allow", Action: ["oss:PutObject"], Resource: [`${ossArn(bucket)}/${key}`] });
+}
+
+/**
+ * The central fleet-status exporter (components/edge/fleet-exporter.ts): GetObject of the status
+ * object of every cluster of one stage (`<clustersPrefix>`, any cluster, `/status.json`), nothing else. One
+ * wildcard rather than a key per cluster, so the document stays under RAM's 6,144 characters
+ * however large the fleet; it cannot read desired states, SealedSecrets, list, or write.
+ */
+export function edgeFleetStatusReaderPolicy({ bucket, clustersPrefix, statusFile }: { bucket: string; clustersPrefix: string; statusFile: string }): RamPolicyDocument {
+  requirePrefix(clustersPrefix, "edge fleet status");
+  if (statusFile === "" || statusFile.includes("/") || statusFile.includes("*")) throw new Error(`edge fleet status: ${JSON.stringify(statusFile)} must be one file name`);
+  return policyDocument({ Effect: "Allow", Action: ["oss:GetObject"], Resource: [`${ossArn(bucket)}/${clustersPrefix}*/${statusFile}`] });
 }
 
 /** Serialises a policy document the way RAM stores it. */

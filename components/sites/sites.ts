@@ -24,7 +24,7 @@ export const registryKey = (stage: string) => `${stage}/sites/registry.json`;
 
 /** A site as the edge fleet sees it: a cluster bootstrapped by script (by its server's enrolment), its devices as hosts. */
 export function siteEdgeClusters(cfg: SitesConfig): StageConfig["edgeClusters"] {
-  return cfg.sites.map((s) => ({ name: s.name, bootstrap: "script" as const, hosts: s.devices.map((d) => d.name), sealedSecretsKeyVersion: 1, syncInterval: "5m" }));
+  return cfg.sites.map((s) => ({ name: s.name, bootstrap: "script" as const, hosts: s.devices.map((d) => d.name), sealedSecretsKeyVersion: 1, syncInterval: "5m", specialisedHosts: {}, sealedSecrets: [] }));
 }
 
 /** What each site's desired state carries besides its deployments: the device list its server applies. */

@@ -13,7 +13,7 @@ import YAML from "yaml";
 import { CALL_RESULTS, mockId, RESOURCE_OUTPUTS } from "./mock-outputs";
 import { applyProjectConfig, type ProjectConfigType } from "./project-config";
 import { SECRET_CALL_RESULTS, SECRET_OUTPUTS, type SecretSource, sourcesOf } from "./secret-markers";
-import { REQUIRED_SECRET_STAND_INS } from "./stand-in-secrets";
+import { edgeKubeconfigStandIns, REQUIRED_SECRET_STAND_INS } from "./stand-in-secrets";
 
 export interface RecordedOptions {
   protect: boolean;
@@ -177,6 +177,12 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
         secrets[k] = v;
         standIns.push(k);
       }
+    }
+    const kubeconfigs = edgeKubeconfigStandIns(config["edp:edgeClusters"]);
+    if (Object.keys(kubeconfigs).length > 0 && !("edp:edgeKubeconfigs" in secrets) && /^\s*(\{\s*\})?\s*$/.test(config["edp:edgeKubeconfigs"] ?? "")) {
+      // Absent, or only Pulumi.yaml's empty default: the operator has not set any.
+      secrets["edp:edgeKubeconfigs"] = kubeconfigs;
+      standIns.push("edp:edgeKubeconfigs");
     }
   }
   const secretSources: SecretSource[] = [];

@@ -22,3 +22,33 @@ export const STAND_IN_SECRETS = {
 export const REQUIRED_SECRET_STAND_INS: Record<string, unknown> = Object.fromEntries(
   Object.entries(STAND_IN_SECRETS).map(([k, v]) => [`edp:${k}`, v]),
 );
+
+/**
+ * A kubeconfig stand-in for every edge cluster the config bootstraps directly
+ * (`edp:edgeKubeconfigs.<name>`), so synth shows what a change does to such a cluster. Obviously
+ * not real: a documentation address and a token that says so.
+ */
+export function edgeKubeconfigStandIns(edgeClustersJson: string | undefined): Record<string, string> {
+  let clusters: unknown;
+  try {
+    clusters = edgeClustersJson === undefined ? [] : JSON.parse(edgeClustersJson);
+  } catch {
+    return {};
+  }
+  if (!Array.isArray(clusters)) return {};
+  const direct = clusters.filter((c): c is { name: string } => typeof c?.name === "string" && c?.bootstrap === "direct").map((c) => c.name);
+  return Object.fromEntries(
+    direct.map((name) => [
+      name,
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        `clusters: [{name: ${name}, cluster: {server: "https://192.0.2.10:6443", insecure-skip-tls-verify: true}}]`,
+        `users: [{name: ${name}-stand-in, user: {token: stand-in-not-a-real-token}}]`,
+        `contexts: [{name: ${name}, context: {cluster: ${name}, user: ${name}-stand-in}}]`,
+        `current-context: ${name}`,
+        "",
+      ].join("\n"),
+    ]),
+  );
+}

@@ -5,6 +5,8 @@
  * reconciler against a fake kubectl that holds nodes, DaemonSets and taints.
  */
 import assert from "node:assert/strict";
+import { statusCredentialsSecret } from "../../components/edge/status";
+import { FLUX_VERSION } from "../../components/versions";
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -145,6 +147,9 @@ const spec: EdgeClusterSpec = {
   region: "eu-central-1",
   syncInterval: "5m",
   sealedSecretsKeyVersion: 1,
+  taintKey: "factoryplus.app.amrc.co.uk/specialised",
+  specialisedHosts: [],
+  statusIntervalMinutes: 5,
 };
 const siteBootstrap = renderBootstrapScript({
   stage: "testing",
@@ -153,6 +158,10 @@ const siteBootstrap = renderBootstrapScript({
   identity: identityConfigMap(spec),
   sealedSecretsKey: sealedSecretsKeySecret(1, { certificate: "-----BEGIN CERTIFICATE-----\nZmFrZQ==\n-----END CERTIFICATE-----\n", privateKey: "-----BEGIN RSA PRIVATE KEY-----\nZmFrZQ==\n-----END RSA PRIVATE KEY-----\n" }),
   bucketCredentials: bucketCredentialsSecret({ accessKeyId: "LTAI5tFakeId", accessKeySecret: "fake-secret" }),
+  statusCredentials: statusCredentialsSecret({ accessKeyId: "LTAI5tFakeStatus", accessKeySecret: "fake-status-secret" }),
+  fluxVersion: FLUX_VERSION,
+  taintKey: spec.taintKey,
+  specialisedHosts: [],
   sync: syncObjects(spec),
 });
 

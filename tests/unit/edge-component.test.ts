@@ -9,17 +9,20 @@ import YAML from "yaml";
 import { clusterUuid, deploymentUuid } from "../../components/edge/uuid";
 import { STAGES } from "../../config";
 import { mockKubeconfig } from "../../scripts/lib/mock-outputs";
+import type { RamPolicyDocument } from "../../components/shared/ram-policy";
 import { validateObject } from "../harness/k8s-schema";
+import { fluxBucketAccessPattern, isAllowed } from "../harness/ram-eval";
 import { ROOT, type RecordedResource, runStage, type StageRun } from "../harness/stage";
 
 const PROGRAM = path.join(ROOT, "tests/fixtures/programs/edge.ts");
 
+const SEALED_FIXTURE = "tests/fixtures/sealed-secrets/opcua-credentials.yaml";
 const MIXED = {
   config: {
     "edp:edgeClusters": [
       { name: "site-a", bootstrap: "direct", hosts: ["a-01", "a-02"] },
-      { name: "site-b", bootstrap: "direct", hosts: ["b-01"], sealedSecretsKeyVersion: 2, syncInterval: "2m" },
-      { name: "site-c", bootstrap: "script", hosts: ["c-01"] },
+      { name: "site-b", bootstrap: "direct", hosts: ["b-01"], sealedSecretsKeyVersion: 2, syncInterval: "2m", specialisedHosts: { "b-01": "modbus" } },
+      { name: "site-c", bootstrap: "script", hosts: ["c-01"], specialisedHosts: { "c-01": "opcua" }, sealedSecrets: [SEALED_FIXTURE] },
       { name: "site-d", bootstrap: "script" },
     ],
     "edp:chartTemplates": {
@@ -55,7 +58,13 @@ const SCRIPT_TYPES = [
   "alicloud:ram/accessKey:AccessKey",
   "tls:index/privateKey:PrivateKey",
   "tls:index/selfSignedCert:SelfSignedCert",
+  // The status writer's identity: at most 4 more central resources per cluster.
+  "alicloud:ram/user:User",
+  "alicloud:ram/policy:Policy",
+  "alicloud:ram/userPolicyAttachment:UserPolicyAttachment",
+  "alicloud:ram/accessKey:AccessKey",
 ];
+const central = (rs: RecordedResource[]) => rs.filter((r) => !r.type.startsWith("kubernetes:") && !r.type.startsWith("pulumi:providers:")).map((r) => r.type).sort();
 
 /** The cluster component and every resource below it. */
 function clusterResources(run: StageRun, cluster: string): RecordedResource[] {
@@ -95,16 +104,34 @@ describe("edge: EdgeClusters component under mocks", function () {
       const clusters = run.ofType("edp:edge:EdgeCluster").map((r) => r.name.replace(/^edge-/, ""));
       assert.ok(clusters.length >= 1);
       for (const c of clusters) {
-        assert.deepEqual(clusterResources(run, c).map((r) => r.type).sort(), [...SCRIPT_TYPES].sort());
+        const direct = run.resources.some((r) => r.name === `edge-${c}-k8s`);
+        assert.deepEqual(central(clusterResources(run, c)), [...SCRIPT_TYPES].sort());
         const object = run.get("alicloud:oss/bucketObject:BucketObject", `edge-${c}-desired-state`);
         assert.equal(object.inputs.key, `${stage}/clusters/${c}/desired-state.yaml`);
         assert.equal(object.inputs.bucket, `example-edp-${stage}-manifests`);
-        for (const o of desiredState(run, c)) await validateObject(o);
+        const docs = desiredState(run, c);
+        for (const o of docs) await validateObject(o);
+        assert.ok(docs.some((o) => o.kind === "CronJob" && (o.metadata as { name: string }).name === "edp-status-writer"), `${c} has no status writer`);
+        // The rule issue 15 found broken: Flux's Bucket reconciler must get every request it sends.
+        const read = JSON.parse(String(run.get("alicloud:ram/policy:Policy", `edge-${c}-reader`).inputs.policyDocument)) as RamPolicyDocument;
+        for (const [what, request] of fluxBucketAccessPattern(`example-edp-${stage}-manifests`, `${stage}/clusters/${c}/`)) {
+          assert.ok(isAllowed(read, request), `${stage}/${c}: the read policy refuses Flux's ${what}`);
+        }
+        const write = JSON.parse(String(run.get("alicloud:ram/policy:Policy", `edge-${c}-status`).inputs.policyDocument)) as RamPolicyDocument;
+        assert.deepEqual(write.Statement.map((st) => [st.Action, st.Resource]), [[["oss:PutObject"], [`acs:oss:*:*:example-edp-${stage}-manifests/${stage}/clusters/${c}/status.json`]]]);
         const script = (scripts.value as Record<string, string>)[c];
-        assert.ok(script.includes(`readonly EDP_CLUSTER_UUID='${clusterUuid(stage, c)}'`));
-        assert.equal(spawnSync("bash", ["-n"], { input: script }).status, 0);
-        for (const o of scriptDocuments(script)) await validateObject(o);
+        assert.equal(script === undefined, direct, `${c}: a script exactly when it bootstraps by script`);
+        if (script) {
+          assert.ok(script.includes(`readonly EDP_CLUSTER_UUID='${clusterUuid(stage, c)}'`));
+          assert.equal(spawnSync("bash", ["-n"], { input: script }).status, 0);
+          for (const o of scriptDocuments(script)) await validateObject(o);
+        }
         assert.match((certs.value as Record<string, string>)[c], /BEGIN CERTIFICATE/);
+      }
+      if (stage === "testing") {
+        // The lab cluster bootstraps directly (issue 15), with a stand-in kubeconfig in synth.
+        assert.ok(run.resources.some((r) => r.name === "edge-lab-line-1-k8s"), "testing's lab cluster is not bootstrapped directly");
+        run.get("kubernetes:core/v1:NodePatch", "edge-lab-line-1-node-lab-edge-01");
       }
     });
   }
@@ -116,11 +143,12 @@ describe("edge: EdgeClusters component under mocks", function () {
       assert.equal(run.error, undefined, run.error);
     });
 
-    it("keeps script clusters to 8 central resources and direct ones to 16", () => {
-      for (const c of ["site-c", "site-d"]) assert.deepEqual(clusterResources(run, c).map((r) => r.type).sort(), [...SCRIPT_TYPES].sort());
-      for (const c of ["site-a", "site-b"]) {
+    it("keeps script clusters to 12 central resources (8 + the status writer's 4; one more object with SealedSecrets), direct ones to 21 (+1 per specialised host)", () => {
+      assert.deepEqual(clusterResources(run, "site-d").map((r) => r.type).sort(), [...SCRIPT_TYPES].sort());
+      assert.deepEqual(clusterResources(run, "site-c").map((r) => r.type).sort(), [...SCRIPT_TYPES, "alicloud:oss/bucketObject:BucketObject"].sort());
+      for (const [c, n] of [["site-a", 21], ["site-b", 22]] as const) {
         const types = clusterResources(run, c).map((r) => r.type);
-        assert.equal(types.length, 16, types.join(", "));
+        assert.equal(types.length, n, types.join(", "));
         for (const t of ["pulumi:providers:kubernetes", "kubernetes:helm.sh/v3:Release", "kubernetes:core/v1:Secret", "kubernetes:core/v1:ConfigMap"]) {
           assert.ok(types.includes(t), `${c} has no ${t}`);
         }
@@ -151,7 +179,7 @@ describe("edge: EdgeClusters component under mocks", function () {
         assert.match(String(provider.inputs.kubeconfig), new RegExp(`current-context: ${c}`));
         assert.ok(provider.secretPaths.includes("kubeconfig"));
         const onCluster = clusterResources(run, c).filter((r) => r.type.startsWith("kubernetes:"));
-        assert.equal(onCluster.length, 7);
+        assert.equal(onCluster.length, c === "site-b" ? 9 : 8);
         for (const r of onCluster) {
           assert.ok(r.options.provider?.startsWith(provider.urn), `${r.name} is not applied with ${provider.name}`);
           assert.equal(r.options.retainOnDelete, true, `${r.name} would be deleted from the site`);
@@ -188,6 +216,7 @@ describe("edge: EdgeClusters component under mocks", function () {
         region: "eu-central-1",
         prefix: "testing/clusters/site-b/",
         secretRef: { name: "edp-desired-state-credentials" },
+        ignore: "status.json\nsealed-secrets.yaml\n",
       });
       const kustomization = run.get("kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization", "edge-site-b-kustomization");
       assert.equal((kustomization.inputs.spec as { path: string; prune: boolean }).path, "./testing/clusters/site-b");
@@ -212,26 +241,32 @@ describe("edge: EdgeClusters component under mocks", function () {
 
     it("scopes each cluster's RAM policy to its own prefix", () => {
       for (const c of ["site-a", "site-c"]) {
-        const doc = JSON.parse(String(run.get("alicloud:ram/policy:Policy", `edge-${c}-reader`).inputs.policyDocument)) as { Statement: { Resource: string[]; Condition?: unknown }[] };
-        assert.deepEqual(doc.Statement[0].Resource, [`acs:oss:*:*:example-edp-testing-manifests/testing/clusters/${c}/*`]);
-        assert.deepEqual(doc.Statement[1].Condition, { StringLike: { "oss:Prefix": [`testing/clusters/${c}/*`] } });
+        const doc = JSON.parse(String(run.get("alicloud:ram/policy:Policy", `edge-${c}-reader`).inputs.policyDocument)) as RamPolicyDocument;
+        const other = c === "site-a" ? "site-c" : "site-a";
+        assert.ok(isAllowed(doc, { action: "oss:GetObject", resource: `acs:oss:*:*:example-edp-testing-manifests/testing/clusters/${c}/desired-state.yaml` }));
+        assert.ok(!isAllowed(doc, { action: "oss:GetObject", resource: `acs:oss:*:*:example-edp-testing-manifests/testing/clusters/${other}/desired-state.yaml` }));
+        assert.ok(!isAllowed(doc, { action: "oss:ListObjects", resource: "acs:oss:*:*:example-edp-testing-manifests", context: { "oss:Prefix": `testing/clusters/${other}/` } }));
       }
       const attach = run.get("alicloud:ram/userPolicyAttachment:UserPolicyAttachment", "edge-site-a-reader");
       assert.equal(attach.inputs.policyType, "Custom");
     });
 
-    it("renders deployments into their cluster's desired state: pinned with nodeSelector and toleration, floating without, sealed-secrets only for script clusters", () => {
+    it("renders deployments into their cluster's desired state: pinned with placement post-renderers, floating without, sealed-secrets only for script clusters", () => {
       const a = desiredState(run, "site-a");
-      const releases = a.filter((o) => o.kind === "HelmRelease") as { metadata: { name: string }; spec: { values: Record<string, unknown> } }[];
+      const releases = a.filter((o) => o.kind === "HelmRelease") as { metadata: { name: string }; spec: { values: Record<string, unknown>; postRenderers?: { kustomize: { patches: { patch: string }[] } }[] } }[];
       assert.deepEqual(releases.map((r) => r.metadata.name).sort(), ["line", "press-1"]);
       const pinned = releases.find((r) => r.metadata.name === "press-1");
       assert.deepEqual(pinned?.spec.values, {
         deviceId: deploymentUuid("testing", "site-a", "press-1"),
         instance: "press-1",
         collector: { node: "a-02" },
-        nodeSelector: { "kubernetes.io/hostname": "a-02" },
-        tolerations: [{ key: "edp/specialised", operator: "Exists" }],
       });
+      const patch = YAML.parse(pinned?.spec.postRenderers?.[0].kustomize.patches[0].patch ?? "") as { spec: { template: { spec: unknown } } };
+      assert.deepEqual(patch.spec.template.spec, {
+        nodeSelector: { "kubernetes.io/hostname": "a-02" },
+        tolerations: [{ key: "factoryplus.app.amrc.co.uk/specialised", operator: "Exists", effect: "NoSchedule" }],
+      });
+      assert.equal(releases.find((r) => r.metadata.name === "line")?.spec.postRenderers, undefined);
       const floating = releases.find((r) => r.metadata.name === "line");
       assert.deepEqual(floating?.spec.values, { deviceId: deploymentUuid("testing", "site-a", "line") });
       const b = desiredState(run, "site-b");
@@ -242,6 +277,38 @@ describe("edge: EdgeClusters component under mocks", function () {
       assert.equal(hasSealedSecrets(a), false);
       assert.equal(hasSealedSecrets(desiredState(run, "site-c")), true);
       assert.equal(desiredState(run, "site-c").filter((o) => o.kind === "HelmRelease").length, 2);
+    });
+
+    it("delivers referenced SealedSecrets in their own object, applied by a second Bucket and Kustomization after the main one", () => {
+      const object = run.get("alicloud:oss/bucketObject:BucketObject", "edge-site-c-sealed-secrets");
+      assert.equal(object.inputs.key, "testing/clusters/site-c/sealed-secrets.yaml");
+      const sealed = parseDocs(String(object.inputs.content));
+      assert.deepEqual(sealed.map((o) => `${o.kind}/${(o.metadata as { name: string }).name}`), ["SealedSecret/opcua-credentials"]);
+      const docs = desiredState(run, "site-c");
+      const bucket = docs.find((o) => o.kind === "Bucket" && (o.metadata as { name: string }).name === "edp-sealed-secrets");
+      const kustomization = docs.find((o) => o.kind === "Kustomization" && (o.metadata as { name: string }).name === "edp-sealed-secrets");
+      assert.equal((bucket?.spec as { ignore: string }).ignore, "*\n!sealed-secrets.yaml\n");
+      assert.deepEqual((kustomization?.spec as { dependsOn: unknown }).dependsOn, [{ name: "edp-desired-state" }]);
+      assert.ok(!docs.some((o) => o.kind === "SealedSecret"), "a SealedSecret in the main Kustomization would fail before its CRD exists");
+      assert.ok(!run.resources.some((r) => r.name === "edge-site-d-sealed-secrets"), "no object for a cluster without SealedSecrets");
+    });
+
+    it("taints and labels specialised hosts: NodePatch on a direct cluster, kubectl in a script", () => {
+      const patch = run.get("kubernetes:core/v1:NodePatch", "edge-site-b-node-b-01");
+      assert.deepEqual((patch.inputs.metadata as { labels: unknown }).labels, { "factoryplus.app.amrc.co.uk/specialised": "modbus" });
+      assert.deepEqual((patch.inputs.spec as { taints: unknown }).taints, [{ key: "factoryplus.app.amrc.co.uk/specialised", value: "modbus", effect: "NoSchedule" }]);
+      const script = (run.output("edgeBootstrapScripts").value as Record<string, string>)["site-c"];
+      assert.ok(script.includes("readonly EDP_SPECIALISED_HOSTS='c-01=opcua'"));
+      assert.ok(script.includes("readonly EDP_TAINT_KEY='factoryplus.app.amrc.co.uk/specialised'"));
+    });
+
+    it("changes a cluster's published revision when its desired state changes, and only that cluster's", async () => {
+      const revision = (r: StageRun, c: string) => (desiredState(r, c).find((o) => o.kind === "ConfigMap" && (o.metadata as { name: string }).name === "edp-desired-state-revision")?.data as { revision: string }).revision;
+      const deployments = MIXED.config["edp:deployments"].map((d) => (d.name === "line" ? { ...d, values: { replicas: 2 } } : d));
+      const changed = await runStage("testing", { program: PROGRAM, config: { ...MIXED.config, "edp:deployments": deployments }, secrets: MIXED.secrets });
+      assert.equal(changed.error, undefined, changed.error);
+      assert.notEqual(revision(changed, "site-a"), revision(run, "site-a"));
+      for (const c of ["site-b", "site-c", "site-d"]) assert.equal(revision(changed, c), revision(run, c));
     });
 
     it("makes the same desired state and UUIDs on every run", async () => {

@@ -17,7 +17,9 @@ import {
   sealedSecretsKeySecret,
   syncObjects,
 } from "../../components/edge/manifests";
+import { statusCredentialsSecret } from "../../components/edge/status";
 import { clusterUuid } from "../../components/edge/uuid";
+import { FLUX_VERSION } from "../../components/versions";
 import { validateObject } from "../harness/k8s-schema";
 
 const FAKE_KUBECTL = `#!/usr/bin/env bash
@@ -36,7 +38,11 @@ case "$args" in
     fi
     echo "serverside-applied"
     ;;
-  *" apply "*) echo "serverside-applied" ;;
+  *" apply "*)
+    # Applying Flux's install manifests makes its CRDs served.
+    touch "$dir/flux-installed"
+    echo "serverside-applied"
+    ;;
   *" config current-context "*)
     if [ -z "\${FAKE_CONTEXT:-}" ]; then echo "error: current-context is not set" >&2; exit 1; fi
     echo "$FAKE_CONTEXT"
@@ -48,11 +54,25 @@ case "$args" in
       *"{.data.cluster}"*) printf '%s' "\${FAKE_MARKER_CLUSTER:-}" ;;
     esac
     ;;
-  *" get crd "*) if [ "\${FAKE_FLUX:-yes}" = yes ]; then printf 'v1beta2 v1 v2'; fi ;;
+  *" get crd "*) if [ "\${FAKE_FLUX:-yes}" = yes ] || [ -e "$dir/flux-installed" ]; then printf 'v1beta2 v1 v2'; fi ;;
+  *" get node "*)
+    for n in \${FAKE_NODES:-}; do
+      case "$args" in *" get node $n "*) printf 'node/%s' "$n" ;; esac
+    done
+    ;;
   *" get secret "*) if [ "\${FAKE_KEY_EXISTS:-no}" = yes ]; then printf 'secret/x'; fi ;;
   *" get deployment "*) if [ "\${FAKE_CONTROLLER_EXISTS:-no}" = yes ]; then printf 'deployment.apps/sealed-secrets-controller'; fi ;;
 esac
 exit 0
+`;
+
+/** The operator's flux CLI: records its arguments; installing makes the CRDs served. */
+const FAKE_FLUX = `#!/usr/bin/env bash
+dir="$FAKE_KUBECTL_LOG"
+n="$(find "$dir" -name '*.args' | wc -l)"
+printf '%s\\n' flux "$@" >"$dir/$(printf '%03d' "$n").args"
+if [ "\${FAKE_FLUX_FAILS:-no}" = yes ]; then echo "✗ install failed" >&2; exit 1; fi
+touch "$dir/flux-installed"
 `;
 
 const spec: EdgeClusterSpec = {
@@ -65,7 +85,14 @@ const spec: EdgeClusterSpec = {
   region: "eu-central-1",
   syncInterval: "5m",
   sealedSecretsKeyVersion: 2,
+  taintKey: "factoryplus.app.amrc.co.uk/specialised",
+  specialisedHosts: [
+    { host: "lab-edge-01", value: "opcua" },
+    { host: "lab-edge-02", value: "vision" },
+  ],
+  statusIntervalMinutes: 5,
 };
+const STATUS_SECRET = "fake-status-secret-qq7";
 const ACCESS_KEY_SECRET = "fake-secret-value-zz9";
 const PRIVATE_KEY = "-----BEGIN RSA PRIVATE KEY-----\nZmFrZQ==\n-----END RSA PRIVATE KEY-----\n";
 
@@ -76,7 +103,11 @@ const script = renderBootstrapScript({
   identity: identityConfigMap(spec),
   sealedSecretsKey: sealedSecretsKeySecret(spec.sealedSecretsKeyVersion, { certificate: "-----BEGIN CERTIFICATE-----\nZmFrZQ==\n-----END CERTIFICATE-----\n", privateKey: PRIVATE_KEY }),
   bucketCredentials: bucketCredentialsSecret({ accessKeyId: "LTAI5tFakeId", accessKeySecret: ACCESS_KEY_SECRET }),
+  statusCredentials: statusCredentialsSecret({ accessKeyId: "LTAI5tFakeStatus", accessKeySecret: STATUS_SECRET }),
   sync: syncObjects(spec),
+  fluxVersion: FLUX_VERSION,
+  taintKey: spec.taintKey,
+  specialisedHosts: spec.specialisedHosts,
 });
 
 interface Call {
@@ -94,13 +125,14 @@ interface Run {
 
 let tmp: string;
 let binDir: string;
+let fluxBinDir: string;
 
 /** Runs the script as an operator would: piped into `bash -s --` with arguments. */
-function runScript(env: Record<string, string>, args: string[] = []): Run {
+function runScript(env: Record<string, string>, args: string[] = [], bin = binDir): Run {
   const logDir = fs.mkdtempSync(path.join(tmp, "log-"));
   const res = spawnSync("bash", ["-s", "--", ...args], {
     input: script,
-    env: { PATH: `${binDir}:/usr/bin:/bin`, HOME: tmp, FAKE_KUBECTL_LOG: logDir, ...env },
+    env: { PATH: `${bin}:/usr/bin:/bin`, HOME: tmp, FAKE_KUBECTL_LOG: logDir, FAKE_NODES: "lab-edge-01 lab-edge-02", ...env },
     encoding: "utf8",
   });
   const calls = fs
@@ -129,6 +161,7 @@ const EXPECTED_ORDER = [
   "ConfigMap/edp-cluster-identity",
   `Secret/${sealedSecretsKeyName(2)}`,
   "Secret/edp-desired-state-credentials",
+  "Secret/edp-status-credentials",
   "Bucket/edp-desired-state",
   "Kustomization/edp-desired-state",
 ];
@@ -141,6 +174,10 @@ describe("edge: bootstrap script", function () {
     binDir = path.join(tmp, "bin");
     fs.mkdirSync(binDir);
     fs.writeFileSync(path.join(binDir, "kubectl"), FAKE_KUBECTL, { mode: 0o755 });
+    fluxBinDir = path.join(tmp, "bin-with-flux");
+    fs.mkdirSync(fluxBinDir);
+    fs.writeFileSync(path.join(fluxBinDir, "kubectl"), FAKE_KUBECTL, { mode: 0o755 });
+    fs.writeFileSync(path.join(fluxBinDir, "flux"), FAKE_FLUX, { mode: 0o755 });
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -181,6 +218,7 @@ describe("edge: bootstrap script", function () {
     const run = runScript({ FAKE_CONTEXT: "lab-line-1" });
     const printed = run.stdout + run.stderr;
     assert.ok(!printed.includes(ACCESS_KEY_SECRET) && !printed.includes(Buffer.from(ACCESS_KEY_SECRET).toString("base64")));
+    assert.ok(!printed.includes(STATUS_SECRET) && !printed.includes(Buffer.from(STATUS_SECRET).toString("base64")));
     assert.ok(!printed.includes("PRIVATE KEY") && !printed.includes(Buffer.from(PRIVATE_KEY).toString("base64")));
   });
 
@@ -234,23 +272,90 @@ describe("edge: bootstrap script", function () {
     assert.ok(!run.applied.includes("Bucket/edp-desired-state"));
   });
 
-  it("refuses to continue without Flux, after claiming the cluster but before any credential", () => {
+  it("without Flux and without the flux CLI: says what it needs (CLI or --flux-manifests), after claiming the cluster but before any credential", () => {
     const run = runScript({ FAKE_CONTEXT: "lab-line-1", FAKE_FLUX: "no" });
     assert.equal(run.status, 4);
-    assert.match(run.stderr, /Flux is missing or too old \(not served: buckets\.source\.toolkit\.fluxcd\.io\/v1/);
+    assert.match(run.stderr, /Flux is not installed \(not served: buckets\.source\.toolkit\.fluxcd\.io\/v1/);
+    assert.match(run.stderr, /flux CLI is not on PATH/);
+    assert.match(run.stderr, new RegExp(`flux install --version=${FLUX_VERSION} --components=source-controller,kustomize-controller,helm-controller --export > flux\\.yaml`));
+    assert.match(run.stderr, /--flux-manifests flux\.yaml/);
     assert.deepEqual(run.applied, ["ConfigMap/edp-cluster-identity"]);
   });
 
-  it("applies operator-supplied Flux manifests first and waits for the CRDs", () => {
+  it("installs the pinned Flux with the operator's flux CLI when the Flux APIs are absent, then continues", () => {
+    const run = runScript({ FAKE_CONTEXT: "default", FAKE_FLUX: "no" }, ["--context", "lab-line-1", "--flux-registry", "registry.example-edp.net/fluxcd"], fluxBinDir);
+    assert.equal(run.status, 0, run.stderr);
+    const install = run.calls.findIndex((c) => c.args[0] === "flux");
+    assert.ok(install >= 0, "flux was not run");
+    assert.deepEqual(run.calls[install].args, [
+      "flux",
+      "install",
+      `--version=${FLUX_VERSION}`,
+      "--components=source-controller,kustomize-controller,helm-controller",
+      "--context=lab-line-1",
+      "--registry=registry.example-edp.net/fluxcd",
+    ]);
+    assert.equal(FLUX_VERSION, "v2.7.2", "the flux2 chart 2.17.0's appVersion");
+    const marker = run.calls.findIndex((c) => c.stdin?.includes("edp-cluster-identity"));
+    const firstWait = run.calls.findIndex((c) => c.args.includes("wait"));
+    const key = run.calls.findIndex((c) => c.stdin?.includes(sealedSecretsKeyName(2)));
+    assert.ok(marker < install && install < firstWait && firstWait < key, `order: marker ${marker}, flux ${install}, wait ${firstWait}, key ${key}`);
+    assert.deepEqual(run.applied, EXPECTED_ORDER);
+  }).timeout(60_000);
+
+  it("does not run flux when Flux is already installed", () => {
+    const run = runScript({ FAKE_CONTEXT: "lab-line-1" }, [], fluxBinDir);
+    assert.equal(run.status, 0, run.stderr);
+    assert.ok(!run.calls.some((c) => c.args[0] === "flux"));
+  });
+
+  it("stops with exit 4 and what to do when flux install fails", () => {
+    const run = runScript({ FAKE_CONTEXT: "lab-line-1", FAKE_FLUX: "no", FAKE_FLUX_FAILS: "yes" }, [], fluxBinDir);
+    assert.equal(run.status, 4);
+    assert.match(run.stderr, /flux install --version=v2\.7\.2 failed.*--flux-registry.*--flux-manifests/);
+    assert.deepEqual(run.applied, ["ConfigMap/edp-cluster-identity"]);
+  });
+
+  it("air-gapped: applies --flux-manifests when Flux is absent, waits for the CRDs, needs no flux CLI", () => {
     const fluxFile = path.join(tmp, "flux-install.yaml");
     fs.writeFileSync(fluxFile, "# flux install --export output\n");
-    const run = runScript({ FAKE_CONTEXT: "lab-line-1" }, ["--flux-manifests", fluxFile]);
+    const run = runScript({ FAKE_CONTEXT: "lab-line-1", FAKE_FLUX: "no" }, ["--flux-manifests", fluxFile]);
     assert.equal(run.status, 0, run.stderr);
     const fileApply = run.calls.findIndex((c) => c.args.includes(fluxFile));
     const marker = run.calls.findIndex((c) => c.stdin?.includes("edp-cluster-identity"));
     const firstWait = run.calls.findIndex((c) => c.args[0] === "wait");
     const key = run.calls.findIndex((c) => c.stdin?.includes(sealedSecretsKeyName(2)));
     assert.ok(marker < fileApply && fileApply < firstWait && firstWait < key, `order: marker ${marker}, flux ${fileApply}, wait ${firstWait}, key ${key}`);
+  });
+
+  it("leaves an installed Flux alone even with --flux-manifests", () => {
+    const fluxFile = path.join(tmp, "flux-install.yaml");
+    fs.writeFileSync(fluxFile, "# flux install --export output\n");
+    const run = runScript({ FAKE_CONTEXT: "lab-line-1" }, ["--flux-manifests", fluxFile]);
+    assert.equal(run.status, 0, run.stderr);
+    assert.ok(!run.calls.some((c) => c.args.includes(fluxFile)));
+  });
+
+  it("labels and taints the specialised hosts, after the sync objects", () => {
+    const run = runScript({ FAKE_CONTEXT: "lab-line-1" });
+    assert.equal(run.status, 0, run.stderr);
+    const placement = run.calls.filter((c) => c.args[0] === "label" || c.args[0] === "taint").map((c) => c.args.join(" "));
+    assert.deepEqual(placement, [
+      "label node lab-edge-01 --overwrite factoryplus.app.amrc.co.uk/specialised=opcua",
+      "taint node lab-edge-01 --overwrite factoryplus.app.amrc.co.uk/specialised=opcua:NoSchedule",
+      "label node lab-edge-02 --overwrite factoryplus.app.amrc.co.uk/specialised=vision",
+      "taint node lab-edge-02 --overwrite factoryplus.app.amrc.co.uk/specialised=vision:NoSchedule",
+    ]);
+    const sync = run.calls.findIndex((c) => c.stdin?.includes("kind: Kustomization"));
+    assert.ok(run.calls.findIndex((c) => c.args[0] === "taint") > sync);
+  });
+
+  it("bootstraps everything but reports, with exit 5, a specialised host that has not joined yet", () => {
+    const run = runScript({ FAKE_CONTEXT: "lab-line-1", FAKE_NODES: "lab-edge-02" });
+    assert.equal(run.status, 5);
+    assert.match(run.stderr, /specialised hosts lab-edge-01 are not in the cluster yet: re-run/);
+    assert.deepEqual(run.applied, EXPECTED_ORDER);
+    assert.deepEqual(run.calls.filter((c) => c.args[0] === "taint").map((c) => c.args[2]), ["lab-edge-02"]);
   });
 
   it("rejects unknown arguments with usage and exit 64, before touching the cluster", () => {

@@ -7,13 +7,18 @@ import {
   deploymentValues,
   HOSTNAME_LABEL,
   mergeValues,
-  placementValues,
-  SPECIALISED_TAINT_KEY,
+  placementPostRenderers,
+  POD_TEMPLATE_KINDS,
   substitute,
   TemplateError,
 } from "../../components/edge/templates";
 import { clusterUuid, deploymentUuid, URL_NAMESPACE, uuidV5 } from "../../components/edge/uuid";
+import YAML from "yaml";
 import { validateObject } from "../harness/k8s-schema";
+
+const TAINT = "factoryplus.app.amrc.co.uk/specialised";
+type Patch = { target: { kind: string }; patch: string };
+const patchesOf = (renderers: Record<string, unknown>[]) => renderers.flatMap((r) => (r.kustomize as { patches: Patch[] }).patches);
 
 const DNS_NAMESPACE = "6ba7b810-9dad-11d1-80b4-00c04fd430c8";
 const pinned = { uuid: "u-1", name: "press-1", hostname: "edge-01" };
@@ -78,14 +83,25 @@ describe("edge: values merge and placement", () => {
   it("merges objects deeply and replaces arrays and scalars", () => {
     assert.deepEqual(mergeValues({ a: { b: 1, c: [1, 2] }, d: "x" }, { a: { c: [3], e: 2 }, d: { y: 1 } }), { a: { b: 1, c: [3], e: 2 }, d: { y: 1 } });
   });
-  it("pins a deployment with a hostname: nodeSelector plus a toleration of the specialised taint, keeping existing ones", () => {
-    const out = placementValues({ nodeSelector: { disk: "ssd" }, tolerations: [{ key: "x", operator: "Exists" }] }, "edge-01");
-    assert.deepEqual(out.nodeSelector, { disk: "ssd", [HOSTNAME_LABEL]: "edge-01" });
-    assert.deepEqual(out.tolerations, [{ key: "x", operator: "Exists" }, { key: SPECIALISED_TAINT_KEY, operator: "Exists" }]);
+  it("pins a deployment through post-renderer patches of every pod template, whatever the chart's values: host selector and the specialised toleration", () => {
+    const patches = patchesOf(placementPostRenderers({ replicas: 1 }, "edge-01", TAINT));
+    assert.deepEqual(patches.map((p) => p.target.kind), [POD_TEMPLATE_KINDS.join("|"), "CronJob"]);
+    assert.deepEqual(POD_TEMPLATE_KINDS, ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"]);
+    const podSpecs = [
+      (YAML.parse(patches[0].patch) as { spec: { template: { spec: unknown } } }).spec.template.spec,
+      (YAML.parse(patches[1].patch) as { spec: { jobTemplate: { spec: { template: { spec: unknown } } } } }).spec.jobTemplate.spec.template.spec,
+    ];
+    for (const podSpec of podSpecs) {
+      assert.deepEqual(podSpec, { nodeSelector: { [HOSTNAME_LABEL]: "edge-01" }, tolerations: [{ key: TAINT, operator: "Exists", effect: "NoSchedule" }] });
+    }
   });
-  it("leaves a floating deployment without nodeSelector and toleration", () => {
-    const out = placementValues({ a: 1 }, undefined);
-    assert.deepEqual(out, { a: 1 });
+  it("keeps the deployment's own conventional tolerations, since the patch replaces the pod's list", () => {
+    const patches = patchesOf(placementPostRenderers({ tolerations: [{ key: "x", operator: "Exists" }] }, "edge-01", "example.com/special"));
+    const podSpec = (YAML.parse(patches[0].patch) as { spec: { template: { spec: { tolerations: unknown[] } } } }).spec.template.spec;
+    assert.deepEqual(podSpec.tolerations, [{ key: "x", operator: "Exists" }, { key: "example.com/special", operator: "Exists", effect: "NoSchedule" }]);
+  });
+  it("gives a floating deployment no post-renderer (the taint keeps it off specialised hosts)", () => {
+    assert.deepEqual(placementPostRenderers({ a: 1 }, undefined, TAINT), []);
   });
 });
 
@@ -121,7 +137,7 @@ describe("edge: HelmReleases from chart templates", () => {
   ];
 
   it("renders only the cluster's deployments, one HelmRepository per repository URL, all valid against the Flux schemas", async () => {
-    const objects = deploymentObjects("testing", "c1", deployments, templates);
+    const objects = deploymentObjects("testing", "c1", deployments, templates, TAINT);
     assert.deepEqual(objects.map((o) => `${o.kind}/${o.metadata.name}`).filter((n) => n.startsWith("HelmRelease")), ["HelmRelease/line", "HelmRelease/modbus", "HelmRelease/press-1"]);
     const repos = objects.filter((o) => o.kind === "HelmRepository");
     assert.equal(repos.length, 2);
@@ -134,19 +150,26 @@ describe("edge: HelmReleases from chart templates", () => {
     for (const o of objects) await validateObject(o);
   });
 
-  it("fills values: pinned on its host with the toleration, floating without; deployment values merged over the template's", () => {
+  it("puts placement on pinned HelmReleases only, as post-renderers, not values", () => {
+    const objects = deploymentObjects("testing", "c1", deployments, templates, TAINT);
+    const spec = (n: string) => objects.find((o) => o.kind === "HelmRelease" && o.metadata.name === n)?.spec as { postRenderers?: unknown[]; values: Record<string, unknown> };
+    assert.equal(spec("press-1").postRenderers?.length, 1);
+    assert.equal(spec("line").postRenderers, undefined);
+    assert.equal(spec("modbus").postRenderers, undefined);
+    assert.equal(spec("press-1").values.nodeSelector, undefined);
+  });
+
+  it("fills values: deployment values merged over the template's, placeholders substituted", () => {
     const pinnedValues = deploymentValues("testing", deployments[0], templates.collector);
     assert.deepEqual(pinnedValues, {
       deviceId: deploymentUuid("testing", "c1", "press-1"),
       collector: { node: "edge-01", endpoints: ["opc.tcp://edge-01:4840"], interval: "1s" },
-      nodeSelector: { [HOSTNAME_LABEL]: "edge-01" },
-      tolerations: [{ key: SPECIALISED_TAINT_KEY, operator: "Exists" }],
     });
     const floatingValues = deploymentValues("testing", deployments[1], templates.floating);
     assert.deepEqual(floatingValues, { deviceId: deploymentUuid("testing", "c1", "line"), instance: "line", collector: { endpoints: ["opc.tcp://plc:4840"] } });
   });
 
   it("stops on a floating deployment whose template needs {{hostname}}", () => {
-    assert.throws(() => deploymentObjects("testing", "c1", [{ name: "f", template: "collector", cluster: "c1", values: {} }], templates), /deployment f floats/);
+    assert.throws(() => deploymentObjects("testing", "c1", [{ name: "f", template: "collector", cluster: "c1", values: {} }], templates, TAINT), /deployment f floats/);
   });
 });

@@ -38,12 +38,16 @@ function assertScoped(doc: RamPolicyDocument, allowed: string[]) {
 }
 
 describe("foundation RAM policies", () => {
-  it("edge cluster: GetObject on its own prefix and ListObjects only under that prefix, nothing else", () => {
+  it("edge cluster: bucket info, the root .sourceignore, GetObject on its own prefix and ListObjects of exactly that prefix, nothing else", () => {
     const doc = parse(edgeClusterReadPolicy({ bucket: "example-edp-testing-manifests", prefix: "testing/clusters/lab-line-1/" }));
-    assertScoped(doc, ["acs:oss:*:*:example-edp-testing-manifests/testing/clusters/lab-line-1/*", "acs:oss:*:*:example-edp-testing-manifests"]);
-    assert.deepEqual(actions(doc).sort(), ["oss:GetObject", "oss:ListObjects"]);
+    assertScoped(doc, [
+      "acs:oss:*:*:example-edp-testing-manifests/testing/clusters/lab-line-1/*",
+      "acs:oss:*:*:example-edp-testing-manifests/.sourceignore",
+      "acs:oss:*:*:example-edp-testing-manifests",
+    ]);
+    assert.deepEqual([...new Set(actions(doc))].sort(), ["oss:GetBucketInfo", "oss:GetObject", "oss:ListObjects"]);
     const list = doc.Statement.find((s) => s.Action.includes("oss:ListObjects"));
-    assert.deepEqual(list?.Condition, { StringLike: { "oss:Prefix": ["testing/clusters/lab-line-1/*"] } });
+    assert.deepEqual(list?.Condition, { StringEquals: { "oss:Prefix": ["testing/clusters/lab-line-1/"] } });
     assert.ok(!actions(doc).some((a) => /Put|Delete|Abort/.test(a)), "an edge cluster may not write");
   });
 
@@ -64,8 +68,10 @@ describe("foundation RAM policies", () => {
       assert.ok(clusters.length > 0);
       for (const cluster of clusters) {
         const doc = parse(edgeClusterReadPolicy({ bucket: names.manifestsBucket, prefix: names.edgeClusterPrefix(cluster) }));
-        assert.deepEqual(doc.Statement[0].Resource, [`acs:oss:*:*:${names.manifestsBucket}/${stage}/clusters/${cluster}/*`]);
-        assert.deepEqual(doc.Statement[1].Condition, { StringLike: { "oss:Prefix": [`${stage}/clusters/${cluster}/*`] } });
+        const get = doc.Statement.find((s) => s.Action.includes("oss:GetObject"));
+        assert.deepEqual(get?.Resource, [`acs:oss:*:*:${names.manifestsBucket}/.sourceignore`, `acs:oss:*:*:${names.manifestsBucket}/${stage}/clusters/${cluster}/*`]);
+        const list = doc.Statement.find((s) => s.Action.includes("oss:ListObjects"));
+        assert.deepEqual(list?.Condition, { StringEquals: { "oss:Prefix": [`${stage}/clusters/${cluster}/`] } });
       }
     });
   }

@@ -12,7 +12,7 @@ import YAML from "yaml";
 import { parseStageConfig, STAGES } from "../../config";
 import { SECRET_KEYS, stageSchema } from "../../config/schema";
 import { applyProjectConfig, type ProjectConfigType, type StackValue, validateProject } from "../../scripts/lib/project-config";
-import { REQUIRED_SECRET_STAND_INS } from "../../scripts/lib/stand-in-secrets";
+import { edgeKubeconfigStandIns, REQUIRED_SECRET_STAND_INS } from "../../scripts/lib/stand-in-secrets";
 import { ROOT } from "../harness/stage";
 
 const project = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as { name: string; config: Record<string, ProjectConfigType> };
@@ -129,7 +129,11 @@ describe("the Pulumi CLI's project-config rule", () => {
         });
 
         it("with those secrets set, passes the CLI, and the program's config accepts what the CLI hands it", () => {
-          const { config, error } = applyProjectConfig(project.name, stage, project.config, { ...stackFile(stage), ...requiredSecrets() });
+          // Directly bootstrapped edge clusters (testing's lab cluster) need their kubeconfig secret too.
+          const file = stackFile(stage);
+          const kubeconfigs = edgeKubeconfigStandIns(file["edp:edgeClusters"]?.value);
+          const direct: Record<string, StackValue> = Object.keys(kubeconfigs).length > 0 ? { "edp:edgeKubeconfigs": secure(kubeconfigs) } : {};
+          const { config, error } = applyProjectConfig(project.name, stage, project.config, { ...file, ...requiredSecrets(), ...direct });
           assert.equal(error, undefined);
           // The runtime tells the program which keys came in encrypted (PULUMI_CONFIG_SECRET_KEYS).
           const secretKeys = Object.entries(config).filter(([, v]) => v.secure).map(([k]) => k);
@@ -137,7 +141,7 @@ describe("the Pulumi CLI's project-config rule", () => {
           assert.equal(cfg.clusterMode, "create");
           assert.equal(cfg.secrets.clusterKubeconfig, undefined, "the empty default means no kubeconfig");
           assert.equal(cfg.secrets.issuerCa, undefined);
-          assert.deepEqual(cfg.secrets.edgeKubeconfigs, {});
+          assert.deepEqual(Object.keys(cfg.secrets.edgeKubeconfigs), Object.keys(kubeconfigs));
         });
 
         it("refuses the required secrets when set without --secret", () => {
@@ -158,7 +162,7 @@ describe("the Pulumi CLI's project-config rule", () => {
       file["edp:existing"] = toStackValue({ vpc: { id: "vpc-gw8abcdefghij" }, vswitches: { "eu-central-1a": "vsw-gw8abcdefghij", "eu-central-1b": "vsw-gw8abcdefghik" } });
       // A kubeconfig the program accepts (config/secrets.ts parses it as the Vault bootstrap does).
       const kubeconfig = testKubeconfig();
-      const { config, error } = applyProjectConfig(project.name, "testing", project.config, { ...file, ...requiredSecrets(), "edp:clusterKubeconfig": secure(kubeconfig) });
+      const { config, error } = applyProjectConfig(project.name, "testing", project.config, { ...file, ...requiredSecrets(), "edp:clusterKubeconfig": secure(kubeconfig), "edp:edgeKubeconfigs": secure(edgeKubeconfigStandIns(file["edp:edgeClusters"]?.value)) });
       assert.equal(error, undefined);
       const secretKeys = Object.entries(config).filter(([, v]) => v.secure).map(([k]) => k);
       const cfg = parseStageConfig({ values: asRaw(config), stack: "testing", project: project.name, secretKeys });

@@ -3,6 +3,7 @@ import { FORBIDDEN_PASSWORD_CHARS, htpasswdLine, MANUAL_SECRET_VARIABLES, PASSWO
 import { STAGES } from "../../../config";
 import { testPki } from "../../harness/pki";
 import { meta, runPlatform } from "./run";
+import { edgeKubeconfigStandIns } from "../../../scripts/lib/stand-in-secrets";
 
 describe("the secrets table", () => {
   it("covers every variable and Secret of the manual's table (§3.2.2)", () => {
@@ -121,7 +122,8 @@ describe("platform secrets per stage", function () {
   });
 
   it("refuses to run without the registry's pull credentials", async () => {
-    const run = await runPlatform("testing", { standIns: false, secrets: { "edp:dockerPullJson": undefined } });
+    // Without any stand-in but the lab cluster's kubeconfig (it bootstraps directly), so only the pull credentials are missing.
+    const run = await runPlatform("testing", { standIns: false, secrets: { "edp:dockerPullJson": undefined, "edp:edgeKubeconfigs": edgeKubeconfigStandIns(JSON.stringify([{ name: "lab-line-1", bootstrap: "direct" }])) } });
     assert.match(run.error ?? "", /edp:dockerPullJson: is required \(secret\)/);
     assert.equal(run.resources.length, 0, "found only after resources were registered");
   });
