@@ -14,6 +14,7 @@ import { PLATFORM_CA_ISSUER } from "./components/certificates";
 import { E3 } from "./components/e3";
 import { EdgeClusters } from "./components/edge";
 import { Foundation } from "./components/foundation";
+import { KubeEdge } from "./components/kubeedge";
 import { CentralPlatform } from "./components/platform";
 import { Postgres } from "./components/postgres";
 import { deferredIngressReady } from "./components/shared/ingress";
@@ -93,6 +94,19 @@ new k8s.apiextensions.CustomResource("postgres-alerts", postgres.alertRule, { pr
 
 const edge = new EdgeClusters("edge", { config: cfg, foundation });
 
+// KubeEdge edge nodes (seed 003), when the stage has edp:kubeEdge.
+const kubeEdgeConfig = cfg.kubeEdge;
+const kubeEdge = kubeEdgeConfig
+  ? new KubeEdge("kubeedge", {
+      config: { ...cfg, kubeEdge: kubeEdgeConfig },
+      provider,
+      kubeconfig: foundation.cluster.kubeconfig,
+      platformCa: platform.issuerCa,
+      stageLoadBalancerAddress: foundation.ingressAddress,
+      nodeSecurityGroupId: foundation.securityGroupIds.cluster,
+    })
+  : undefined;
+
 export const stage = cfg.stage;
 
 // Where things are (manual §3.5.2 and §4.3).
@@ -161,3 +175,11 @@ export const edgeSealedSecretsCerts = edge.sealedSecretsCertificates;
 /** Secret: each script carries its cluster's bucket credentials. */
 export const edgeBootstrapScripts = edge.bootstrapScripts;
 export const edgeBootstrapCommands = edge.bootstrapCommands;
+
+// KubeEdge nodes (components/kubeedge/README.md).
+export const kubeEdgeCloudCoreHost = kubeEdge?.cloudCoreHost;
+export const kubeEdgeCloudCoreAddress = kubeEdge?.cloudCoreAddress;
+/** Secret: CloudCore's current join token (renewed every 12 hours; each valid 24). */
+export const kubeEdgeToken = kubeEdge?.token;
+/** Secret: per node, the `keadm join` command to run on the device as root. */
+export const kubeEdgeJoinCommands = kubeEdge?.joinCommands;

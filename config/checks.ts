@@ -19,6 +19,7 @@ import {
   VPC_PREFIX,
   VSWITCH_PREFIX,
 } from "./limits";
+import { kubeEdgeProblems } from "./kubeedge";
 import { placeholderProblems, placeholderUses } from "./placeholders";
 import { caProblems, dockerConfigProblem, dockerConfigRegistries } from "./secrets";
 import { DDM_GPG_VARIABLES, DDM_SSH_VARIABLES, type SecretKey, type StageInput } from "./schema";
@@ -330,6 +331,7 @@ const CHECKS: Check[] = [
   { needs: ["postgres"], run: backupIntervals },
   { needs: ["vault"], run: deviceCertLifetime },
   { needs: ["images"], run: pullCredentials },
+  { needs: ["stage", "kubeEdge", "chartTemplates"], run: kubeEdgeProblems },
 ];
 
 /**

@@ -16,6 +16,7 @@ import {
   POSTGRES_INSTANCES,
   VAULT_REPLICAS,
 } from "./limits";
+import { kubeEdgeSchema } from "./kubeedge";
 import { EDP_SERVICES, STAGES } from "./stages";
 import {
   ALICLOUD_REGIONS,
@@ -228,6 +229,7 @@ export const stageSchema = z.strictObject({
     .default({})
     .describe("Helm chart templates for edge deployments, by name."),
   deployments: z.array(deploymentSchema).default([]).describe("Edge deployments: a chart template on an edge cluster, pinned to a host or floating."),
+  kubeEdge: kubeEdgeSchema.optional().describe("KubeEdge edge nodes (seed 003): CloudCore on the central cluster and the devices that join it; omit for none."),
 });
 
 export type StageInput = z.infer<typeof stageSchema>;
