@@ -180,6 +180,6 @@ export const edgeBootstrapCommands = edge.bootstrapCommands;
 export const kubeEdgeCloudCoreHost = kubeEdge?.cloudCoreHost;
 export const kubeEdgeCloudCoreAddress = kubeEdge?.cloudCoreAddress;
 /** Secret: CloudCore's current join token (renewed every 12 hours; each valid 24). */
-export const kubeEdgeToken = kubeEdge?.token;
+export const kubeEdgeToken = pulumi.secret(kubeEdge?.token);
 /** Secret: per node, the `keadm join` command to run on the device as root. */
-export const kubeEdgeJoinCommands = kubeEdge?.joinCommands;
+export const kubeEdgeJoinCommands = pulumi.secret(kubeEdge?.joinCommands);

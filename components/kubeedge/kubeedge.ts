@@ -17,7 +17,7 @@ import { CHARTS, KUBEEDGE_VERSION } from "../versions";
 import { joinCommand } from "./join";
 import { cloudHubService, kubeEdgeNetworkPolicies, nodePortOf } from "./manifests";
 import { EdgeDaemonSetExclusion, KubeEdgeNodeMembership, KubeEdgeToken } from "./resources";
-import { CLOUDCORE_DEPLOYMENT, CLOUDCORE_PORTS, CLOUDCORE_STREAM_SECRET, cloudCoreValues, KUBEEDGE_NAMESPACE } from "./values";
+import { CLOUDCORE_DEPLOYMENT, CLOUDCORE_LABELS, CLOUDCORE_PORTS, CLOUDCORE_STREAM_SECRET, cloudCoreValues, KUBEEDGE_NAMESPACE } from "./values";
 import { KUBEEDGE_WORKLOAD_NAMESPACE, kubeEdgeDeploymentValues } from "./workloads";
 
 /** Short name of CloudCore's DNS record: edp-cloudcore.api.<stage>.<public zone> (the manual's naming). */
@@ -180,7 +180,8 @@ export class KubeEdge extends pulumi.ComponentResource {
       `${name}-cloudcore-restart`,
       {
         metadata: { name: CLOUDCORE_DEPLOYMENT, namespace: KUBEEDGE_NAMESPACE, annotations: { "pulumi.com/patchForce": "true" } },
-        spec: { template: { metadata: { annotations: { "edp/stream-certificate-sha256": streamCert.certPem.apply((pem) => createHash("sha256").update(pem).digest("hex")) } } } },
+        // The selector is the chart's own (Deployment requires one); the patch changes only the annotation.
+        spec: { selector: { matchLabels: { ...CLOUDCORE_LABELS } }, template: { metadata: { annotations: { "edp/stream-certificate-sha256": streamCert.certPem.apply((pem) => createHash("sha256").update(pem).digest("hex")) } } } },
       },
       { ...k8sOpts, dependsOn: [streamSecret] },
     );
