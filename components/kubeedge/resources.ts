@@ -116,3 +116,6 @@ export class EdgeDaemonSetExclusion extends pulumi.dynamic.Resource {
     super(daemonSetProvider, name, { ...args, kind: DAEMONSET_KIND, result: undefined }, { ...opts, additionalSecretOutputs: ["kubeconfig"] });
   }
 }
+
+/** The providers, for tests that call them as the engine would (against a stand-in API server). */
+export const _providers = { token: tokenProvider, node: nodeProvider, daemonSet: daemonSetProvider };
