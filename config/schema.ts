@@ -133,6 +133,26 @@ const e3Schema = z.strictObject({
     .regex(/^[a-z_][a-z0-9_-]*@[a-z0-9]([a-z0-9.-]*[a-z0-9])?:\/[A-Za-z0-9._/-]*$/, "is not an rsync source such as packages@repo.example.net:/srv/debian")
     .describe("rsync source of the Debian master repository E3 mirrors over SSH (manual §4.7): user@host:/path."),
   packagesUpstreamPort: port.default(22).describe("SSH port of the master repository (manual §4.3: 22)."),
+  delivery: z
+    .enum(["cloud-assistant", "ssh"])
+    .default("cloud-assistant")
+    .describe("How the configuration reaches the VM: cloud-assistant (Alibaba Cloud Assistant, no inbound port; works from a hosted CI runner) or ssh (the deployer must be in adminCidrs)."),
+  acme: z
+    .strictObject({
+      directoryUrl: z
+        .string()
+        .max(MAX_NAME_LENGTH)
+        .regex(/^https:\/\/[^\s/]+(\/\S*)?$/, "is not an https URL of an ACME directory")
+        .describe("ACME directory URL E3 renews its server certificate from (HTTP-01 on port 80)."),
+      email: z
+        .string()
+        .max(MAX_NAME_LENGTH)
+        .regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, "is not an e-mail address")
+        .optional()
+        .describe("Contact address of the ACME account."),
+    })
+    .default({ directoryUrl: "https://acme-v02.api.letsencrypt.org/directory" })
+    .describe("ACME account E3 renews its server certificate with (default: Let's Encrypt)."),
 });
 
 const monitoringSchema = z.strictObject({
