@@ -14,6 +14,7 @@ import { PLATFORM_CA_ISSUER } from "./components/certificates";
 import { E3 } from "./components/e3";
 import { EDGE_STATUS_FILE, EdgeClusters, EdgeFleetStatus } from "./components/edge";
 import { Foundation } from "./components/foundation";
+import { KubeEdge } from "./components/kubeedge";
 import { CentralPlatform } from "./components/platform";
 import { Postgres } from "./components/postgres";
 import { siteDesiredState, siteEdgeClusters, Sites } from "./components/sites";
@@ -135,6 +136,19 @@ if (reportingClusters.length > 0) {
   });
 }
 
+// KubeEdge edge nodes (seed 003), when the stage has edp:kubeEdge.
+const kubeEdgeConfig = cfg.kubeEdge;
+const kubeEdge = kubeEdgeConfig
+  ? new KubeEdge("kubeedge", {
+      config: { ...cfg, kubeEdge: kubeEdgeConfig },
+      provider,
+      kubeconfig: foundation.cluster.kubeconfig,
+      platformCa: platform.issuerCa,
+      stageLoadBalancerAddress: foundation.ingressAddress,
+      nodeSecurityGroupId: foundation.securityGroupIds.cluster,
+    })
+  : undefined;
+
 export const stage = cfg.stage;
 
 // Where things are (manual §3.5.2 and §4.3).
@@ -218,3 +232,11 @@ export const siteAccess = {
   /** %h is the device name; only devices open for maintenance answer. */
   sshCommand: `ssh -o ProxyCommand='ssh -p ${cfg.e3.sshPort} edp-access@${cfg.names.publicHost("edp-access")} %h' root@<device>`,
 };
+
+// KubeEdge nodes (components/kubeedge/README.md).
+export const kubeEdgeCloudCoreHost = kubeEdge?.cloudCoreHost;
+export const kubeEdgeCloudCoreAddress = kubeEdge?.cloudCoreAddress;
+/** Secret: CloudCore's current join token (renewed every 12 hours; each valid 24). */
+export const kubeEdgeToken = pulumi.secret(kubeEdge?.token);
+/** Secret: per node, the `keadm join` command to run on the device as root. */
+export const kubeEdgeJoinCommands = pulumi.secret(kubeEdge?.joinCommands);

@@ -9,6 +9,11 @@ export interface ChartPin {
   /** Upstream Helm repository URL (or oci:// reference). */
   repository: string;
   version: string;
+  /**
+   * Set when no chart repository serves the chart: `repository` is then the chart's Git
+   * repository, and its archive is `helm package` of `path` at `tag` (scripts/charts.ts).
+   */
+  source?: { tag: string; path: string };
 }
 
 export const CHARTS = {
@@ -33,6 +38,14 @@ export const CHARTS = {
   kyverno: { chart: "kyverno", repository: "https://kyverno.github.io/kyverno", version: "3.5.2" },
   // PostgreSQL (components/postgres): the CloudNativePG operator, chart 0.29.0 = operator 1.30.0.
   cloudnativePg: { chart: "cloudnative-pg", repository: "https://cloudnative-pg.github.io/charts", version: "0.29.0" },
+  // KubeEdge CloudCore (components/kubeedge). KubeEdge serves the chart from no repository
+  // (keadm installs it from its source tree); v1.23.0 and v1.23.1 carry the same chart 1.23.0.
+  cloudcore: {
+    chart: "cloudcore",
+    repository: "https://github.com/kubeedge/kubeedge",
+    version: "1.23.0",
+    source: { tag: "v1.23.1", path: "manifests/charts/cloudcore" },
+  },
 } satisfies Record<string, ChartPin>;
 
 /** Flux release the script-mode bootstrap installs (`flux install --version`): the flux2 chart's appVersion. */
@@ -77,3 +90,10 @@ export const SITE_RELEASES = {
   k3sInstallScript: (k3sVersion: string) => `https://raw.githubusercontent.com/k3s-io/k3s/${encodeURIComponent(k3sVersion)}/install.sh`,
   calicoManifest: (calicoVersion: string) => `https://raw.githubusercontent.com/projectcalico/calico/${calicoVersion}/manifests/calico.yaml`,
 } as const;
+
+/**
+ * KubeEdge release of CloudCore (its images) and of EdgeCore (`keadm join --kubeedge-version`):
+ * one version on both sides. The cloudcore chart 1.23.0 defaults to v1.23.0 images; the values set
+ * this tag as `keadm init --kubeedge-version` does.
+ */
+export const KUBEEDGE_VERSION = "v1.23.1";

@@ -21,6 +21,7 @@ import {
   VSWITCH_PREFIX,
 } from "./limits";
 import { existingProblems } from "./existing";
+import { kubeEdgeProblems } from "./kubeedge";
 import { placeholderProblems, placeholderUses } from "./placeholders";
 import { derivedTunnelAddress, hubTunnelAddress, kubeletRefusesLabel, pinnedAddressProblem, tunnelAddressOf } from "./sites";
 import { caProblems, dockerConfigProblem, dockerConfigRegistries } from "./secrets";
@@ -433,6 +434,7 @@ const CHECKS: Check[] = [
   { needs: ["vault"], run: deviceCertLifetime },
   { needs: ["images"], run: pullCredentials },
   { needs: ["stage", "bucketPrefix", "dns", "network", "cluster", "existing"], run: (cfg, { secrets }) => existingProblems(cfg, secrets.clusterKubeconfig !== undefined) },
+  { needs: ["stage", "kubeEdge", "chartTemplates"], run: kubeEdgeProblems },
 ];
 
 /**

@@ -129,3 +129,13 @@ export const POSTGRES_INSTANCES = { min: 1, max: 5 } as const;
  * files and runaway values in names that reach shell scripts, YAML, HCL and Apache config.
  */
 export const MAX_NAME_LENGTH = 253;
+
+/**
+ * KubeEdge CloudCore replicas: CloudCore runs active-active behind one address since KubeEdge
+ * 1.5 (kubeedge/kubeedge docs, "CloudCore HA"); more than three buys nothing for the stage's
+ * fleet sizes.
+ */
+export const CLOUDCORE_REPLICAS = { min: 1, max: 3 } as const;
+
+/** Kubernetes label values (apimachinery validation, IsValidLabelValue): at most 63 characters. */
+export const LABEL_VALUE_MAX = 63;

@@ -302,6 +302,8 @@ export function parseStageConfig(raw: RawConfig): StageConfig {
     if (ns !== CONFIG_NAMESPACE) continue;
     const name = rest.join(":");
     if (secretNames.has(name)) continue;
+    // edp:kubeEdge is optional as a whole: the project default {} means no KubeEdge nodes at all.
+    if (name === "kubeEdge" && isEmptyDefault(value)) continue;
     input[name] = parseValue(value);
   }
   const secretValues = readSecrets(raw, problems);

@@ -17,6 +17,7 @@ import {
   VAULT_REPLICAS,
 } from "./limits";
 import { existingSchema } from "./existing";
+import { kubeEdgeSchema } from "./kubeedge";
 import { EDP_SERVICES, STAGES } from "./stages";
 import {
   ALICLOUD_REGIONS,
@@ -349,6 +350,7 @@ export const stageSchema = z.strictObject({
     .max(60, "must be 1 to 60 minutes")
     .default(5)
     .describe("Minutes between two status reports of an edge cluster (its status writer CronJob)."),
+  kubeEdge: kubeEdgeSchema.optional().describe("KubeEdge edge nodes (seed 003): CloudCore on the central cluster and the devices that join it; omit for none."),
 });
 
 export type StageInput = z.infer<typeof stageSchema>;

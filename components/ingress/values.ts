@@ -4,6 +4,7 @@
  * its listeners so the load balancer forwards to the controller without manual set-up.
  */
 import type { Stage } from "../../config";
+import { excludeEdgeNodes } from "../kubeedge/cluster-facts";
 
 export const INGRESS_CLASS = "nginx";
 export const LB_ID_ANNOTATION = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-id";
@@ -36,6 +37,8 @@ export function ingressNginxValues(input: IngressValuesInput) {
         },
       },
       resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1", memory: "768Mi" } },
+      // KubeEdge nodes have no ingress path (seed 003, §2.6): the controller never runs on one.
+      affinity: excludeEdgeNodes(undefined),
       // The chart adds a PodDisruptionBudget only when it runs more than one replica.
       minAvailable: 1,
       metrics: { enabled: true, serviceMonitor: { enabled: input.serviceMonitor } },

@@ -2,6 +2,7 @@
 import type { Stage, StageConfig } from "../../config";
 import { CSI_DISK_MIN_GB } from "../../config/limits";
 import { DISK_STORAGE_CLASS } from "../shared/storage";
+import { excludeEdgeNodes } from "../kubeedge/cluster-facts";
 
 const res = (cpu: string, memory: string, cpuLimit: string, memoryLimit: string) => ({ requests: { cpu, memory }, limits: { cpu: cpuLimit, memory: memoryLimit } });
 /** Alibaba cloud disks are at least 20 GiB (config/limits.ts); a smaller claim is never bound. */
@@ -67,7 +68,8 @@ export function kubePrometheusStackValues(input: StackValuesInput) {
       prometheusConfigReloader: { resources: res("10m", "32Mi", "100m", "64Mi") },
     },
     "kube-state-metrics": { resources: res("20m", "64Mi", "200m", "256Mi") },
-    "prometheus-node-exporter": { resources: res("20m", "32Mi", "200m", "128Mi") },
+    // The chart tolerates every NoSchedule taint: only an affinity keeps it off KubeEdge nodes (seed 003, §2.6).
+    "prometheus-node-exporter": { resources: res("20m", "32Mi", "200m", "128Mi"), affinity: excludeEdgeNodes(undefined) },
     grafana: {
       admin: { existingSecret: GRAFANA_SECRET.name, userKey: GRAFANA_SECRET.userKey, passwordKey: GRAFANA_SECRET.passwordKey },
       // The client secret comes from the Secret at runtime; it is never part of the chart values.

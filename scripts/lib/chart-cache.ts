@@ -72,6 +72,14 @@ export function archiveSource(env: NodeJS.ProcessEnv = process.env): string | un
 function pull(pin: ChartPin, dest: string) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "edp-helm-pull-"));
   try {
+    if (pin.source) {
+      // No chart repository serves it: package the chart from its source tree at the pinned tag.
+      const src = path.join(tmp, "src");
+      execFileSync("git", ["clone", "--quiet", "--depth", "1", "--branch", pin.source.tag, pin.repository, src], { stdio: ["ignore", "pipe", "pipe"] });
+      execFileSync(HELM, ["package", path.join(src, pin.source.path), "--destination", tmp], { env: helmEnv(), stdio: ["ignore", "pipe", "pipe"] });
+      fs.copyFileSync(path.join(tmp, archiveName(pin)), dest);
+      return;
+    }
     const args = pin.repository.startsWith("oci://")
       ? ["pull", `${pin.repository.replace(/\/$/, "")}/${pin.chart}`, "--version", pin.version, "--destination", tmp]
       : ["pull", pin.chart, "--repo", pin.repository, "--version", pin.version, "--destination", tmp];
@@ -113,7 +121,7 @@ export function fillCache(charts: Record<string, ChartPin> = CHARTS, source = ar
       } else {
         if (!fs.existsSync(HELM)) throw new Error(`${name} is not in ${source ?? "any archive directory (set EDP_CHART_ARCHIVES)"}, and Helm is not installed to pull it (bash scripts/install-helm.sh)`);
         pull(pin, tmp);
-        from[name] = pin.repository;
+        from[name] = pin.source ? `${pin.repository} ${pin.source.tag}` : pin.repository;
       }
       const problem = archiveProblem(tmp, pin, digests);
       if (problem) throw new Error(problem.replace(tmp, `${name} from ${from[name]}`));

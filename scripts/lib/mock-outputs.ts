@@ -110,6 +110,9 @@ export function mockId(type: string, name: string): string {
   return `${short}-${hex(`${type}/${name}`, 17)}`;
 }
 
+/** A token in CloudCore's format (<sha256 of its CA, hex>.<HS256 JWT>); the Kubernetes API stands behind it. */
+export const mockKubeEdgeToken = (name: string) => `${hex(`${name}/ca`, 64)}.eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.${hex(`${name}/claims`, 40)}.${hex(`${name}/sig`, 43)}`;
+
 /** Mock unseal/recovery keys of the Vault bootstrap (the Vault init API stands behind it); tests look for them. */
 export const mockVaultKeys = (name: string, shares: number) => Array.from({ length: shares }, (_, i) => `bW9jay12YXVsdC1rZXk${hex(`${name}/${i}`, 32)}`);
 
@@ -121,4 +124,8 @@ RESOURCE_OUTPUTS["pulumi-nodejs:dynamic:Resource"] = (name, i) =>
       Array.isArray(i.adoptedKeys)
       ? { keys: i.adoptedKeys, initialisedAt: "adopted" }
       : { keys: mockVaultKeys(name, Number(i.shares ?? 5)), initialisedAt: "2026-01-01T00:00:00.000Z" }
-    : {};
+    : i.kind === "edp:kubeedge:token"
+      ? { token: mockKubeEdgeToken(name) }
+      : {};
+// A new classic SLB's address (the dedicated load balancer of KubeEdge's CloudCore).
+RESOURCE_OUTPUTS["alicloud:slb/applicationLoadBalancer:ApplicationLoadBalancer"] = (name) => ({ address: docIp(name), addressType: "internet" });

@@ -22,7 +22,8 @@ export const SECRET_OUTPUTS: Record<string, string[]> = {
   "alicloud:ram/accessKey:AccessKey": ["secret"],
   "alicloud:kms/ciphertext:Ciphertext": ["plaintext"],
   // The Vault bootstrap's unseal/recovery keys (dynamic resources share one type token).
-  "pulumi-nodejs:dynamic:Resource": ["keys"],
+  // And CloudCore's join token (KubeEdge).
+  "pulumi-nodejs:dynamic:Resource": ["keys", "token"],
 };
 
 /** Invoke results that are secret: the kubeconfig of a cluster credential. */

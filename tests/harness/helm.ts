@@ -47,15 +47,22 @@ export function withDummySecrets(values: unknown, paths: string[]): unknown {
 
 /** The pin a release's chart and version belong to; throws for a chart not pinned in versions.ts. */
 export function pinFor(chart: string, version: string, label: string): ChartPin {
-  const pin = Object.values(CHARTS).find((p) => p.chart === chart);
+  // A chart no repository serves (cloudcore) is installed from the cache: its archive's path.
+  const pin = (Object.values(CHARTS) as ChartPin[]).find((p) => p.chart === chart || (p.source !== undefined && path.basename(chart) === `${p.chart}-${p.version}.tgz`));
   if (!pin) throw new Error(`${label}: chart ${chart} is not pinned in components/versions.ts`);
   if (pin.version !== version) throw new Error(`${label}: chart ${chart} ${version} is not the version pinned in components/versions.ts (${pin.version})`);
   return pin;
 }
 
-/** Every helm.v3.Release of a run, with its values (secret inputs replaced by dummies). */
+/**
+ * Every helm.v3.Release of a run of a chart the program pins, with its values (secret inputs
+ * replaced by dummies). Deployments of operator-defined chart templates on KubeEdge nodes are
+ * releases of charts nobody pins here, and are left out, as they are from the desired states.
+ */
 export function programReleases(stageRun: StageRun): ProgramRelease[] {
-  return stageRun.ofType("kubernetes:helm.sh/v3:Release").map((r) => {
+  const templateRelease = (inputs: Record<string, unknown>) =>
+    !Object.values(CHARTS).some((p) => p.chart === inputs.chart || String(inputs.chart).endsWith(`/${p.chart}-${p.version}.tgz`)) && String(inputs.chart) !== "";
+  return stageRun.ofType("kubernetes:helm.sh/v3:Release").filter((r) => !(r.name.startsWith("kubeedge-deploy-") && templateRelease(r.inputs))).map((r) => {
     const inputs = withDummySecrets(r.inputs, r.secretPaths) as { chart: string; version: string; name: string; namespace?: string; values?: Record<string, unknown> };
     return { label: r.name, pin: pinFor(inputs.chart, inputs.version, r.name), release: inputs.name, namespace: inputs.namespace ?? "default", values: inputs.values ?? {} };
   });

@@ -161,3 +161,34 @@ export function rollingOverSingleWriterVolumes(objects: Obj[]): string[] {
   }
   return out;
 }
+
+interface Toleration {
+  key?: string;
+  operator?: string;
+  effect?: string;
+}
+
+/** Whether a toleration lets a pod onto a node with KubeEdge's edge role taint (`node-role.kubernetes.io/edge:NoSchedule`). */
+export function toleratesEdgeTaint(t: Toleration, edgeRole: string): boolean {
+  const effectOk = t.effect === undefined || t.effect === "" || t.effect === "NoSchedule";
+  if (!effectOk) return false;
+  if (t.operator === "Exists") return t.key === undefined || t.key === "" || t.key === edgeRole;
+  return t.key === edgeRole;
+}
+
+/**
+ * KubeEdge nodes (seed 003) run no kube-proxy, no CNI and no ingress: a central workload that
+ * tolerates their taint (DaemonSets that tolerate everything, mostly) must exclude them by node
+ * affinity, as the guide's §2.6 does. A workload that requires edge nodes (the chart's MQTT
+ * broker) is meant for them and is exempt. `keepsOff` is the project's own check of an affinity.
+ */
+export function edgePlacementProblems(o: Obj, edgeRole: string, keepsOff: (affinity: never) => boolean): string[] {
+  const pod = podSpecOf(o) as { tolerations?: Toleration[]; affinity?: unknown } | undefined;
+  if (!pod) return [];
+  const terms = ((pod.affinity as { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: { matchExpressions?: { key: string; operator: string }[] }[] } } } | undefined)?.nodeAffinity
+    ?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? []);
+  const meantForEdge = terms.length > 0 && terms.every((t) => (t.matchExpressions ?? []).some((e) => e.key === edgeRole && e.operator === "Exists"));
+  if (meantForEdge) return [];
+  if (!(pod.tolerations ?? []).some((t) => toleratesEdgeTaint(t, edgeRole))) return [];
+  return keepsOff(pod.affinity as never) ? [] : [`${label(o)}: tolerates the KubeEdge edge taint but does not exclude ${edgeRole} nodes by required node affinity`];
+}

@@ -12,14 +12,15 @@ import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import YAML from "yaml";
 import { STAGES } from "../../config";
-import { CHARTS, type ChartPin } from "../../components/versions";
+import { CHARTS, type ChartPin, KUBEEDGE_VERSION } from "../../components/versions";
 import { contentDigest, readChart } from "../../scripts/lib/chart-archive";
 import { archiveProblem, cachedArchive, DIGESTS_FILE, HELM, helmEnv, parseDigests } from "../../scripts/lib/chart-cache";
 import { mockKubeconfig } from "../../scripts/lib/mock-outputs";
 import { type ChartDefaults, chartDefaults, unknownValuePaths } from "../harness/chart-values";
 import { desiredStateReleases, type ProgramRelease, programReleases, renderRelease, type RenderedObject } from "../harness/helm";
 import { validateObject } from "../harness/k8s-schema";
-import { blockingDisruptionBudgets, floatingImages, missingLimits, rollingOverSingleWriterVolumes, volumeProblems } from "../harness/platform-rules";
+import { EDGE_ROLE_LABEL, keepsOffEdgeNodes } from "../../components/kubeedge";
+import { blockingDisruptionBudgets, edgePlacementProblems, floatingImages, missingLimits, rollingOverSingleWriterVolumes, volumeProblems } from "../harness/platform-rules";
 import { ROOT, runStage, type StageRun } from "../harness/stage";
 
 /**
@@ -178,12 +179,14 @@ describe("Helm charts rendered with the program's values (real Helm)", function 
       let edge: Rendered[] = [];
       let storageClasses = new Set<string>();
       let all: Rendered[] = [];
+      let stageRun: StageRun | undefined;
 
       before(async () => {
         const started = Date.now();
         const [run, direct] = await Promise.all([runStage(stage), directEdgeRun(stage)]);
         assert.equal(run.error, undefined, run.error);
         assert.equal(direct.error, undefined, direct.error);
+        stageRun = run;
         const ran = Date.now();
         storageClasses = new Set([...ACK_STORAGE_CLASSES, ...run.ofType("kubernetes:storage.k8s.io/v1:StorageClass").map((s) => String((s.inputs.metadata as { name?: string }).name))]);
         const edgeReleases = [...desiredStateReleases(run), ...programReleases(direct)];
@@ -268,6 +271,50 @@ describe("Helm charts rendered with the program's values (real Helm)", function 
         const hcl = Object.values((config?.data ?? {}) as Record<string, string>).join("\n");
         assert.ok(hcl.includes('storage "raft"'), "no rendered Vault server configuration");
         assert.equal((hcl.match(/^\s*disable_mlock\s*=/gm) ?? []).length, 1, hcl);
+      });
+
+      it("keeps every central workload that tolerates the KubeEdge taint off edge nodes (the guide's §2.6)", () => {
+        const problems = central.flatMap((r) => r.objects.flatMap((o) => edgePlacementProblems(o.object, EDGE_ROLE_LABEL, keepsOffEdgeNodes).map((m) => `${r.release.label}: ${m}`)));
+        assert.deepEqual(problems, []);
+        // The guide names the ingress controller: it excludes edge nodes whatever it tolerates.
+        const controller = central.find((r) => r.release.pin.chart === CHARTS.ingressNginx.chart)?.objects.find((o) => o.object.kind === "Deployment" && String((o.object.metadata as { name: string }).name).endsWith("controller"));
+        assert.ok(controller, "no ingress-nginx controller Deployment rendered");
+        assert.ok(keepsOffEdgeNodes((controller.object.spec as { template: { spec: { affinity?: never } } }).template.spec.affinity), "the ingress controller may run on KubeEdge nodes");
+      });
+
+      it("renders CloudCore, where the stage has KubeEdge nodes, as the devices and kubectl logs need it", function () {
+        const kubeEdge = stageRun?.resources.find((r) => r.type === "edp:kubeedge:KubeEdge");
+        if (!kubeEdge || !stageRun) return this.skip();
+        const cloudcore = central.find((r) => r.release.pin.chart === CHARTS.cloudcore.chart);
+        assert.ok(cloudcore, "no cloudcore release rendered");
+        const objects = cloudcore.objects.map((o) => o.object);
+        const byKind = (kind: string, name: string) => objects.find((o) => o.kind === kind && (o.metadata as { name?: string }).name === name);
+        const configMap = byKind("ConfigMap", "cloudcore") as { data: Record<string, string> } | undefined;
+        assert.ok(configMap, "no cloudcore ConfigMap");
+        const conf = (YAML.parse(configMap.data["cloudcore.yaml"]) as { modules: Record<string, Record<string, unknown>> }).modules;
+        const address = String(stageRun.output("kubeEdgeCloudCoreAddress").value);
+        const host = String(stageRun.output("kubeEdgeCloudCoreHost").value);
+        assert.deepEqual(conf.cloudHub.advertiseAddress, [address]);
+        assert.deepEqual(conf.cloudHub.dnsNames, [host]);
+        assert.equal(conf.cloudStream.enable, true, "cloudStream must be on for kubectl logs/exec");
+        assert.deepEqual([conf.cloudStream.streamPort, conf.cloudStream.tunnelPort], [10003, 10004]);
+        assert.equal((conf.cloudHub.websocket as { port: number }).port, 10000);
+        assert.equal((conf.cloudHub.quic as { port: number }).port, 10001);
+        assert.equal((conf.cloudHub.https as { port: number }).port, 10002);
+        const deployment = byKind("Deployment", "cloudcore") as { spec: { template: { spec: { hostNetwork?: boolean; containers: { image: string }[]; volumes: { secret?: { secretName: string } }[] } } } } | undefined;
+        assert.ok(deployment);
+        const pod = deployment.spec.template.spec;
+        assert.notEqual(pod.hostNetwork, true, "CloudCore on the host network would escape the namespace's NetworkPolicies");
+        assert.deepEqual(pod.containers.map((c) => c.image), [`kubeedge/cloudcore:${KUBEEDGE_VERSION}`]);
+        // The stream certificate the program patches in is the Secret the pods mount.
+        assert.ok(pod.volumes.some((v) => v.secret?.secretName === "cloudcore"));
+        assert.ok(byKind("Secret", "cloudcore"), "the chart's stream Secret (patched by the program) is not rendered");
+        // The program's LoadBalancer Service is the only way in; the chart's own Service is off.
+        assert.equal(objects.filter((o) => o.kind === "Service" && (o.metadata as { name?: string }).name === "cloudcore").length, 0);
+        const service = stageRun.ofType("kubernetes:core/v1:Service").find((r) => r.name === "kubeedge-cloudhub-service");
+        const selector = (service?.inputs.spec as { selector: Record<string, string> }).selector;
+        const podLabels = (deployment.spec.template as unknown as { metadata: { labels: Record<string, string> } }).metadata.labels;
+        for (const [k, v] of Object.entries(selector)) assert.equal(podLabels[k], v, `the load balancer's Service selects ${k}=${v}, CloudCore's pods do not carry it`);
       });
 
       it("asks for volumes of at least 20 GiB with a storage class that exists, kept when their StatefulSet goes", () => {

@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { parseDigests } from "../../scripts/lib/chart-cache";
 import { type ChartDefaults, unknownValuePaths } from "../harness/chart-values";
-import { blockingDisruptionBudgets, floatingImages, missingLimits, quantityBytes, rollingOverSingleWriterVolumes, volumeProblems } from "../harness/platform-rules";
+import { EDGE_ROLE_LABEL, excludeEdgeNodes, keepsOffEdgeNodes } from "../../components/kubeedge";
+import { blockingDisruptionBudgets, edgePlacementProblems, floatingImages, missingLimits, quantityBytes, rollingOverSingleWriterVolumes, volumeProblems } from "../harness/platform-rules";
 
 const CHART: ChartDefaults = {
   values: {
@@ -98,6 +99,26 @@ describe("platform rules on rendered objects", () => {
     assert.equal(rollingOverSingleWriterVolumes([claim, withVolume("RollingUpdate")]).length, 1);
     assert.deepEqual(rollingOverSingleWriterVolumes([claim, withVolume("Recreate")]), []);
     assert.deepEqual(rollingOverSingleWriterVolumes([{ ...claim, spec: { accessModes: ["ReadWriteMany"] } }, withVolume()]), []);
+  });
+
+  it("KubeEdge: a workload that tolerates the edge taint must exclude edge nodes, unless it is meant for them", () => {
+    const ds = (tolerations: Record<string, unknown>[], affinity?: Record<string, unknown>) => ({
+      kind: "DaemonSet",
+      metadata: { name: "d", namespace: "ns" },
+      spec: { template: { spec: { containers: [], tolerations, ...(affinity ? { affinity } : {}) } } },
+    });
+    const requireEdge = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: EDGE_ROLE_LABEL, operator: "Exists" }] }] } } };
+    const table: [string, Record<string, unknown>, number][] = [
+      ["tolerates nothing", ds([]), 0],
+      ["tolerates every NoSchedule taint (node-exporter's default)", ds([{ operator: "Exists", effect: "NoSchedule" }]), 1],
+      ["tolerates everything (kube-proxy)", ds([{ operator: "Exists" }]), 1],
+      ["tolerates the edge taint by key", ds([{ key: EDGE_ROLE_LABEL, operator: "Exists" }]), 1],
+      ["tolerates only NoExecute", ds([{ operator: "Exists", effect: "NoExecute" }]), 0],
+      ["tolerates another key", ds([{ key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" }]), 0],
+      ["tolerates everything but excludes edge nodes", ds([{ operator: "Exists" }], excludeEdgeNodes(undefined)), 0],
+      ["meant for edge nodes (the chart's MQTT broker)", ds([{ key: EDGE_ROLE_LABEL, operator: "Exists", effect: "NoSchedule" }], requireEdge), 0],
+    ];
+    for (const [what, o, n] of table) assert.equal(edgePlacementProblems(o, EDGE_ROLE_LABEL, keepsOffEdgeNodes).length, n, what);
   });
 
   it("chart digests file: malformed and duplicate lines are named", () => {

@@ -19,6 +19,8 @@ const PROGRAM = path.join(ROOT, "tests/fixtures/programs/edge.ts");
 const SEALED_FIXTURE = "tests/fixtures/sealed-secrets/opcua-credentials.yaml";
 const MIXED = {
   config: {
+    // Edge clusters only: the stack file's KubeEdge deployments name templates this case replaces.
+    "edp:kubeEdge": {},
     "edp:edgeClusters": [
       { name: "site-a", bootstrap: "direct", hosts: ["a-01", "a-02"] },
       { name: "site-b", bootstrap: "direct", hosts: ["b-01"], sealedSecretsKeyVersion: 2, syncInterval: "2m", specialisedHosts: { "b-01": "modbus" } },

@@ -204,6 +204,37 @@ describe("a first deployment, over every stage's whole program", function () {
         assert.deepEqual(deleting.map(label), []);
       });
 
+      it("installs KubeEdge in order: DaemonSet exclusions and namespace, CloudCore, its stream certificate, a restart, then the token; the Service and node deployments after CloudCore", () => {
+        const problems: string[] = [];
+        for (const ke of run.ofType("edp:kubeedge:KubeEdge")) {
+          const mine = run.resources.filter((r) => r.parent === ke.urn);
+          const byType = (type: string, name?: string) => mine.filter((r) => r.type === type && (name === undefined || r.name.endsWith(name)));
+          const [release] = byType("kubernetes:helm.sh/v3:Release", "-cloudcore");
+          const exclusions = mine.filter((r) => r.inputs.kind === "edp:kubeedge:daemonset-exclusion");
+          const [namespace] = byType("kubernetes:core/v1:Namespace", "-namespace");
+          const [secretPatch] = byType("kubernetes:core/v1:SecretPatch");
+          const [restart] = byType("kubernetes:apps/v1:DeploymentPatch");
+          const token = mine.find((r) => r.inputs.kind === "edp:kubeedge:token");
+          const service = byType("kubernetes:core/v1:Service")[0];
+          if (!release || !namespace || !secretPatch || !restart || !token || !service || exclusions.length === 0) {
+            problems.push(`${label(ke)}: missing part (release, namespace, stream patch, restart, token, service or exclusions)`);
+            continue;
+          }
+          const waits = (r: RecordedResource, on: RecordedResource, why: string) => {
+            if (graph.waitsForAny(r.urn, [on]).length === 0) problems.push(`${label(r)} does not wait for ${label(on)}: ${why}`);
+          };
+          // No edge node may join while kube-proxy or the CNI could still land on it (the guide's §2.6).
+          for (const e of exclusions) waits(release, e, "DaemonSets must exclude edge nodes before CloudCore admits one");
+          waits(release, namespace, "CloudCore's namespace");
+          waits(secretPatch, release, "the chart's pre-install hook writes the Secret the patch takes over");
+          waits(restart, secretPatch, "CloudCore reads its stream certificate at start");
+          waits(token, restart, "CloudCore writes tokensecret when it starts");
+          waits(service, release, "the load balancer forwards to CloudCore's pods");
+          for (const d of byType("kubernetes:helm.sh/v3:Release").filter((r) => r !== release)) waits(d, release, "a deployment on a KubeEdge node needs CloudCore");
+        }
+        assert.deepEqual(problems, []);
+      });
+
       it("registers every Kubernetes object with an explicit provider (the default one is disabled)", () => {
         const defaulted = run.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:") && !r.providerRef).map(label);
         assert.deepEqual(defaulted, []);

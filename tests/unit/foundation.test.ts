@@ -107,9 +107,13 @@ describe("foundation per stage", function () {
       it("has one security group for the cluster nodes, open to the VPC and pod network only", () => {
         const groups = run.ofType(T.sg).filter((g) => g.urn.includes("edp:foundation:Foundation$"));
         assert.equal(groups.length, 1);
-        const rules = run.ofType(T.sgRule).filter((r) => r.inputs.securityGroupId === idOf(T.sg, groups[0].name));
+        const onGroup = run.ofType(T.sgRule).filter((r) => r.inputs.securityGroupId === idOf(T.sg, groups[0].name));
+        const rules = onGroup.filter((r) => r.urn.includes("edp:foundation:Foundation$"));
         assert.deepEqual(rules.map((r) => r.inputs.cidrIp).sort(), [file["edp:network"].podCidr, file["edp:network"].vpcCidr].sort());
         assert.ok(rules.every((r) => r.inputs.cidrIp !== "0.0.0.0/0"));
+        // Beyond the foundation's, only KubeEdge's node ports behind CloudCore's load balancer (components/kubeedge).
+        const others = onGroup.filter((r) => !rules.includes(r));
+        assert.deepEqual(others.filter((r) => !(r.urn.includes("edp:kubeedge:KubeEdge$") && /^3000[0-4]\/3000[0-4]$/.test(String(r.inputs.portRange)))).map((r) => r.name), []);
       });
 
       it("creates an ACK managed cluster without workers, sized node pools, and deletion protection in production only", () => {
