@@ -225,7 +225,8 @@ describe("edge fleet status in Prometheus, over every stage's whole program", ()
       it("reads exactly the stage's status objects, serves them to Prometheus only, and alerts on stale and failed clusters", async () => {
         const run = await runStage(stage);
         const file = YAML.parse(fs.readFileSync(path.resolve(__dirname, `../../Pulumi.${stage}.yaml`), "utf8")) as { config: Record<string, unknown> };
-        const names = ((file.config["edp:edgeClusters"] ?? []) as { name: string }[]).map((c) => c.name).sort();
+        // K3s sites are edge clusters bootstrapped by their servers' enrolment: they report too.
+        const names = [...((file.config["edp:edgeClusters"] ?? []) as { name: string }[]), ...((file.config["edp:sites"] ?? []) as { name: string }[])].map((c) => c.name).sort();
         assert.ok(names.length > 0, `${stage} has edge clusters`);
 
         const deployment = run.ofType("kubernetes:apps/v1:Deployment").find((d) => (d.inputs.metadata as { name: string }).name === FLEET_EXPORTER);

@@ -182,7 +182,7 @@ describe("KubeEdge placement", () => {
   it("pins a deployment to its node by host name, tolerating the edge taint and the node's own, with the template's placeholders", () => {
     const node = { name: "lab-kubeedge-02", labels: {}, taints: [{ key: "edp/gpu", value: "yes", effect: "NoExecute" as const }] };
     const template = { chart: "c", repository: "https://charts.example.net", version: "1.0.0", values: { id: "{{uuid}}", n: "{{name}}", ep: "opc.tcp://{{hostname}}:4840", tolerations: [{ key: "k", operator: "Exists" }] } };
-    const values = kubeEdgeDeploymentValues("testing", { name: "d1", template: "c", node: node.name, values: { extra: "{{name}}" } }, template, node, "factoryplus.app.amrc.co.uk/specialised");
+    const values = kubeEdgeDeploymentValues("testing", { name: "d1", template: "c", node: node.name, values: { extra: "{{name}}" } }, template, node, "edp/specialised");
     assert.deepEqual(values, {
       id: kubeEdgeDeploymentUuid("testing", "d1"),
       n: "d1",
