@@ -44,6 +44,7 @@ export interface StageSecrets {
   ddmFiles?: pulumi.Output<Record<string, string>>;
   issuerCa?: pulumi.Output<CertificateAndKey>;
   deviceCa?: pulumi.Output<CertificateAndKey>;
+  alertingSecrets?: pulumi.Output<Record<string, string>>;
 }
 
 export interface StageConfig extends StageInput {
@@ -180,6 +181,7 @@ export function parseStageConfig(raw: RawConfig): StageConfig {
       ddmFiles: secretOf<Record<string, string>>(secretValues.ddmFiles),
       issuerCa: secretOf<CertificateAndKey>(secretValues.issuerCa),
       deviceCa: secretOf<CertificateAndKey>(secretValues.deviceCa),
+      alertingSecrets: secretOf<Record<string, string>>(secretValues.alertingSecrets),
     },
   };
 }

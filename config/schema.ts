@@ -121,6 +121,22 @@ const monitoringSchema = z.strictObject({
   lokiRetentionHours: positiveInt,
 });
 
+const alertingSchema = z.strictObject({
+  /** E-mail receiver: recipients, sender, SMTP server (host:port, STARTTLS); the password is edp:alertingSecrets.smtpPassword. */
+  email: z
+    .strictObject({
+      to: z.array(z.email({ error: "is not an e-mail address" })).min(1, "needs at least one recipient"),
+      from: z.email({ error: "is not an e-mail address" }),
+      smarthost: z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?:[0-9]{1,5}$/, "is not host:port such as smtp.example.net:587"),
+      username: z.string().min(1).optional(),
+    })
+    .optional(),
+  /** Webhook receiver; its URL (which carries a token) is edp:alertingSecrets.webhookUrl. */
+  webhook: z.strictObject({ sendResolved: z.boolean().default(true) }).optional(),
+  /** Dead man's switch: the always-firing Watchdog alert goes to edp:alertingSecrets.deadMansSwitchUrl this often. */
+  deadMansSwitch: z.strictObject({ repeatInterval: z.string().regex(/^[0-9]+[mh]$/, "is not a duration such as 5m").default("5m") }).optional(),
+});
+
 const edgeClusterSchema = z.strictObject({
   name: dnsLabel,
   /** direct: the program reaches the cluster with a kubeconfig; script: it emits a bootstrap script. */
@@ -182,6 +198,8 @@ export const stageSchema = z.strictObject({
   vault: vaultSchema,
   e3: e3Schema,
   monitoring: monitoringSchema,
+  /** Where Alertmanager sends alerts (receivers) and the dead man's switch. */
+  alerting: alertingSchema,
   edgeClusters: z.array(edgeClusterSchema).default([]),
   chartTemplates: z.record(z.string(), chartTemplateSchema).default({}),
   deployments: z.array(deploymentSchema).default([]),
@@ -206,6 +224,8 @@ export const SECRET_KEYS = {
   issuerCa: "object",
   /** The edge-device CA as { crt, key } PEM; Vault generates one when absent. */
   deviceCa: "object",
+  /** Alertmanager's credentials: { smtpPassword, webhookUrl, deadMansSwitchUrl }, as edp:alerting needs them. */
+  alertingSecrets: "object",
 } as const;
 export type SecretKey = keyof typeof SECRET_KEYS;
 

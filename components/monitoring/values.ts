@@ -1,5 +1,6 @@
 /** Values of kube-prometheus-stack, loki and promtail, as pure functions of typed input. */
 import type { Stage, StageConfig } from "../../config";
+import { type Alerting, alertmanagerConfig, RECEIVER_SECRET } from "./alerting";
 import { grafanaComDashboards } from "./dashboards";
 
 const res = (cpu: string, memory: string, cpuLimit: string, memoryLimit: string) => ({ requests: { cpu, memory }, limits: { cpu: cpuLimit, memory: memoryLimit } });
@@ -27,6 +28,8 @@ export interface StackValuesInput {
   grafanaHost: string;
   oidc: GrafanaOidc;
   lokiNamespace: string;
+  /** Receivers and dead man's switch (edp:alerting). */
+  alerting: Alerting;
 }
 
 /** JMESPath Grafana evaluates on the ID token's claims to pick the user's role. */
@@ -47,13 +50,18 @@ export function kubePrometheusStackValues(input: StackValuesInput) {
         serviceMonitorSelectorNilUsesHelmValues: false,
         podMonitorSelectorNilUsesHelmValues: false,
         ruleSelectorNilUsesHelmValues: false,
+        // ScrapeConfigs: targets outside the cluster, such as E3's node exporter.
+        scrapeConfigSelectorNilUsesHelmValues: false,
         storageSpec: {
           volumeClaimTemplate: { spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: disk(input.monitoring.prometheusStorageGb) } } } },
         },
       },
     },
     alertmanager: {
+      config: alertmanagerConfig(input.alerting, input.stage),
       alertmanagerSpec: {
+        // Mounted at /etc/alertmanager/secrets/<name>/: the config reads passwords and URLs from files.
+        secrets: [RECEIVER_SECRET.name],
         replicas: ha ? 2 : 1,
         resources: res("20m", "64Mi", "200m", "256Mi"),
         storage: { volumeClaimTemplate: { spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: disk(MIN_DISK_GB) } } } } },
