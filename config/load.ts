@@ -45,6 +45,7 @@ export interface StageSecrets {
   ddmFiles?: pulumi.Output<Record<string, string>>;
   issuerCa?: pulumi.Output<CertificateAndKey>;
   deviceCa?: pulumi.Output<CertificateAndKey>;
+  alertingSecrets?: pulumi.Output<Record<string, string>>;
 }
 
 export interface StageConfig extends StageInput {
@@ -187,6 +188,7 @@ const PROVIDER_SECRETS = ["alicloud:accessKey", "alicloud:secretKey", "alicloud:
 const REQUIRED_SECRETS: Partial<Record<SecretKey, string>> = {
   dockerPullJson: "the docker-pull Secret holds the registry's pull credentials (manual §3.2.2): pulumi config set --secret edp:dockerPullJson < config.json",
   ddmFiles: "datadirectormangement-files needs DAIM's GPG values (manual §3.2.2): pulumi config set --secret --path 'edp:ddmFiles.DDM_REV' …",
+  alertingSecrets: "Alertmanager's receivers need their credentials (edp:alerting): pulumi config set --secret --path 'edp:alertingSecrets.smtpPassword' …",
 };
 
 function namespaceProblems(raw: RawConfig): ConfigProblem[] {
@@ -322,6 +324,7 @@ export function parseStageConfig(raw: RawConfig): StageConfig {
       ddmFiles: secretOf<Record<string, string>>(secretValues.ddmFiles),
       issuerCa: secretOf<CertificateAndKey>(secretValues.issuerCa),
       deviceCa: secretOf<CertificateAndKey>(secretValues.deviceCa),
+      alertingSecrets: secretOf<Record<string, string>>(secretValues.alertingSecrets),
     },
   };
 }

@@ -145,6 +145,35 @@ const monitoringSchema = z.strictObject({
     .describe("How long Loki keeps logs, in hours (Loki's minimum: 24)."),
 });
 
+const alertingSchema = z.strictObject({
+  email: z
+    .strictObject({
+      to: z.array(z.email({ error: "is not an e-mail address" }).max(MAX_NAME_LENGTH)).min(1, "needs at least one recipient").describe("Recipients of every alert."),
+      from: z.email({ error: "is not an e-mail address" }).max(MAX_NAME_LENGTH).describe("Sender address of Alertmanager's mails."),
+      smarthost: z
+        .string()
+        .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?:[0-9]{1,5}$/, "is not host:port such as smtp.example.net:587")
+        .describe("SMTP server as host:port (STARTTLS)."),
+      username: z.string().min(1).max(MAX_NAME_LENGTH).optional().describe("SMTP login; its password is edp:alertingSecrets.smtpPassword."),
+    })
+    .optional()
+    .describe("E-mail receiver; at least one of email or webhook."),
+  webhook: z
+    .strictObject({ sendResolved: z.boolean().default(true).describe("Also notify when an alert resolves.") })
+    .optional()
+    .describe("Webhook receiver; its URL (it carries a token) is edp:alertingSecrets.webhookUrl."),
+  deadMansSwitch: z
+    .strictObject({
+      repeatInterval: z
+        .string()
+        .regex(/^[1-9][0-9]{0,3}[mh]$/, "is not a duration such as 5m")
+        .default("5m")
+        .describe("How often the always-firing Watchdog alert is sent."),
+    })
+    .optional()
+    .describe("Dead man's switch: Watchdog goes to edp:alertingSecrets.deadMansSwitchUrl; required beyond testing."),
+});
+
 const edgeClusterSchema = z.strictObject({
   name: dnsLabel.describe("Edge cluster name (unique)."),
   bootstrap: z
@@ -199,7 +228,7 @@ export const stageSchema = z.strictObject({
     .strictObject({
       vpcCidr: cidr.describe("VPC CIDR (/8 to /28), outside the ranges Alibaba Cloud reserves."),
       zones: z.array(zoneSchema).min(2, "needs at least two zones so the cluster survives the loss of one").describe("At least two zones, each with its vSwitch."),
-      podCidr: cidr.describe("Pod CIDR (Flannel), disjoint from the VPC and service CIDRs; a /24 per node."),
+      podCidr: cidr.describe("Pod CIDR, disjoint from the VPC and service CIDRs; used by an adopted cluster's checks only: a created cluster runs Terway, whose pods take vSwitch addresses."),
       serviceCidr: cidr.describe("Service CIDR (/16 to /24), disjoint from the VPC and pod CIDRs."),
     })
     .describe("The stage's VPC, vSwitches and cluster address ranges; all disjoint."),
@@ -222,6 +251,7 @@ export const stageSchema = z.strictObject({
   vault: vaultSchema.describe("Vault and the device PKI."),
   e3: e3Schema.describe("The E3 endpoint VM."),
   monitoring: monitoringSchema.describe("Prometheus and Loki."),
+  alerting: alertingSchema.describe("Where Alertmanager sends alerts (receivers) and the dead man's switch."),
   edgeClusters: z.array(edgeClusterSchema).default([]).describe("Edge Kubernetes clusters that pull their desired state."),
   chartTemplates: z
     .record(templateName, chartTemplateSchema)
@@ -249,6 +279,8 @@ export const SECRET_KEYS = {
   issuerCa: "object",
   /** The edge-device CA as { crt, key } PEM; Vault generates one when absent. */
   deviceCa: "object",
+  /** Alertmanager's credentials: { smtpPassword, webhookUrl, deadMansSwitchUrl }, as edp:alerting needs them. */
+  alertingSecrets: "object",
 } as const;
 export type SecretKey = keyof typeof SECRET_KEYS;
 
@@ -260,6 +292,8 @@ export const SECRET_KEY_DOCS: Record<SecretKey, string> = {
   ddmFiles: "Required. The datadirectormangement-files values (the manual's DDM_* variables): every GPG value; the SSH pair both or neither.",
   issuerCa: "The platform CA { crt, key } in PEM: a CA certificate, valid now, and its own unencrypted key; generated when absent.",
   deviceCa: "The edge-device CA { crt, key } in PEM, as issuerCa; edp:vault.deviceCertTtlDays must end before it expires; Vault generates one (10 years) when absent.",
+  alertingSecrets:
+    "Alertmanager's credentials { smtpPassword, webhookUrl, deadMansSwitchUrl }: each one edp:alerting needs (smtpPassword when email.username is set, webhookUrl for webhook, deadMansSwitchUrl for deadMansSwitch); the URLs https://.",
 };
 
 export const REQUIRED_IMAGE_SERVICES = EDP_SERVICES;

@@ -20,9 +20,17 @@ export interface CentralClusterParts {
   clusterId?: pulumi.Output<string>;
 }
 
-/** Addons ACK installs at creation. Ingress is the platform's own ingress-nginx on the stage's existing SLB. */
+/**
+ * The CNI: Terway with network policy enforcement. Flannel, ACK's other choice, ignores
+ * NetworkPolicy objects, so every default-deny of the platform would be decoration. Terway gives
+ * pods addresses from the pod vSwitches (ENI multi-IP mode) and enforces policies with its
+ * Cilium-based datapath when NetworkPolicy is "true".
+ */
+export const CNI_ADDON = { name: "terway-eniip", config: JSON.stringify({ IPVlan: "false", NetworkPolicy: "true", ENITrunking: "false" }) };
+
+/** Addons ACK installs at creation. Ingress is the platform's own pair of ingress-nginx controllers. */
 export const ACK_ADDONS = [
-  { name: "flannel" },
+  CNI_ADDON,
   { name: "csi-plugin" },
   { name: "csi-provisioner" },
   { name: "nginx-ingress-controller", disabled: true },
@@ -57,7 +65,8 @@ function createAck(scope: Scope, network: Network): CentralClusterParts {
       clusterSpec: spec.clusterSpec,
       version: spec.kubernetesVersion,
       vswitchIds,
-      podCidr: cfg.network.podCidr,
+      // Terway: pods take addresses from the nodes' vSwitches (same zones), not from a pod CIDR.
+      podVswitchIds: vswitchIds,
       serviceCidr: cfg.network.serviceCidr,
       // Egress is the foundation's NAT gateway; ACK must not create a second one.
       newNatGateway: false,

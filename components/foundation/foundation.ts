@@ -10,6 +10,7 @@ import type { AccessKeyPair, CentralCluster, FoundationOutputs } from "../contra
 import { createCentralCluster } from "./cluster";
 import { createDnsRecords, lookupIngressAddress } from "./dns";
 import { createIdentity } from "./identities";
+import { createInternalIngressBalancer } from "./internal-ingress";
 import { createKeys } from "./kms";
 import { createNetwork } from "./network";
 import { backupWriterPolicy, vaultSnapshotWriterPolicy, vaultUnsealPolicy } from "./policies";
@@ -43,6 +44,8 @@ export class Foundation extends pulumi.ComponentResource implements FoundationOu
   public readonly identities: FoundationOutputs["identities"];
   public readonly e3Eip: FoundationOutputs["e3Eip"];
   public readonly ingressAddress: pulumi.Output<string>;
+  /** The intranet load balancer of the internal ingress controller (VPC-internal names). */
+  public readonly internalIngress: { loadBalancerId: pulumi.Output<string>; address: pulumi.Output<string> };
   /** The stage's egress address (NAT gateway EIP), for allow-lists elsewhere. */
   public readonly egressAddress: pulumi.Output<string>;
   /** Security group of the cluster nodes (the E3 host's is the E3 component's). */
@@ -119,8 +122,9 @@ export class Foundation extends pulumi.ComponentResource implements FoundationOu
     this.e3Eip = { id: e3Eip.id, ipAddress: e3Eip.ipAddress };
 
     this.ingressAddress = lookupIngressAddress(scope);
-    const dns = createDnsRecords(scope, network.vpc.id, this.ingressAddress, e3Eip.ipAddress);
-    this.dnsNames = Object.fromEntries(dns.plan.map((r) => [r.name, r.fqdn]));
+    this.internalIngress = createInternalIngressBalancer(scope, network);
+    const dns = createDnsRecords(scope, network.vpc.id, { ingress: this.ingressAddress, internalIngress: this.internalIngress.address, e3: e3Eip.ipAddress });
+    this.dnsNames = Object.fromEntries(dns.plan.map((r) => [r.key, r.fqdn]));
 
     this.registerOutputs({
       vpcId: this.vpcId,
@@ -132,6 +136,7 @@ export class Foundation extends pulumi.ComponentResource implements FoundationOu
       bucketKmsKeyId: this.bucketKmsKeyId,
       e3Eip: this.e3Eip,
       ingressAddress: this.ingressAddress,
+      internalIngress: this.internalIngress,
       egressAddress: this.egressAddress,
       securityGroupIds: this.securityGroupIds,
       dnsNames: this.dnsNames,

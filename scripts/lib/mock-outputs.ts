@@ -92,6 +92,11 @@ export const CALL_RESULTS: Record<string, (inputs: Props) => Props> = {
     const balancers = ids.map((id) => ({ id, loadBalancerId: id, loadBalancerName: `ingress-${id}`, address: docIp(id), addressType: "internet", status: "active" }));
     return { id: "eu-central-1", ids, names: balancers.map((b) => b.loadBalancerName), balancers, slbs: [], totalCount: balancers.length };
   },
+  // An instance looked up by id: the cloud answers with its private address.
+  "alicloud:ecs/getInstances:getInstances": (i) => {
+    const ids = Array.isArray(i.ids) ? i.ids.map(String) : [];
+    return { ids, names: ids, instances: ids.map((id) => ({ id, name: id, privateIp: privateIp(id), status: "Running" })), totalCount: ids.length };
+  },
   "alicloud:index/getRegions:getRegions": () => ({ ids: ["eu-central-1"], regions: [{ id: "eu-central-1", localName: "Frankfurt" }] }),
   "alicloud:ecs/getImages:getImages": (i) => ({
     ids: ["debian_12_10_x64_20G_alibase_20250610.vhd"],
@@ -112,3 +117,8 @@ RESOURCE_OUTPUTS["alicloud:kms/ciphertext:Ciphertext"] = (name) => ({ ciphertext
 // Dynamic resources share one type token; each answers by the `kind` its inputs carry.
 RESOURCE_OUTPUTS["pulumi-nodejs:dynamic:Resource"] = (name, i) =>
   i.kind === "edp:vault:bootstrap" ? { keys: mockVaultKeys(name, Number(i.shares ?? 5)), initialisedAt: "2026-01-01T00:00:00.000Z" } : {};
+// The intranet load balancer the foundation creates: a private address, as the cloud allocates one.
+RESOURCE_OUTPUTS["alicloud:slb/applicationLoadBalancer:ApplicationLoadBalancer"] = (name, i) => ({
+  address: i.addressType === "intranet" ? privateIp(name) : docIp(name),
+  status: "active",
+});

@@ -9,7 +9,7 @@ import YAML from "yaml";
 import { bucketNameProblem, E3_NAMES } from "../../components/foundation";
 import type { RamPolicyDocument } from "../../components/shared/ram-policy";
 import { STAGES } from "../../config";
-import { docIp, mockId, mockKubeconfig } from "../../scripts/lib/mock-outputs";
+import { docIp, mockId, mockKubeconfig, privateIp } from "../../scripts/lib/mock-outputs";
 import { ROOT, type RecordedResource, runStage, type StageRun } from "../harness/stage";
 
 interface StackFile {
@@ -117,7 +117,14 @@ describe("foundation per stage", function () {
         assert.equal(run.ofType(T.ack).length, 1);
         assert.equal(ack.inputs.clusterSpec, spec.clusterSpec);
         assert.equal(ack.inputs.version, spec.kubernetesVersion);
-        assert.equal(ack.inputs.podCidr, file["edp:network"].podCidr);
+        // Terway, with network policy enforcement: pods on the nodes' vSwitches, no Flannel pod CIDR.
+        assert.equal(ack.inputs.podCidr, undefined);
+        assert.deepEqual(ack.inputs.podVswitchIds, ack.inputs.vswitchIds);
+        const addons = ack.inputs.addons as { name: string; config?: string; disabled?: boolean }[];
+        assert.ok(!addons.some((a) => a.name === "flannel"), "Flannel ignores NetworkPolicy");
+        const terway = addons.find((a) => a.name.startsWith("terway"));
+        assert.ok(terway && !terway.disabled, "no Terway addon");
+        assert.equal(JSON.parse(String(terway.config)).NetworkPolicy, "true");
         assert.equal(ack.inputs.serviceCidr, file["edp:network"].serviceCidr);
         assert.equal((ack.inputs.vswitchIds as string[]).length, file["edp:network"].zones.length);
         assert.equal(ack.inputs.newNatGateway, false);
@@ -235,20 +242,25 @@ describe("foundation per stage", function () {
         assert.deepEqual(list?.Condition, { StringLike: { "oss:Prefix": [`${stage}/*`] } });
       });
 
-      it("points platform names at the ingress SLB, E3 names at the E3 EIP, and edp-service at the SLB inside the VPC only", () => {
+      it("points public platform names at the ingress SLB, E3 names at the E3 EIP, and the internal names at the intranet SLB inside the VPC only", () => {
         const ingress = docIp(file["edp:ingress"].loadBalancerId);
         const e3 = docIp("edp-e3-eip");
         assert.equal(run.output("ingressAddress").value, ingress);
         assert.equal(run.output("e3Address").value, e3);
         const records = Object.fromEntries(run.ofType(T.dns).map((r) => [String(r.inputs.rr).split(".")[0], r.inputs]));
-        for (const n of ["edp-portal", "grafana"]) assert.deepEqual([records[n].domainName, records[n].rr, records[n].type, records[n].value], ["example-edp.net", `${n}.api.${stage}`, "A", ingress]);
+        for (const n of ["edp-portal", "grafana", "keycloak"]) assert.deepEqual([records[n].domainName, records[n].rr, records[n].type, records[n].value], ["example-edp.net", `${n}.api.${stage}`, "A", ingress]);
         for (const n of E3_NAMES) assert.deepEqual([records[n].rr, records[n].value], [`${n}.api.${stage}`, e3]);
         assert.equal(records["edp-service"], undefined, "edp-service must not be public");
         const zone = run.get(T.zone, "edp-internal-zone");
         assert.equal(zone.inputs.zoneName, "example-edp.internal");
         assert.deepEqual(run.get(T.zoneAttach, "edp-internal-zone").inputs.vpcs, [{ vpcId: idOf(T.vpc, "edp-vpc") }]);
-        const svc = run.get(T.zoneRecord, "edp-dns-edp-service").inputs;
-        assert.deepEqual([svc.zoneId, svc.rr, svc.type, svc.value], [idOf(T.zone, "edp-internal-zone"), `edp-service.api.${stage}`, "A", ingress]);
+        const internal = run.get("alicloud:slb/applicationLoadBalancer:ApplicationLoadBalancer", "edp-internal-ingress");
+        assert.equal(internal.inputs.addressType, "intranet");
+        const internalAddress = privateIp("edp-internal-ingress");
+        for (const n of ["edp-service", "keycloak", "loki"]) {
+          const rec = run.get(T.zoneRecord, `edp-dns-${n}-internal`).inputs;
+          assert.deepEqual([rec.zoneId, rec.rr, rec.type, rec.value], [idOf(T.zone, "edp-internal-zone"), `${n}.api.${stage}`, "A", internalAddress], n);
+        }
       });
 
       it("reserves the E3 EIP, protected in production", () => {
