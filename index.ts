@@ -36,6 +36,7 @@ const postgres = new Postgres("postgres", {
   backupBucket: foundation.buckets.backup,
   ossEndpoint: foundation.ossInternalEndpoint,
   backupWriter: foundation.identities.backupWriter,
+  backupReader: foundation.identities.backupReader,
 });
 
 // Vault's Ingress waits for the platform's ingress controller, built after Vault (the platform

@@ -116,6 +116,11 @@ const cluster: CheckFn = (cfg, { secrets }) => {
     if (names.has(p.name)) out.push({ key: `edp:cluster.create.nodePools[${i}].name`, message: `${p.name} is used by another node pool` });
     names.add(p.name);
   });
+  cfg.cluster.create?.apiServerCidrs.forEach((c, i) => {
+    if (cidrOf(c).last - cidrOf(c).first + 1 > 2 ** 24) {
+      out.push({ key: `edp:cluster.create.apiServerCidrs[${i}]`, message: `${c} opens the API server to more than a /8; name the admin networks` });
+    }
+  });
   return out;
 };
 

@@ -73,6 +73,10 @@ const clusterCreateSchema = z.strictObject({
   kubernetesVersion: z.string().regex(/^1\.[0-9]+\.[0-9]+-aliyun\.[0-9]+$/, "is not an ACK version such as 1.33.3-aliyun.1").describe("ACK Kubernetes version, e.g. 1.33.3-aliyun.1."),
   clusterSpec: z.enum(["ack.standard", "ack.pro.small"]).describe("ACK managed cluster edition."),
   nodePools: z.array(nodePoolSchema).min(1, "needs at least one node pool").describe("Worker node pools (at least one)."),
+  apiServerCidrs: z
+    .array(cidr)
+    .min(1, "needs at least one admin network: the API server's access list would admit only the VPC")
+    .describe("Admin networks (operators, the CI runner that runs pulumi up) allowed to reach the API server, besides the VPC and ACK's control plane; none larger than a /8."),
 });
 
 const imagesSchema = z.strictObject({

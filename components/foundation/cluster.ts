@@ -7,6 +7,7 @@ import * as alicloud from "@pulumi/alicloud";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { diskStorageClassArgs } from "../shared/storage";
+import { API_SERVER_PORT, ApiServerAclBinding, apiServerAclEntries } from "./api-server-acl";
 import type { Network } from "./network";
 import type { Scope } from "./scope";
 
@@ -70,7 +71,8 @@ function createAck(scope: Scope, network: Network): CentralClusterParts {
       serviceCidr: cfg.network.serviceCidr,
       // Egress is the foundation's NAT gateway; ACK must not create a second one.
       newNatGateway: false,
-      // The deployer (CI running `pulumi up`) reaches the API server over the internet.
+      // The deployer (CI running `pulumi up`) reaches the API server over the internet, from an
+      // admin network: the listener's whitelist (api-server-acl.ts) admits no one else.
       slbInternetEnabled: true,
       securityGroupId: network.clusterSecurityGroup.id,
       deletionProtection: cfg.protect,
@@ -106,9 +108,21 @@ function createAck(scope: Scope, network: Network): CentralClusterParts {
         { parent, dependsOn: [...network.snatEntries, autoscaler] },
       ),
   );
+  // The API server's public endpoint admits only the admin networks (plus what ACK itself needs).
+  const acl = new alicloud.slb.Acl(
+    `${name}-apiserver-acl`,
+    { name: `${cfg.names.prefix}-apiserver`, ipVersion: "ipv4", entryLists: apiServerAclEntries(cfg.network.vpcCidr, spec.apiServerCidrs), tags },
+    { parent },
+  );
+  const aclBinding = new ApiServerAclBinding(
+    `${name}-apiserver-acl`,
+    { endpoint: `https://slb.${cfg.region}.aliyuncs.com`, region: cfg.region, loadBalancerId: cluster.slbId, port: API_SERVER_PORT, aclId: acl.id },
+    { parent },
+  );
   const credential = alicloud.cs.getClusterCredentialOutput({ clusterId: cluster.id }, { parent });
   const kubeconfig = pulumi.secret(credential.kubeConfig);
-  const provider = providerFor(scope, kubeconfig, cluster.id, pools);
+  // Nothing reaches the API server before its access list is in place.
+  const provider = providerFor(scope, kubeconfig, cluster.id, [...pools, aclBinding]);
   return { provider, kubeconfig, clusterId: cluster.id, diskStorageClass: diskStorageClass(scope, provider) };
 }
 

@@ -13,7 +13,7 @@ import { createIdentity } from "./identities";
 import { createInternalIngressBalancer } from "./internal-ingress";
 import { createKeys } from "./kms";
 import { createNetwork } from "./network";
-import { backupWriterPolicy, vaultSnapshotWriterPolicy, vaultUnsealPolicy } from "./policies";
+import { backupReaderPolicy, backupWriterPolicy, vaultSnapshotWriterPolicy, vaultUnsealPolicy } from "./policies";
 import type { Scope } from "./scope";
 import { createBuckets } from "./storage";
 import { foundationProblems } from "./validate";
@@ -97,6 +97,13 @@ export class Foundation extends pulumi.ComponentResource implements FoundationOu
         pulumi
           .all([this.buckets.backup, keys.buckets.arn])
           .apply(([bucket, arn]) => backupWriterPolicy({ bucket, prefix: `${cfg.stage}/`, kmsKeyArn: arn })),
+      ),
+      backupReader: identity(
+        "pg-backup-reader",
+        `PostgreSQL restore and drill: reads ${cfg.names.backupBucket}/${cfg.stage}/ only`,
+        pulumi
+          .all([this.buckets.backup, keys.buckets.arn])
+          .apply(([bucket, arn]) => backupReaderPolicy({ bucket, prefix: `${cfg.stage}/`, kmsKeyArn: arn })),
       ),
       vaultUnseal: identity("vault-unseal", "Vault auto-unseal with its KMS key only", keys.vaultUnseal.arn.apply(vaultUnsealPolicy)),
       vaultSnapshots: identity(

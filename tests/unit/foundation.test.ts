@@ -221,10 +221,11 @@ describe("foundation per stage", function () {
         const snapshots = `${file["edp:bucketPrefix"]}-${stage}-vault-snapshots`;
         const scopes: Record<string, string[]> = {
           "pg-backup-writer": [`acs:oss:*:*:${backup}/${stage}/*`, `acs:oss:*:*:${backup}`, keyArn("edp-buckets")],
+          "pg-backup-reader": [`acs:oss:*:*:${backup}/${stage}/*`, `acs:oss:*:*:${backup}`, keyArn("edp-buckets")],
           "vault-unseal": [keyArn("edp-vault-unseal")],
           "vault-snapshot-writer": [`acs:oss:*:*:${snapshots}/*`, `acs:oss:*:*:${snapshots}`, keyArn("edp-buckets")],
         };
-        assert.equal(run.ofType(T.policy).filter((p) => p.urn.includes("edp:foundation:Foundation$")).length, 3);
+        assert.equal(run.ofType(T.policy).filter((p) => p.urn.includes("edp:foundation:Foundation$")).length, 4);
         for (const [id, allowed] of Object.entries(scopes)) {
           const doc = policyOf(run, id);
           assert.equal(doc.Version, "1");
@@ -238,6 +239,9 @@ describe("foundation per stage", function () {
           assert.equal(run.get(T.accessKey, `edp-${id}`).inputs.userName, `edp-${stage}-${id}`);
         }
         assert.deepEqual(policyOf(run, "vault-unseal").Statement[0].Action, ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"]);
+        // Restore and drill read only: no action that writes, deletes or makes a data key.
+        const readerActions = policyOf(run, "pg-backup-reader").Statement.flatMap((st) => st.Action);
+        assert.deepEqual(readerActions.sort(), ["kms:Decrypt", "oss:GetObject", "oss:ListObjects"]);
         const list = policyOf(run, "pg-backup-writer").Statement.find((s) => s.Action.includes("oss:ListObjects"));
         assert.deepEqual(list?.Condition, { StringLike: { "oss:Prefix": [`${stage}/*`] } });
       });
@@ -280,15 +284,15 @@ describe("foundation access keys", function () {
     const identities = run.output("identities");
     assert.equal(identities.secret, true, "the access key secrets make the output secret");
     const value = identities.value as Record<string, { accessKeyId: string; accessKeySecret: string }>;
-    assert.deepEqual(Object.keys(value).sort(), ["backupWriter", "vaultSnapshots", "vaultUnseal"]);
-    for (const [id, name] of [["backupWriter", "pg-backup-writer"], ["vaultUnseal", "vault-unseal"], ["vaultSnapshots", "vault-snapshot-writer"]]) {
+    assert.deepEqual(Object.keys(value).sort(), ["backupReader", "backupWriter", "vaultSnapshots", "vaultUnseal"]);
+    for (const [id, name] of [["backupWriter", "pg-backup-writer"], ["backupReader", "pg-backup-reader"], ["vaultUnseal", "vault-unseal"], ["vaultSnapshots", "vault-snapshot-writer"]]) {
       assert.equal(value[id].accessKeyId, idOf(T.accessKey, `edp-${name}`));
       assert.match(value[id].accessKeySecret, /^mock-secret-/);
     }
     assert.equal(run.output("kmsKeyId").value, idOf(T.key, "edp-vault-unseal"), "kmsKeyId is the Vault unseal key");
     assert.equal(run.output("bucketKmsKeyId").value, idOf(T.key, "edp-buckets"));
     const keys = run.ofType(T.accessKey);
-    assert.equal(keys.length, 3);
+    assert.equal(keys.length, 4);
   });
 });
 
