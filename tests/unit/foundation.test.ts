@@ -103,11 +103,11 @@ describe("foundation per stage", function () {
         assert.equal(run.output("egressAddress").value, docIp("edp-nat-eip"));
       });
 
-      it("has one security group for the cluster nodes, open to the VPC and pod network only", () => {
+      it("has one security group for the cluster nodes, open to the VPC only (Terway's pods have VPC addresses)", () => {
         const groups = run.ofType(T.sg).filter((g) => g.urn.includes("edp:foundation:Foundation$"));
         assert.equal(groups.length, 1);
         const rules = run.ofType(T.sgRule).filter((r) => r.inputs.securityGroupId === idOf(T.sg, groups[0].name));
-        assert.deepEqual(rules.map((r) => r.inputs.cidrIp).sort(), [file["edp:network"].podCidr, file["edp:network"].vpcCidr].sort());
+        assert.deepEqual(rules.map((r) => r.inputs.cidrIp), [file["edp:network"].vpcCidr]);
         assert.ok(rules.every((r) => r.inputs.cidrIp !== "0.0.0.0/0"));
       });
 
