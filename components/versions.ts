@@ -53,4 +53,8 @@ export const IMAGES = {
   postgres: "ghcr.io/cloudnative-pg/postgresql:17.9-standard-trixie",
   // PostgreSQL backups and Vault snapshots upload to OSS with rclone (provider "Alibaba").
   rclone: "docker.io/rclone/rclone:1.71.2",
+  // The restore Job copies kubectl (to pause the PgBouncer Pooler) from Flux's CLI image: Alpine
+  // with kubectl at /usr/local/bin/kubectl (fluxcd/flux2's Dockerfile), the Flux release the edge
+  // clusters run (the flux2 chart's appVersion).
+  fluxCli: "ghcr.io/fluxcd/flux-cli:v2.7.2",
 } satisfies Record<string, string>;

@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { crossChecks } from "./checks";
-import { ConfigError, type ConfigProblem, keyPath } from "./load";
+import { ConfigError, type ConfigProblem, describeIssue, keyPath, parseValue } from "./load";
 import { type StageNames, stageNames } from "./naming";
 import { type StageInput, stageSchema } from "./schema";
 import { CONFIG_NAMESPACE } from "./stages";
@@ -37,18 +37,6 @@ export interface FleetConfig extends FleetInput {
 
 const toFleetKey = (key: string) => (key.startsWith(`${CONFIG_NAMESPACE}:`) ? `${FLEET_NAMESPACE}:${key.slice(CONFIG_NAMESPACE.length + 1)}` : key);
 
-function parseValue(raw: string): unknown {
-  const t = raw.trim();
-  if (/^[[{]/.test(t)) {
-    try {
-      return JSON.parse(t);
-    } catch {
-      return raw;
-    }
-  }
-  return raw;
-}
-
 /** Validates a shard's raw config (full keys to strings); throws a ConfigError naming every problem. */
 export function parseFleetConfig(raw: { values: Record<string, string>; stack: string }): FleetConfig {
   const problems: ConfigProblem[] = [];
@@ -71,11 +59,10 @@ export function parseFleetConfig(raw: { values: Record<string, string>; stack: s
     }
     input[name] = parseValue(value);
   }
-  const result = fleetSchema.safeParse(input);
+  const result = fleetSchema.safeParse(input, { reportInput: true });
   if (!result.success) {
     for (const issue of result.error.issues) {
-      const message = issue.code === "invalid_type" && issue.input === undefined ? `is required (expected ${issue.expected})` : issue.message;
-      problems.push({ key: toFleetKey(keyPath(issue.path)), message });
+      problems.push({ key: toFleetKey(keyPath(issue.path)), message: describeIssue(issue) });
     }
     throw new ConfigError(problems);
   }

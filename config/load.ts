@@ -92,7 +92,8 @@ function typeOf(v: unknown): string {
   return `a ${typeof v}`;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+/** The message of a zod issue, naming what is wrong without echoing the value. */
+export function describeIssue(issue: z.core.$ZodIssue): string {
   // parse() runs with reportInput, so a missing value is the only one whose input is undefined.
   const missing = issue.input === undefined;
   if (issue.code === "invalid_type") return missing ? `is required (expected ${issue.expected})` : `is ${typeOf(issue.input)}; expected ${issue.expected}`;
@@ -154,7 +155,8 @@ function unknownKeyProblems(issue: z.core.$ZodIssueUnrecognizedKeys): ConfigProb
   });
 }
 
-function parseValue(raw: string): unknown {
+/** A config value as the CLI stores it (a string) to what it holds: JSON objects, lists, numbers and booleans parsed; anything else as given. */
+export function parseValue(raw: string): unknown {
   const trimmed = raw.trim();
   if (/^[[{]/.test(trimmed) || /^-?[0-9]+(\.[0-9]+)?$/.test(trimmed) || trimmed === "true" || trimmed === "false") {
     try {

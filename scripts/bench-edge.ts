@@ -25,6 +25,8 @@ import { type RunOptions, runProgram } from "./lib/mock-runtime";
 
 const ROOT = path.resolve(__dirname, "..");
 const FLOOR_PROGRAM = path.join(ROOT, "scripts/lib/floor-program.ts");
+/** EDP_BENCH_PROF=<dir>: every measured child writes a V8 CPU profile there (open it in Chrome's DevTools). */
+const PROF_ARGS = process.env.EDP_BENCH_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.EDP_BENCH_PROF}`] : [];
 
 interface ChildResult {
   clusters: number;
@@ -153,7 +155,7 @@ function runChildAsync(dir: string, name: string, options: object): Promise<Chil
   fs.writeFileSync(optionsFile, JSON.stringify(options));
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ["--import", "tsx", __filename, "--child", optionsFile, resultFile], { cwd: ROOT, maxBuffer: 256 * 1024 * 1024 }, (err, _out, stderr) => {
+    execFile(process.execPath, [...PROF_ARGS, "--import", "tsx", __filename, "--child", optionsFile, resultFile], { cwd: ROOT, maxBuffer: 256 * 1024 * 1024 }, (err, _out, stderr) => {
       if (err) return reject(new Error(`${name}: ${stderr || err.message}`));
       const r = JSON.parse(fs.readFileSync(resultFile, "utf8")) as ChildResult;
       if (r.error) return reject(new Error(`${name}: ${r.error}`));
@@ -184,7 +186,7 @@ function parent(argv: string[]) {
     const resultFile = path.join(dir, `result-${name}.json`);
     fs.writeFileSync(optionsFile, JSON.stringify(options));
     const started = Date.now();
-    execFileSync(process.execPath, ["--import", "tsx", __filename, "--child", optionsFile, resultFile], {
+    execFileSync(process.execPath, [...PROF_ARGS, "--import", "tsx", __filename, "--child", optionsFile, resultFile], {
       cwd: ROOT,
       stdio: ["ignore", "ignore", "inherit"],
       env: { ...process.env, EDP_FLOOR_RECORDS: path.join(dir, "records.json") },

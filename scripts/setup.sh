@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests need on a fresh Debian 12 machine with Node 20: the Debian packages
+# Installs what the tests need on a fresh Debian 12 machine with any Node >= 20 (npm ci brings the
+# project's own Node 24, the pinned `node` package, which every npm script runs under): the Debian packages
 # listed in .ci/debian-packages.txt (as root, or with sudo), the pinned npm packages, the pinned
 # Helm 3 the chart tests render with, and the chart cache (scripts/charts.ts: from
 # EDP_CHART_ARCHIVES or ../shared/charts, else `helm pull`; every archive checked by digest).

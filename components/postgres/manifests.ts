@@ -25,6 +25,8 @@ export interface PostgresNames {
   readerSecret: string;
   scriptsConfigMap: string;
   serviceAccount: string;
+  /** Service account of the restore Jobs: the only one with an API token, allowed to pause the pooler. */
+  restoreServiceAccount: string;
   pooler: string;
 }
 
@@ -37,6 +39,7 @@ export function postgresNames(namespace = "postgres"): PostgresNames {
     readerSecret: "pgbackup-oss-reader",
     scriptsConfigMap: "pgbackup-scripts",
     serviceAccount: "pgbackup",
+    restoreServiceAccount: "pgrestore",
     pooler: "postgres-pooler-rw",
   };
 }
@@ -157,6 +160,14 @@ export function jobEnv(kind: JobKind, input: JobInput): EnvVar[] {
     // One name per line; plan.ts's names need no quoting (pglib.sh checks them again).
     ...(kind === "restore" ? [] : [{ name: "PGBACKUP_DATABASES", value: input.databases.join("\n") }]),
     ...(kind === "drill" ? [{ name: "PGDRILL_MAX_AGE_SECONDS", value: String(input.drillMaxAgeSeconds) }] : []),
+    // The restore pauses the PgBouncer Pooler for its swap (pgrestore.sh, step 4).
+    ...(kind === "restore"
+      ? [
+          { name: "POOLER_NAME", value: names.pooler },
+          { name: "POOLER_NAMESPACE", value: names.namespace },
+          { name: "KUBECTL", value: "/tools/kubectl" },
+        ]
+      : []),
     { name: "PGBACKUP_SPOOL", value: "/spool" },
     { name: "TMPDIR", value: "/spool" },
     { name: "HOME", value: "/spool" },
@@ -172,12 +183,13 @@ const restricted = {
   capabilities: { drop: ["ALL"] },
 };
 
-/** The pod of a Job: rclone copied in by an init container, the script run in the server's image. */
+/** The pod of a Job: rclone (and for the restore, kubectl) copied in by init containers, the script run in the server's image. */
 export function jobPodSpec(kind: JobKind, input: JobInput): PodSpec {
   const { names } = input;
   return {
-    serviceAccountName: names.serviceAccount,
-    automountServiceAccountToken: false,
+    // Only the restore talks to the API server (to pause the pooler); backup and drill get no token.
+    serviceAccountName: kind === "restore" ? names.restoreServiceAccount : names.serviceAccount,
+    automountServiceAccountToken: kind === "restore",
     restartPolicy: "Never",
     // uid 26 is the postgres user of the CloudNativePG images.
     securityContext: { runAsNonRoot: true, runAsUser: 26, runAsGroup: 26, fsGroup: 26, seccompProfile: { type: "RuntimeDefault" } },
@@ -190,6 +202,18 @@ export function jobPodSpec(kind: JobKind, input: JobInput): PodSpec {
         volumeMounts: [{ name: "tools", mountPath: "/tools" }],
         resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
       },
+      ...(kind === "restore"
+        ? [
+            {
+              name: "kubectl",
+              image: IMAGES.fluxCli,
+              command: ["cp", "/usr/local/bin/kubectl", "/tools/kubectl"],
+              securityContext: restricted,
+              volumeMounts: [{ name: "tools", mountPath: "/tools" }],
+              resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
+            },
+          ]
+        : []),
     ],
     containers: [
       {

@@ -205,6 +205,29 @@ export class Postgres extends pulumi.ComponentResource {
       { metadata: inNs(names.serviceAccount), automountServiceAccountToken: false },
       { ...child, dependsOn: [ns] },
     );
+    // The restore Jobs' identity: patch exactly the one Pooler (to pause it for the swap).
+    const restoreSa = new k8s.core.v1.ServiceAccount(
+      `${name}-restore-sa`,
+      { metadata: inNs(names.restoreServiceAccount), automountServiceAccountToken: false },
+      { ...child, dependsOn: [ns] },
+    );
+    const restoreRole = new k8s.rbac.v1.Role(
+      `${name}-restore-role`,
+      {
+        metadata: inNs(names.restoreServiceAccount),
+        rules: [{ apiGroups: ["postgresql.cnpg.io"], resources: ["poolers"], resourceNames: [names.pooler], verbs: ["get", "patch"] }],
+      },
+      { ...child, dependsOn: [ns] },
+    );
+    const restoreBinding = new k8s.rbac.v1.RoleBinding(
+      `${name}-restore-binding`,
+      {
+        metadata: inNs(names.restoreServiceAccount),
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: names.restoreServiceAccount },
+        subjects: [{ kind: "ServiceAccount", name: names.restoreServiceAccount, namespace: names.namespace }],
+      },
+      { ...child, dependsOn: [restoreSa, restoreRole] },
+    );
 
     const cronJob = (kind: JobKind, schedule: string, timings: JobTimings) =>
       new k8s.batch.v1.CronJob(
@@ -225,7 +248,7 @@ export class Postgres extends pulumi.ComponentResource {
             }),
           ),
         },
-        { ...child, dependsOn: [cluster, superuser, kind === "backup" ? writer : reader, scripts, sa] },
+        { ...child, dependsOn: [cluster, superuser, kind === "backup" ? writer : reader, scripts, ...(kind === "restore" ? [restoreBinding] : [sa])] },
       );
     cronJob("backup", cfg.postgres.backup.schedule, backupTimings);
     cronJob("drill", cfg.postgres.backup.drillSchedule, drillTimings);

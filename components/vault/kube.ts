@@ -5,7 +5,10 @@
  * unauthenticated `sys/init` endpoint. Only callers allowed `pods/proxy` in the namespace (the
  * deployer) get through.
  */
-import YAML from "yaml";
+// A namespace import: Pulumi serialises the dynamic provider with this module, and under SDK
+// 3.276 the serialised provider saw a default import (`import YAML from "yaml"`) as undefined
+// (tests/integration/vault-bootstrap-provider.test.ts runs it in the SDK's provider host).
+import * as YAML from "yaml";
 import type { TransportOptions } from "./http";
 
 export interface KubeAccess {

@@ -386,6 +386,121 @@ describe("PostgreSQL backup, restore and drill scripts against a real server", f
     }
   });
 
+  describe("with a real PgBouncer in front, as the Pooler", () => {
+    let pgbouncer: ChildProcess | undefined;
+    let pgbPort = 0;
+    const ADMIN_PW = "pgb-admin-secret-1234";
+    const FLEET_PW = "fleet-secret-123456";
+    /** Stands in for the API server and CloudNativePG's pooler controller: records the patch and sends PgBouncer PAUSE (asynchronously, as the operator does) or RESUME. */
+    let kubectl = "";
+    let kubectlLog = "";
+    const pooled = (extra: Record<string, string> = {}) => pg.clientEnv({ PGHOST: "127.0.0.1", PGPORT: String(pgbPort), ...extra });
+
+    before(async function () {
+      const bin = spawnSync("sh", ["-c", "command -v pgbouncer"], { encoding: "utf8" }).stdout.trim();
+      assert.ok(bin, "pgbouncer is not installed: run `npm run setup` (Debian package pgbouncer)");
+      pgbPort = 20000 + Math.floor(Math.random() * 20000);
+      const dir = path.join(pg.dir, "pgbouncer");
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, "userlist.txt"), `"fleet" "${FLEET_PW}"\n"pgbadmin" "${ADMIN_PW}"\n`);
+      fs.writeFileSync(
+        path.join(dir, "pgbouncer.ini"),
+        `[databases]\nfleet = host=127.0.0.1 port=${pg.port} dbname=fleet\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = ${pgbPort}\nunix_socket_dir =\n` +
+          `auth_type = plain\nauth_file = ${dir}/userlist.txt\nadmin_users = pgbadmin\npool_mode = session\nquery_wait_timeout = 60\nlogfile = ${dir}/pgbouncer.log\n`,
+      );
+      if (process.getuid?.() === 0) spawnSync("chown", ["-R", "postgres:postgres", dir]);
+      const runAs = process.getuid?.() === 0 ? ["runuser", "-u", "postgres", "--"] : [];
+      pgbouncer = spawn(runAs[0] ?? bin, [...runAs.slice(1), ...(runAs.length ? [bin] : []), path.join(dir, "pgbouncer.ini")], { stdio: "ignore" });
+      for (let i = 0; i < 50; i++) {
+        if (spawnSync(path.join(pg.bin, "psql"), ["-X", "-A", "-t", "-d", "pgbouncer", "-U", "pgbadmin", "-c", "SHOW VERSION"], { env: pooled({ PGPASSWORD: ADMIN_PW }) }).status === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      kubectlLog = path.join(dir, "kubectl.log");
+      kubectl = path.join(dir, "kubectl");
+      const admin = `PGHOST=127.0.0.1 PGPORT=${pgbPort} PGUSER=pgbadmin PGPASSWORD=${ADMIN_PW} ${path.join(pg.bin, "psql")} -X -d pgbouncer`;
+      fs.writeFileSync(
+        kubectl,
+        `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >>"${kubectlLog}"\ncase "$*" in\n` +
+          `  *'"paused":true'*) (${admin} -c PAUSE >>"${kubectlLog}.pgbouncer" 2>&1 &) ;;\n` +
+          `  *'"paused":false'*) ${admin} -c RESUME >>"${kubectlLog}.pgbouncer" 2>&1 ;;\n  *) exit 1 ;;\nesac\n`,
+        { mode: 0o755 },
+      );
+    });
+
+    after(() => pgbouncer?.kill());
+
+    const fleetEnv = { PGBACKUP_DATABASES: "fleet", POOLER_NAME: "postgres-pooler-rw", POOLER_NAMESPACE: "postgres", POOLER_SETTLE_SECONDS: "1" };
+    const makeFleet = async () => {
+      pg.sql("postgres", `DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'fleet') THEN CREATE ROLE fleet LOGIN PASSWORD '${FLEET_PW}'; END IF; END $$`);
+      pg.sql("postgres", "CREATE DATABASE fleet OWNER fleet");
+      pg.sql("fleet", "SET ROLE fleet; CREATE TABLE beat (id bigint PRIMARY KEY, device text); INSERT INTO beat SELECT g, 'device-' || (g % 997) FROM generate_series(1, 60000) g;");
+      await nextSecond();
+      ok(backup({ PGBACKUP_DATABASES: "fleet" }), "backup of fleet");
+      pg.sql("fleet", "DELETE FROM beat WHERE id > 45000");
+    };
+    const dropFleet = () => {
+      pg.sql("postgres", "DROP DATABASE IF EXISTS fleet WITH (FORCE)");
+      pg.sql("postgres", "DROP DATABASE IF EXISTS pgrestore_old_fleet WITH (FORCE)");
+      pg.sql("postgres", "DROP DATABASE IF EXISTS pgrestore_new_fleet WITH (FORCE)");
+      fs.rmSync(path.join(bucket, STAGE, "fleet"), { recursive: true, force: true });
+    };
+
+    it("pauses the pooler for the swap and resumes it: pooled clients see no error, old rows, then all restored rows", async () => {
+      try {
+        await makeFleet();
+        fs.rmSync(kubectlLog, { force: true });
+        const stop = path.join(pg.dir, "stop-pooled-probing");
+        // Three clients that connect anew for every probe, without pause, so that the swap's
+        // moment (connections refused, sessions ended, renames) cannot fall between probes.
+        const one = `until [ -e "${stop}" ]; do psql -X -A -t -d fleet -c "SELECT 'rows=' || count(*) FROM beat" 2>&1; done`;
+        const probe = `(${one}) & (${one}) & (${one}); wait`;
+        const client = spawn("bash", ["-c", probe], { env: pooled({ PGUSER: "fleet", PGPASSWORD: FLEET_PW }) });
+        let seen = "";
+        client.stdout.on("data", (d: Buffer) => (seen += d.toString()));
+        const clientDone = new Promise((resolve) => client.on("close", resolve));
+        const r = await new Promise<RunResult>((resolve) => {
+          const p = spawn("bash", [script("pgrestore.sh"), "fleet"], { env: pg.clientEnv({ ...env, ...fleetEnv, KUBECTL: kubectl }) });
+          let stderr = "";
+          p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+          p.on("close", (status) => resolve({ status, stdout: "", stderr }));
+        });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        fs.writeFileSync(stop, "");
+        await clientDone;
+        ok(r, "restore of fleet");
+        const lines = seen.split("\n").filter((l) => l !== "");
+        const counts = lines.filter((l) => /^rows=\d+$/.test(l)).map((l) => l.slice(5));
+        assert.deepEqual(lines.filter((l) => !/^rows=\d+$/.test(l)), [], "a client of the pooler saw an error during the restore");
+        assert.ok(counts.includes("45000") && counts.includes("60000"), `the pooled client saw ${[...new Set(counts)].join(", ")}`);
+        assert.deepEqual([...new Set(counts.slice(counts.indexOf("60000")))], ["60000"], "after the swap a pooled client saw something other than all restored rows");
+        assert.deepEqual(fs.readFileSync(kubectlLog, "utf8").trim().split("\n"), [
+          '--namespace postgres patch pooler.postgresql.cnpg.io postgres-pooler-rw --type merge --patch {"spec":{"pgbouncer":{"paused":true}}}',
+          '--namespace postgres patch pooler.postgresql.cnpg.io postgres-pooler-rw --type merge --patch {"spec":{"pgbouncer":{"paused":false}}}',
+        ]);
+        assert.ok(r.stderr.indexOf("pooler postgres-pooler-rw paused") < r.stderr.indexOf("sessions ended"), r.stderr);
+        const state = spawnSync(path.join(pg.bin, "psql"), ["-X", "-A", "-t", "-F", " ", "-d", "pgbouncer", "-U", "pgbadmin", "-c", "SHOW DATABASES"], { env: pooled({ PGPASSWORD: ADMIN_PW }), encoding: "utf8" });
+        assert.match(state.stdout, /^fleet .* 0 0$/m, `PgBouncer is not resumed (paused, disabled columns):\n${state.stdout}`);
+      } finally {
+        dropFleet();
+      }
+    });
+
+    it("refuses, changing nothing, when the pooler cannot be paused", async () => {
+      try {
+        await makeFleet();
+        const r = pg.run("bash", [script("pgrestore.sh"), "fleet"], { ...env, ...fleetEnv, KUBECTL: "false" });
+        assert.notEqual(r.status, 0);
+        assert.match(r.stderr, /cannot set paused=true on pooler postgres-pooler-rw: kubectl gave no reason/);
+        assert.match(r.stderr, /cannot pause the pooler postgres-pooler-rw; fleet was not touched/);
+        assert.equal(pg.sql("fleet", "SELECT count(*) FROM beat"), "45000");
+        assert.equal(pg.sql("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'pgrestore_%fleet'"), "0");
+        assert.equal(pg.sql("postgres", "SELECT datallowconn FROM pg_database WHERE datname = 'fleet'"), "t");
+      } finally {
+        dropFleet();
+      }
+    });
+  });
+
   it("passes the restore drill on a good backup and leaves no scratch database", async () => {
     await nextSecond();
     ok(backup(), "backup");

@@ -93,7 +93,7 @@ describe("the PostgreSQL component per stage (mocks)", function () {
         const secrets = secretValues(r);
         for (const name of ["pgbackup", "pgdrill", "pgrestore"]) {
           const pod = cronJob(r, name).spec.jobTemplate.spec.template.spec;
-          assert.equal(pod.automountServiceAccountToken, false);
+          assert.equal(pod.automountServiceAccountToken, name === "pgrestore", "only the restore gets an API token (to pause the pooler)");
           const env = [...pod.initContainers, ...pod.containers].flatMap((c) => c.env ?? []);
           const byName = Object.fromEntries(env.map((e) => [e.name, e]));
           for (const credential of ["PGUSER", "PGPASSWORD", "RCLONE_CONFIG_OSS_ACCESS_KEY_ID", "RCLONE_CONFIG_OSS_SECRET_ACCESS_KEY"]) {
@@ -121,6 +121,28 @@ describe("the PostgreSQL component per stage (mocks)", function () {
         for (const name of ["pgbackup", "pgdrill"]) assert.deepEqual(envOf(name).PGBACKUP_DATABASES?.split("\n"), databases, name);
         assert.equal(envOf("pgdrill").PGDRILL_MAX_AGE_SECONDS, String(2 * 3 * 3600));
         assert.equal(envOf("pgrestore").PGBACKUP_DATABASES, undefined, "the restore takes its one database from restore-pgbackup.sh");
+      });
+
+      it("lets the restore pause exactly the one Pooler, with kubectl from a pinned image, and nothing else", () => {
+        const pod = cronJob(r, "pgrestore").spec.jobTemplate.spec.template.spec as unknown as { serviceAccountName: string; initContainers: Container[]; containers: Container[] };
+        assert.equal(pod.serviceAccountName, "pgrestore");
+        const kubectl = pod.initContainers.find((c) => c.name === "kubectl");
+        assert.ok(kubectl, "no kubectl init container");
+        assert.match(kubectl.image, /^ghcr\.io\/fluxcd\/flux-cli:v\d+\.\d+\.\d+$/);
+        assert.deepEqual(kubectl.command, ["cp", "/usr/local/bin/kubectl", "/tools/kubectl"]);
+        const env = Object.fromEntries((pod.containers[0].env ?? []).map((e) => [e.name, e.value]));
+        const pooler = cnpg(r, "Pooler")[0].inputs.metadata as { name: string; namespace: string };
+        assert.deepEqual([env.POOLER_NAME, env.POOLER_NAMESPACE, env.KUBECTL], [pooler.name, pooler.namespace, "/tools/kubectl"]);
+        for (const name of ["pgbackup", "pgdrill"]) {
+          const other = cronJob(r, name).spec.jobTemplate.spec.template.spec as unknown as { serviceAccountName: string; initContainers: Container[] };
+          assert.equal(other.serviceAccountName, "pgbackup");
+          assert.deepEqual(other.initContainers.map((c) => c.name), ["rclone"]);
+        }
+        const role = r.get("kubernetes:rbac.authorization.k8s.io/v1:Role", "postgres-restore-role").inputs as { rules: unknown[] };
+        assert.deepEqual(role.rules, [{ apiGroups: ["postgresql.cnpg.io"], resources: ["poolers"], resourceNames: [pooler.name], verbs: ["get", "patch"] }]);
+        const binding = r.get("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "postgres-restore-binding").inputs as { roleRef: { name: string }; subjects: unknown[] };
+        assert.equal(binding.roleRef.name, "pgrestore");
+        assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: "pgrestore", namespace: pooler.namespace }]);
       });
 
       it("keeps the backup key and the passwords in Secrets, as Pulumi secrets", () => {

@@ -10,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { STAGES } from "../../config";
 import { ROOT, runStage } from "../harness/stage";
+import { UNREAD_SDK_STACK } from "../../components/shared/stack-traces";
 
 describe("scale rules", function () {
   this.timeout(300_000);
@@ -49,7 +50,13 @@ function userCode(x: Shape): string {
 function debuggablePromise(): string {
   return new Error().stack ?? "";
 }
-console.log(JSON.stringify({ installed, real: userCode({ a: 1 }), sdk: debuggablePromise() }));
+import { createRequire } from "node:module";
+const SDK_REQUIRE = createRequire(${JSON.stringify(path.join(ROOT, "index.ts"))});
+const sdk = SDK_REQUIRE(SDK_REQUIRE.resolve("@pulumi/pulumi").replace(/index\\.js$/, "runtime/debuggable.js")) as { debuggablePromise(p: Promise<unknown>, ctx: string): Promise<unknown> };
+// debuggablePromise marks the promise it is given (and returns a chained one).
+const tracked = Promise.resolve(1) as Promise<unknown> & { _debugStackTrace?: string; _debugCtx?: string };
+void sdk.debuggablePromise(tracked, "probe");
+console.log(JSON.stringify({ installed, real: userCode({ a: 1 }), sdk: debuggablePromise(), sdkReal: tracked._debugStackTrace, sdkCtx: tracked._debugCtx }));
 `;
 
     it("keeps a real error's stack source-mapped to the TypeScript line", () => {
@@ -58,8 +65,20 @@ console.log(JSON.stringify({ installed, real: userCode({ a: 1 }), sdk: debuggabl
       assert.match(out.real, /^Error: real failure 1\n\s+at userCode \(.*probe\.ts:8:10\)/);
     });
 
-    it("formats the SDK's bookkeeping stacks without source maps", () => {
-      const out = JSON.parse(runUnderTsx(probe)) as { installed: boolean; sdk: string };
+    it("does not format the SDK's bookkeeping stacks that nothing prints (no PULUMI_DEBUG_PROMISE_LEAKS)", () => {
+      const out = JSON.parse(runUnderTsx(probe, { PULUMI_DEBUG_PROMISE_LEAKS: "" })) as { installed: boolean; sdk: string };
+      assert.equal(out.sdk, UNREAD_SDK_STACK);
+    });
+
+    it("has the SDK's own debuggablePromise capture no stack frames, keeping its bookkeeping, when nothing prints them", () => {
+      const out = JSON.parse(runUnderTsx(probe, { PULUMI_DEBUG_PROMISE_LEAKS: "" })) as { sdkReal: string; sdkCtx: string };
+      assert.equal(out.sdkReal, "Error");
+      assert.equal(out.sdkCtx, "probe");
+    });
+
+    it("formats the SDK's bookkeeping stacks without source maps when PULUMI_DEBUG_PROMISE_LEAKS asks for them", () => {
+      const out = JSON.parse(runUnderTsx(probe, { PULUMI_DEBUG_PROMISE_LEAKS: "1" })) as { installed: boolean; sdk: string; sdkReal: string };
+      assert.match(out.sdkReal, /^Error\n\s+at (Object\.)?debuggablePromise \(.*debuggable\.js:\d+:\d+\)\n/);
       // V8's own call-site text: the transpiled position, not the TypeScript one (line 11).
       assert.match(out.sdk, /^Error\n\s+at debuggablePromise \(/);
       assert.doesNotMatch(out.sdk.split("\n")[1], /probe\.ts:11:10\)/);

@@ -133,6 +133,22 @@ count_rows() {
   printf '%s\n' "$out" | LC_ALL=C sort || return 1
 }
 
+# The PgBouncer Pooler in front of the database (a CloudNativePG Pooler), paused for a restore's
+# swap: CloudNativePG turns spec.pgbouncer.paused into PgBouncer's PAUSE and RESUME, so clients
+# that connect meanwhile wait in the pooler (up to its query_wait_timeout) instead of failing on
+# a database that refuses connections, and continue on the restored one. POOLER_NAME unset (a
+# restore run by hand outside the cluster): there is no pooler to pause. KUBECTL names the binary
+# where it is not on PATH (the restore Job copies it into a shared volume).
+pooler_set_paused() {
+  local paused="$1" err
+  [[ -n "${POOLER_NAME:-}" ]] || return 0
+  err=$("${KUBECTL:-kubectl}" --namespace "${POOLER_NAMESPACE:?POOLER_NAMESPACE is not set}" patch pooler.postgresql.cnpg.io "$POOLER_NAME" \
+    --type merge --patch "{\"spec\":{\"pgbouncer\":{\"paused\":$paused}}}" 2>&1) || {
+    log "cannot set paused=$paused on pooler $POOLER_NAME: ${err:-kubectl gave no reason}"
+    return 1
+  }
+}
+
 # rclone without its "no config file" notice: the remote comes from RCLONE_CONFIG_* variables.
 # RCLONE names the binary where it is not on PATH (the Jobs copy it into a shared volume).
 store() { "${RCLONE:-rclone}" -q "$@"; }

@@ -14,13 +14,16 @@
 #      reach (CONNECTION LIMIT 0), and its row counts, owners and privileges are compared with
 #      those the backup recorded. Until here the live database serves on, untouched; a failure
 #      drops the temporary copy and changes nothing;
-#   4. the swap: new connections to <db> are refused and its sessions ended, then in one
+#   4. the swap: the PgBouncer pooler is paused (clients that connect meanwhile wait in it), new
+#      connections to <db> are refused and its sessions ended, then in one
 #      transaction <db> becomes pgrestore_old_<db> (the safety copy of what was replaced, kept
 #      with connections refused) and the restored copy becomes <db>; the database's own settings
-#      and grants from the dump are applied, and only then are connections allowed again.
-#      A failure in the swap puts the old database back.
+#      and grants from the dump are applied, and only then are connections allowed again and the
+#      pooler resumed. A failure in the swap puts the old database back and resumes the pooler.
 #
-# Environment: PGHOST PGPORT PGUSER PGPASSWORD (a superuser), BACKUP_REMOTE (see pglib.sh).
+# Environment: PGHOST PGPORT PGUSER PGPASSWORD (a superuser), BACKUP_REMOTE (see pglib.sh);
+# POOLER_NAME and POOLER_NAMESPACE, the Pooler to pause (none when unset), POOLER_SETTLE_SECONDS
+# (default 10), how long the operator is given to pause PgBouncer before the swap.
 set -Eeuo pipefail
 # shellcheck source=pglib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/pglib.sh"
@@ -36,11 +39,16 @@ new="${PG_RESTORE_PREFIX}new_$db"
 old="${PG_RESTORE_PREFIX}old_$db"
 spool=$(mktemp -d "${PGBACKUP_SPOOL:-${TMPDIR:-/tmp}}/pgrestore.XXXXXX")
 phase=checking
+pooler=running
 cleanup() {
   case "$phase" in
     restoring) drop_database "$new" || log "WARNING: could not drop $new; drop it by hand" ;;
     swapping) swap_back ;;
   esac
+  if [[ "$pooler" == paused ]]; then
+    pooler_set_paused false ||
+      log "ERROR: the pooler $POOLER_NAME is still paused; resume it: kubectl -n $POOLER_NAMESPACE patch pooler $POOLER_NAME --type merge -p '{\"spec\":{\"pgbouncer\":{\"paused\":false}}}'"
+  fi
   rm -rf "$spool"
 }
 trap cleanup EXIT
@@ -108,6 +116,14 @@ SELECT format('ALTER DATABASE %I CONNECTION LIMIT -1', :'new') \gexec
 SQL
 
 # --- 4. The swap.
+if [[ -n "${POOLER_NAME:-}" ]]; then
+  pooler_set_paused true || die "cannot pause the pooler $POOLER_NAME; $db was not touched"
+  pooler=paused
+  # PgBouncer's PAUSE completes once the server connections are released; the swap below ends
+  # the sessions that hold them. The wait gives the operator time to send PAUSE to every pod.
+  sleep "${POOLER_SETTLE_SECONDS:-10}"
+  log "pooler $POOLER_NAME paused: clients connecting now wait in it until the swap is done"
+fi
 phase=swapping
 if [[ "$exists" == 1 ]]; then
   for attempt in 1 2 3 4 5; do
@@ -132,4 +148,9 @@ fi
 psql -X -q -v ON_ERROR_STOP=1 -d postgres -f "$spool/dbprops.sql" >/dev/null || die "applying the database settings and grants of dump $stamp failed; $db is put back as it was"
 sql >/dev/null <<<"SELECT format('ALTER DATABASE %I ALLOW_CONNECTIONS true', :'db') \gexec" || die "cannot open the restored $db; it is put back as it was"
 phase=finished
+if [[ "$pooler" == paused ]]; then
+  pooler_set_paused false || die "the restored $db is open, but the pooler $POOLER_NAME could not be resumed: resume it by hand"
+  pooler=running
+  log "pooler $POOLER_NAME resumed"
+fi
 log "restore of $db from backup run $stamp complete; once it is no longer needed: DROP DATABASE $old"
