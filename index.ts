@@ -19,6 +19,7 @@ import { EdgeClusters } from "./components/edge";
 import { Foundation } from "./components/foundation";
 import { CentralPlatform } from "./components/platform";
 import { Postgres } from "./components/postgres";
+import { siteDesiredState, siteEdgeClusters, Sites } from "./components/sites";
 import { deferredIngressReady } from "./components/shared/ingress";
 import { Vault, vaultAlertRules, vaultDashboard, vaultServiceMonitor } from "./components/vault";
 import { installCheapSdkStackTraces } from "./components/shared/stack-traces";
@@ -98,6 +99,22 @@ const platform = new CentralPlatform("platform", {
 
 ingressReady.resolve(platform.ingressReady);
 
+// Edge clusters, and the K3s sites as clusters bootstrapped by their servers' enrolment.
+const edge = new EdgeClusters("edge", {
+  config: { ...cfg, edgeClusters: [...cfg.edgeClusters, ...siteEdgeClusters(cfg)] },
+  foundation,
+  extraDesiredState: siteDesiredState(cfg),
+});
+const sites = new Sites("sites", {
+  config: cfg,
+  hubAddress: foundation.e3Eip.ipAddress,
+  manifestsBucket: foundation.buckets.manifests,
+  siteBootstrapScripts: edge.bootstrapScripts,
+  // Its own last outputs: a device the registry listed and config no longer has is recorded as removed.
+  previousRegistry:
+    cfg.sites.length > 0 ? new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`).getOutput("siteRegistry") : undefined,
+});
+
 const e3 = new E3(
   "e3",
   {
@@ -107,6 +124,7 @@ const e3 = new E3(
     crlUrl: vault.crlPemUrl,
     serverCa: platform.issuerCa,
     monitoringNamespace: "monitoring",
+    hub: sites.hub,
   },
   // The first configuration run downloads the CRL from Vault.
   { dependsOn: [vault] },
@@ -132,7 +150,7 @@ new k8s.apiextensions.CustomResource("vault-servicemonitor", vaultServiceMonitor
 new k8s.apiextensions.CustomResource("vault-alerts", vaultAlertRules("vault", cfg.stage), { provider, dependsOn: [platform.monitoringStack, vault] });
 new k8s.core.v1.ConfigMap("vault-dashboard", vaultDashboard("monitoring"), { provider, dependsOn: [platform.monitoringStack] });
 
-const edge = new EdgeClusters("edge", { config: cfg, foundation });
+sites.openHubPort(e3.securityGroupId);
 
 export const stage = cfg.stage;
 
@@ -204,3 +222,16 @@ export const edgeSealedSecretsCerts = edge.sealedSecretsCertificates;
 /** Secret: each script carries its cluster's bucket credentials. */
 export const edgeBootstrapScripts = edge.bootstrapScripts;
 export const edgeBootstrapCommands = edge.bootstrapCommands;
+
+// K3s sites (seed 004): the WireGuard hub on E3, enrolment per device, the device registry.
+/** Secret: each script carries its site's join token (and a generated device key). */
+export const siteEnrolmentScripts = sites.enrolmentScripts;
+export const siteEnrolmentCommands = sites.enrolmentCommands;
+export const siteRegistry = sites.registry;
+export const siteHubPublicKey = sites.hubPublicKey;
+export const siteAccess = {
+  host: cfg.names.publicHost("edp-access"),
+  port: cfg.e3.sshPort,
+  /** %h is the device name; only devices open for maintenance answer. */
+  sshCommand: `ssh -o ProxyCommand='ssh -p ${cfg.e3.sshPort} edp-access@${cfg.names.publicHost("edp-access")} %h' root@<device>`,
+};

@@ -58,3 +58,16 @@ export const IMAGES = {
   // clusters run (the flux2 chart's appVersion).
   fluxCli: "ghcr.io/fluxcd/flux-cli:v2.7.2",
 } satisfies Record<string, string>;
+
+/**
+ * K3s sites (components/sites). Each site pins its own K3s release in config (edp:sites[].k3sVersion);
+ * what the enrolment script installs beside it is pinned here. Both are fetched from the
+ * projects' release tags: K3s's install.sh verifies the binary against the release's sha256sum file.
+ */
+export const SITE_RELEASES = {
+  /** Calico's manifest install (seed 004: K3s with the Calico CNI). */
+  calico: "v3.29.3",
+  /** Where the K3s install script of a release is read from (the tag, URL-encoded). */
+  k3sInstallScript: (k3sVersion: string) => `https://raw.githubusercontent.com/k3s-io/k3s/${encodeURIComponent(k3sVersion)}/install.sh`,
+  calicoManifest: (calicoVersion: string) => `https://raw.githubusercontent.com/projectcalico/calico/${calicoVersion}/manifests/calico.yaml`,
+} as const;

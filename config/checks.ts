@@ -20,6 +20,7 @@ import {
   VSWITCH_PREFIX,
 } from "./limits";
 import { placeholderProblems, placeholderUses } from "./placeholders";
+import { derivedTunnelAddress, hubTunnelAddress, kubeletRefusesLabel, pinnedAddressProblem, tunnelAddressOf } from "./sites";
 import { caProblems, dockerConfigProblem, dockerConfigRegistries } from "./secrets";
 import { DDM_GPG_VARIABLES, DDM_SSH_VARIABLES, type SecretKey, type StageInput } from "./schema";
 import { EDP_SERVICES } from "./stages";
@@ -198,6 +199,10 @@ const edge: CheckFn = (cfg, { secrets }) => {
       hosts.add(h);
     });
   });
+  // A K3s site is an edge cluster bootstrapped by script whose hosts are its devices (edp:sites).
+  for (const site of cfg.sites ?? []) {
+    if (!byName.has(site.name)) byName.set(site.name, { name: site.name, bootstrap: "script", hosts: site.devices.map((d) => d.name), sealedSecretsKeyVersion: 1, syncInterval: "5m" });
+  }
   for (const name of Object.keys(kubeconfigs)) {
     const c = byName.get(name);
     if (!c) out.push({ key: `edp:edgeKubeconfigs.${name}`, message: "names no cluster in edp:edgeClusters" });
@@ -210,7 +215,7 @@ const edge: CheckFn = (cfg, { secrets }) => {
       out.push({ key: `${key}.template`, message: `${JSON.stringify(d.template)} is not in edp:chartTemplates (${Object.keys(cfg.chartTemplates).join(", ") || "none defined"})` });
     }
     const c = byName.get(d.cluster);
-    if (!c) out.push({ key: `${key}.cluster`, message: `${JSON.stringify(d.cluster)} is not in edp:edgeClusters` });
+    if (!c) out.push({ key: `${key}.cluster`, message: `${JSON.stringify(d.cluster)} is not in edp:edgeClusters or edp:sites` });
     // Which of two same-named clusters is meant cannot be known: the duplicate is the problem, reported on the cluster.
     else if (duplicated.has(d.cluster)) {
       // nothing to blame on the deployment
@@ -242,6 +247,96 @@ const edge: CheckFn = (cfg, { secrets }) => {
   for (const [name, template] of Object.entries(cfg.chartTemplates)) {
     for (const p of placeholderProblems(template.values, `edp:chartTemplates.${name}.values`)) out.push({ key: p.path, message: p.message });
   }
+  return out;
+};
+
+/** K3s sites, their devices and the WireGuard hub on E3 (config/sites.ts). */
+const sites: CheckFn = (cfg) => {
+  const out: ConfigProblem[] = [];
+  const hub = cfg.siteHub;
+  const tunnel = cidrOf(hub.tunnelCidr);
+  const tunnelPrefix = prefixOf(tunnel);
+  if (tunnelPrefix < 16 || tunnelPrefix > 29) out.push({ key: "edp:siteHub.tunnelCidr", message: `${hub.tunnelCidr} is a /${tunnelPrefix}; the tunnel range must be a /16 to /29` });
+  const central: [string, string][] = [
+    ["edp:network.vpcCidr", cfg.network.vpcCidr],
+    ["edp:network.podCidr", cfg.network.podCidr],
+    ["edp:network.serviceCidr", cfg.network.serviceCidr],
+  ];
+  for (const [key, text] of central) {
+    if (cidrsOverlap(tunnel, cidrOf(text))) out.push({ key: "edp:siteHub.tunnelCidr", message: `${hub.tunnelCidr} overlaps ${key} (${text}); E3 would not know where to route` });
+  }
+  const e3Ports = new Map<number, string>(E3_SERVICE_PORTS.map((p) => [p.port, p.service]));
+  // The hub listens on UDP; E3's own services are TCP, but one port per service keeps the firewall readable.
+  if (e3Ports.has(hub.listenPort)) out.push({ key: "edp:siteHub.listenPort", message: `${hub.listenPort} is E3's ${e3Ports.get(hub.listenPort)}` });
+  if (hub.listenPort === cfg.e3.sshPort || hub.listenPort === cfg.e3.nodeExporterPort) out.push({ key: "edp:siteHub.listenPort", message: `${hub.listenPort} is also edp:e3.sshPort or edp:e3.nodeExporterPort` });
+  const operatorNames = new Set<string>();
+  const operatorKeys = new Map<string, string>();
+  hub.operators.forEach((o, i) => {
+    if (operatorNames.has(o.name)) out.push({ key: `edp:siteHub.operators[${i}].name`, message: `${o.name} is listed twice` });
+    operatorNames.add(o.name);
+    const key = o.sshPublicKey.split(" ").slice(0, 2).join(" ");
+    const other = operatorKeys.get(key);
+    if (other !== undefined) out.push({ key: `edp:siteHub.operators[${i}].sshPublicKey`, message: `is also the key of operator ${other}; each operator has their own key, so every session names who opened it` });
+    operatorKeys.set(key, o.name);
+  });
+
+  const clusterNames = new Set(cfg.edgeClusters.map((c) => c.name));
+  const siteIndex = new Map<string, number>();
+  const deviceAt = new Map<string, string>();
+  const keyAt = new Map<string, string>();
+  const addressAt = new Map<string, string>();
+  const hubAddress = hubTunnelAddress(hub.tunnelCidr);
+  cfg.sites.forEach((site, i) => {
+    const sk = `edp:sites[${i}]`;
+    if (siteIndex.has(site.name)) out.push({ key: `${sk}.name`, message: `${site.name} is used by another site (edp:sites[${siteIndex.get(site.name)}].name); site names must be unique` });
+    siteIndex.set(site.name, i);
+    if (clusterNames.has(site.name)) out.push({ key: `${sk}.name`, message: `${site.name} is also an edge cluster in edp:edgeClusters; deployments name one or the other, so names are shared` });
+    const podRange = cidrOf(site.clusterCidr);
+    const svcRange = cidrOf(site.serviceCidr);
+    if (cidrsOverlap(podRange, svcRange)) out.push({ key: `${sk}.serviceCidr`, message: `${site.serviceCidr} overlaps ${sk}.clusterCidr (${site.clusterCidr})` });
+    for (const [field, range] of [["clusterCidr", podRange], ["serviceCidr", svcRange]] as const) {
+      if (cidrsOverlap(range, tunnel)) out.push({ key: `${sk}.${field}`, message: `${range.text} overlaps edp:siteHub.tunnelCidr (${hub.tunnelCidr}); the device would route tunnel traffic into the cluster` });
+    }
+    const servers = site.devices.filter((d) => d.role === "server");
+    if (servers.length !== 1) out.push({ key: `${sk}.devices`, message: `has ${servers.length} servers (${servers.map((d) => d.name).join(", ") || "none"}); a site has exactly one K3s server` });
+    if (site.devices.some((d) => d.role === "agent") && site.serverLanAddress === undefined && site.deviceTraffic !== "site") {
+      out.push({ key: `${sk}.serverLanAddress`, message: "is not set and deviceTraffic is hub-only, so the agents could not reach the K3s server: set the server's LAN address, or deviceTraffic: site to join over the tunnel" });
+    }
+    site.devices.forEach((d, j) => {
+      const dk = `${sk}.devices[${j}]`;
+      const other = deviceAt.get(d.name);
+      if (other !== undefined) out.push({ key: `${dk}.name`, message: `${d.name} is also ${other}; device names are node and peer names and must be unique across every site` });
+      deviceAt.set(d.name, `${dk}.name`);
+      if (d.publicKey !== undefined && d.generateKey) out.push({ key: `${dk}.generateKey`, message: "is true but publicKey is set too; use the device's own key (preferred) or generate one, not both" });
+      if (d.publicKey === undefined && !d.generateKey) out.push({ key: `${dk}.publicKey`, message: "is not set: give the public key the device made (`wg genkey | tee /etc/wireguard/edp0.key | wg pubkey`), or set generateKey: true" });
+      if (d.publicKey !== undefined) {
+        const owner = keyAt.get(d.publicKey);
+        if (owner !== undefined) out.push({ key: `${dk}.publicKey`, message: `is also the key of ${owner}; the hub tells devices apart by their keys` });
+        keyAt.set(d.publicKey, `${dk}`);
+      }
+      for (const label of Object.keys(d.labels)) {
+        if (kubeletRefusesLabel(label)) out.push({ key: `${dk}.labels.${label}`, message: "is in the kubernetes.io or k8s.io namespace, which kubelet refuses to set on its own node (NodeRestriction)" });
+      }
+      let address: string;
+      if (d.tunnelAddress !== undefined) {
+        const problem = pinnedAddressProblem(hub.tunnelCidr, d.tunnelAddress);
+        if (problem) {
+          out.push({ key: `${dk}.tunnelAddress`, message: problem });
+          return;
+        }
+        address = d.tunnelAddress;
+      } else address = tunnelAddressOf(hub.tunnelCidr, site.name, d);
+      if (address === hubAddress) return; // excluded by the range; kept for clarity
+      const holder = addressAt.get(address);
+      if (holder !== undefined) {
+        const derived = d.tunnelAddress === undefined && address === derivedTunnelAddress(hub.tunnelCidr, site.name, d.name);
+        out.push({
+          key: `${dk}.tunnelAddress`,
+          message: `${address} is also the tunnel address of ${holder}${derived ? "; the derived addresses collide: pin one of them with tunnelAddress" : ""}`,
+        });
+      } else addressAt.set(address, `${site.name}/${d.name}`);
+    });
+  });
   return out;
 };
 
@@ -354,6 +449,7 @@ const CHECKS: Check[] = [
   { needs: ["stage", "vault", "e3"], run: vault },
   { needs: ["e3"], run: e3 },
   { needs: ["edgeClusters", "chartTemplates", "deployments"], run: edge },
+  { needs: ["network", "e3", "edgeClusters", "sites", "siteHub"], run: sites },
   { needs: [], run: ddmFiles },
   { needs: ["postgres"], run: backupIntervals },
   { needs: ["vault"], run: deviceCertLifetime },

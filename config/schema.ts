@@ -21,12 +21,14 @@ import {
   ALICLOUD_REGIONS,
   cronProblem,
   IMAGE_TAG,
+  isWireGuardKey,
   isDns1123Label,
   isDomainName,
   LOAD_BALANCER_ID,
   parseIpv4Cidr,
   pemCertificatesParse,
   SEMVER,
+  SSH_PUBLIC_KEY,
 } from "./validators";
 
 /** A value as a message may quote it: JSON, cut short (hostile or pasted values can be huge). */
@@ -136,6 +138,26 @@ const e3Schema = z.strictObject({
     .regex(/^[a-z_][a-z0-9_-]*@[a-z0-9]([a-z0-9.-]*[a-z0-9])?:\/[A-Za-z0-9._/-]*$/, "is not an rsync source such as packages@repo.example.net:/srv/debian")
     .describe("rsync source of the Debian master repository E3 mirrors over SSH (manual §4.7): user@host:/path."),
   packagesUpstreamPort: port.default(22).describe("SSH port of the master repository (manual §4.3: 22)."),
+  delivery: z
+    .enum(["cloud-assistant", "ssh"])
+    .default("cloud-assistant")
+    .describe("How the configuration reaches the VM: cloud-assistant (Alibaba Cloud Assistant, no inbound port; works from a hosted CI runner) or ssh (the deployer must be in adminCidrs)."),
+  acme: z
+    .strictObject({
+      directoryUrl: z
+        .string()
+        .max(MAX_NAME_LENGTH)
+        .regex(/^https:\/\/[^\s/]+(\/\S*)?$/, "is not an https URL of an ACME directory")
+        .describe("ACME directory URL E3 renews its server certificate from (HTTP-01 on port 80)."),
+      email: z
+        .string()
+        .max(MAX_NAME_LENGTH)
+        .regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, "is not an e-mail address")
+        .optional()
+        .describe("Contact address of the ACME account."),
+    })
+    .default({ directoryUrl: "https://acme-v02.api.letsencrypt.org/directory" })
+    .describe("ACME account E3 renews its server certificate with (default: Let's Encrypt)."),
 });
 
 const monitoringSchema = z.strictObject({
@@ -212,6 +234,76 @@ const deploymentSchema = z.strictObject({
   values: z.record(z.string(), z.unknown()).default({}).describe("Extra values merged over the template's values (same placeholders)."),
 });
 
+/** A Kubernetes label key (optional DNS prefix, name of at most 63) and value. */
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(|[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
+const wireGuardKey = z.string().refine(isWireGuardKey, { message: "is not a WireGuard public key: the base64 of 32 bytes, 44 characters ending in '=' (what `wg pubkey` prints)" });
+
+const siteDeviceSchema = z.strictObject({
+  name: dnsLabel.describe("Device name: its K3s node name and hostname (unique across every site)."),
+  role: z.enum(["server", "agent"]).describe("server: runs the site's K3s control plane; agent: a worker."),
+  labels: z
+    .record(z.string().regex(LABEL_KEY, "is not a Kubernetes label key"), z.string().regex(LABEL_VALUE, "is not a Kubernetes label value (at most 63 of A-Z a-z 0-9 - _ .)"))
+    .default({})
+    .describe("Kubernetes labels of the device's node."),
+  workerTaint: z.boolean().default(true).describe("Whether the site's worker taint applies to this device (agents only); it is applied once edp:sites[].workerTaint.enabled is true."),
+  publicKey: wireGuardKey.optional().describe("WireGuard public key the device made itself (`wg genkey | tee /etc/wireguard/edp0.key | wg pubkey`): preferred, the private key never leaves the device."),
+  generateKey: z.boolean().default(false).describe("Generate the device's WireGuard key pair centrally instead (the private key then travels in the secret enrolment script); exclusive with publicKey."),
+  tunnelAddress: z.string().optional().describe("Pins the device's tunnel address (inside edp:siteHub.tunnelCidr); by default the program derives a stable one from the site and device name."),
+  maintenance: z.boolean().default(false).describe("Open for maintenance: operators of edp:siteHub.operators may reach its SSH (port 22) over the tunnel through edp-access (manual §5.2)."),
+});
+
+const siteSchema = z.strictObject({
+  name: dnsLabel.describe("Site name (unique, and not the name of an edge cluster): deployments target it like an edge cluster."),
+  k3sVersion: z
+    .string()
+    .regex(/^v1\.[0-9]+\.[0-9]+\+k3s[0-9]+$/, "is not a pinned K3s release such as v1.31.4+k3s1")
+    .describe("Exact K3s release every device of the site installs, e.g. v1.31.4+k3s1."),
+  clusterCidr: cidr.default("10.42.0.0/16").describe("Pod CIDR of the site's K3s (Calico IP pool); disjoint from the tunnel range and the service CIDR."),
+  serviceCidr: cidr.default("10.43.0.0/16").describe("Service CIDR of the site's K3s."),
+  deviceTraffic: z
+    .enum(["hub-only", "site"])
+    .default("hub-only")
+    .describe("hub-only: devices reach the hub and nothing else over the tunnel; site: the hub also forwards between the devices of this site."),
+  serverLanAddress: z
+    .string()
+    .refine((v) => isDomainName(v) || /^(\d{1,3}\.){3}\d{1,3}$/.test(v), { message: "is not an IPv4 address or a DNS name" })
+    .optional()
+    .describe("Address at which agents reach the server over the site's LAN; without it they join over the tunnel, which needs deviceTraffic: site."),
+  workerTaint: z
+    .strictObject({
+      key: z.string().regex(LABEL_KEY, "is not a Kubernetes taint key").default("edp.daim.de/worker").describe("Taint key."),
+      value: z.string().regex(LABEL_VALUE, "is not a Kubernetes taint value").default("true").describe("Taint value."),
+      effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).default("NoSchedule").describe("Taint effect."),
+      enabled: z
+        .boolean()
+        .default(false)
+        .describe("Apply the taint (seed 004: declare it first, roll out the tolerations, then enable it); even then a node is tainted only once every DaemonSet tolerates it."),
+    })
+    .default({ key: "edp.daim.de/worker", value: "true", effect: "NoSchedule", enabled: false })
+    .describe("The worker taint that keeps core services off worker devices (seed 004)."),
+  devices: z.array(siteDeviceSchema).min(1, "needs at least one device").describe("The site's devices; exactly one server."),
+});
+
+const siteHubSchema = z.strictObject({
+  listenPort: port.default(51820).describe("UDP port of the WireGuard hub on E3; not a port of E3's own services."),
+  tunnelCidr: cidr.default("10.250.0.0/22").describe("Tunnel addresses (/16 to /29): the hub takes the first host address, devices the others; disjoint from the VPC, pod, service and site CIDRs."),
+  deviceSourceCidrs: z
+    .array(cidr)
+    .min(1, "needs at least one range (0.0.0.0/0 for devices behind NAT anywhere)")
+    .default(["0.0.0.0/0"])
+    .describe("Source ranges allowed to reach the hub's UDP port; devices behind NAT anywhere need 0.0.0.0/0."),
+  operators: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, "must be 1 to 32 lower-case letters, digits or '-', starting with a letter").describe("Operator name, written to every session log line."),
+        sshPublicKey: z.string().max(16384).regex(SSH_PUBLIC_KEY, "is not an OpenSSH public key line such as 'ssh-ed25519 AAAA… alice'").describe("The operator's own SSH public key."),
+      }),
+    )
+    .default([])
+    .describe("Operators allowed to open maintenance sessions through edp-access, each with their own key (no shared password)."),
+});
+
 /** Every non-secret `edp:*` key. Secret keys are listed in SECRET_KEYS and read separately. */
 export const stageSchema = z.strictObject({
   stage: z.enum(STAGES, { error: `must be one of ${STAGES.join(", ")}` }).describe("The stage this stack deploys; must equal the stack name."),
@@ -262,6 +354,8 @@ export const stageSchema = z.strictObject({
     .default({})
     .describe("Helm chart templates for edge deployments, by name."),
   deployments: z.array(deploymentSchema).default([]).describe("Edge deployments: a chart template on an edge cluster, pinned to a host or floating."),
+  sites: z.array(siteSchema).default([]).describe("K3s edge sites (seed 004): devices joined to the WireGuard hub on E3, enrolled by script, listed in the device registry."),
+  siteHub: siteHubSchema.default({ listenPort: 51820, tunnelCidr: "10.250.0.0/22", deviceSourceCidrs: ["0.0.0.0/0"], operators: [] }).describe("The WireGuard hub on E3 and the maintenance operators (used when edp:sites is not empty)."),
 });
 
 export type StageInput = z.infer<typeof stageSchema>;

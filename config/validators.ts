@@ -101,3 +101,26 @@ export function pemCertificatesParse(bundle: string): boolean {
     })
   );
 }
+
+/**
+ * A WireGuard key as `wg` writes and reads it: the standard base64 of exactly 32 bytes (44
+ * characters ending in "="). `wg` refuses anything else (wireguard-tools, encoding.c key_from_base64).
+ */
+export function isWireGuardKey(value: string): boolean {
+  return /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/.test(value) && Buffer.from(value, "base64").length === 32;
+}
+
+/** An OpenSSH public key line of a type a current sshd accepts: `type base64 [comment]`. */
+export const SSH_PUBLIC_KEY = /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com|ssh-rsa) [A-Za-z0-9+/]+={0,2}( [^\n\r]*)?$/;
+
+/** The dotted-quad form of an IPv4 address held as a number. */
+export const ipv4ToString = (n: number) => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join(".");
+
+/** Parses a dotted-quad IPv4 address into a number, or undefined. */
+export function parseIpv4(value: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(value);
+  if (!m) return undefined;
+  const parts = m.slice(1).map(Number);
+  if (parts.some((p) => p > 255) || m.slice(1).some((p) => p.length > 1 && p.startsWith("0"))) return undefined;
+  return parts.reduce((acc, p) => acc * 256 + p, 0);
+}

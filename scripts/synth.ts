@@ -16,6 +16,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
+import { E3_RENDERED_FILES } from "../components/e3";
 import { isStage, STAGES } from "../config/stages";
 import { type RecordedResource, type RunOptions, runProgram } from "./lib/mock-runtime";
 import { makeMasker, type Masker } from "./lib/secret-markers";
@@ -137,6 +138,7 @@ export interface SynthSummary {
 export type SynthOverrides = Pick<RunOptions, "config" | "secrets" | "stackFile">;
 
 export async function synth(stage: string, outRoot: string, root = path.resolve(__dirname, ".."), overrides: SynthOverrides = {}): Promise<SynthSummary> {
+  E3_RENDERED_FILES.clear();
   const result = await runProgram({ stage, root, ...overrides });
   if (result.error) throw new Error(result.error);
   const masker = makeMasker(result.secretSources);
@@ -180,6 +182,20 @@ export async function synth(stage: string, outRoot: string, root = path.resolve(
       artefacts++;
     }
   }
+
+  // Each file the E3 host gets (Apache config, scripts, units) with each secret value in it
+  // masked: a change to E3 shows up here file by file, not as one opaque script.
+  for (const [name, output] of [...E3_RENDERED_FILES.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    const files = await new Promise<{ path: string; mode: string; owner: string; content: string }[]>((resolve) => output.apply(resolve));
+    const index: string[] = [];
+    for (const f of files) {
+      write(path.join("artefacts", "e3", name, ...f.path.split("/").filter(Boolean)), masker.text(f.content));
+      index.push(`${f.mode} ${f.owner.padEnd(24)} ${f.path}`);
+      artefacts++;
+    }
+    write(path.join("artefacts", "e3", name, "FILES.txt"), index.sort((a, b) => a.slice(30).localeCompare(b.slice(30))).join("\n"));
+  }
+  E3_RENDERED_FILES.clear();
 
   const outputs = Object.fromEntries(
     Object.entries(result.outputs)

@@ -2,7 +2,8 @@
  * The E3 endpoint VM (manual §2.5, §4): the single host every edge device talks to. An ECS
  * instance from a Debian 12 image with the EIP the foundation reserved, a protected data disk
  * for registry storage, Git repositories and the package mirror, and its configuration delivered
- * over SSH by one remote command whose trigger is the hash of every rendered file. Cloud-init
+ * by Alibaba Cloud Assistant (no inbound port; or over SSH, edp:e3.delivery) in commands whose
+ * content changes with the hash of every rendered file. Cloud-init
  * only prepares the first boot and the instance ignores later changes to it (and to the image),
  * so changing an E3 setting re-runs the command and never replaces the VM or touches the disk.
  */
@@ -15,10 +16,12 @@ import type { StageConfig } from "../../config";
 import type { FoundationOutputs } from "../contracts";
 import { e3AlertRules, type PrometheusRuleManifest } from "./render/alerts";
 import type { E3HostNames } from "./render/apache";
-import { filesHash, renderApplyScript } from "./render/apply";
+import { type E3File, filesHash, renderApplyScript } from "./render/apply";
 import { E3_LAYOUT, type E3Settings, renderE3Files, renderHostSteps } from "./render/bundle";
+import { CLOUD_ASSISTANT_PARTS, cloudAssistantParts } from "./render/delivery";
 import { renderCloudInit } from "./render/cloud-init";
 import { e3IngressRules } from "./rules";
+import type { E3HubExtension } from "../sites/hub";
 
 /** A CA certificate and its private key, PEM. */
 export interface CaKeyPair {
@@ -31,17 +34,29 @@ export interface E3Args {
   cfg: Pick<StageConfig, "stage" | "names" | "network" | "e3" | "vault" | "protect">;
   /** The VPC, its vSwitches and the EIP reserved for E3. */
   foundation: Pick<FoundationOutputs, "vpcId" | "vpcCidr" | "vswitchIds" | "e3Eip">;
-  /** Device CA chain (PEM) that client certificates must chain to: Vault's pki_devices CA. */
+  /** Device CA chain (PEM) that client certificates must chain to: Vault's pki-devices CA. */
   deviceCaPem: pulumi.Input<string>;
   /** URL of the device CRL (PEM) Vault publishes, reached through the cluster's ingress. */
   crlUrl: pulumi.Input<string>;
-  /** CA that signs E3's server certificate: the platform CA the devices trust. */
+  /**
+   * The platform CA: it signs E3's bootstrap server certificate, and E3 trusts it for the CRL
+   * download and for proxying to the cluster's ingress, whose certificates chain to it.
+   */
   serverCa: CaKeyPair;
   /** Namespace of the platform's Prometheus, for the alert rule manifest. */
   monitoringNamespace?: string;
   /** Labels the platform Prometheus's ruleSelector matches, for the alert rule manifest. */
   alertRuleLabels?: Record<string, string>;
+  /** The K3s sites' WireGuard hub and edp-access bastion (components/sites), added to E3's files. */
+  hub?: pulumi.Input<E3HubExtension | undefined>;
 }
+
+/**
+ * Every E3 component's host files by component name, for synth to write out. They hold the host's
+ * secrets (a secret Output): synth masks each secret value with the marker naming its source, as
+ * in every other file it writes, and refuses to write one it finds in the open.
+ */
+export const E3_RENDERED_FILES = new Map<string, pulumi.Output<E3File[]>>();
 
 /** Public names of E3 (manual §4.2); the foundation creates their DNS records. */
 export function e3HostNames(names: StageConfig["names"]): E3HostNames {
@@ -57,7 +72,7 @@ export function e3HostNames(names: StageConfig["names"]): E3HostNames {
 
 /** Where Vault's device CRL is reached from E3 by default (manual §4.3: vault behind edp-service). */
 export function defaultCrlUrl(names: StageConfig["names"]): string {
-  return `https://${names.internalHost("edp-service")}/vault/v1/pki_devices/crl/pem`;
+  return `https://${names.internalHost("edp-service")}/vault/v1/pki-devices/crl/pem`;
 }
 
 /** Debian 12 system images of Alibaba Cloud, e.g. debian_12_10_x64_20G_alibase_20250610.vhd. */
@@ -66,9 +81,17 @@ export const DEBIAN_12_IMAGE_REGEX = "^debian_12_[0-9]+_x64_20G_alibase_[0-9]+\\
 /** "type base64" of an OpenSSH public key line, without any comment. */
 export const publicKeyWithoutComment = (line: string) => line.trim().split(/\s+/).slice(0, 2).join(" ");
 
-/** How long E3's server certificate lives, and when Pulumi renews it (on the next `pulumi up`). */
+/**
+ * How long E3's bootstrap server certificate lives, and when Pulumi renews it (on the next
+ * `pulumi up`). ACME on the host replaces it on the first configuration run and renews that.
+ */
 const SERVER_CERT_HOURS = 90 * 24;
 const SERVER_CERT_RENEW_HOURS = 30 * 24;
+
+/** E3's own files and host steps, with the sites' hub appended when there is one. */
+function withHub(b: ReturnType<typeof renderE3Files>, hub: E3HubExtension | undefined) {
+  return hub ? { ...b, files: [...b.files, ...hub.files], hostSteps: `${renderHostSteps()}${hub.hostSteps}` } : { ...b, hostSteps: renderHostSteps() };
+}
 
 export class E3 extends pulumi.ComponentResource {
   public readonly instanceId: pulumi.Output<string>;
@@ -79,6 +102,8 @@ export class E3 extends pulumi.ComponentResource {
   public readonly packagesPublicKey: pulumi.Output<string>;
   /** SHA-256 of every rendered configuration file: what the apply command is triggered by. */
   public readonly configHash: pulumi.Output<string>;
+  /** Every file the configuration writes on the host (secret: it holds keys and passwords). */
+  public readonly files: pulumi.Output<E3File[]>;
   /** PrometheusRule with the CRL alerts, for the platform's Prometheus to load. */
   public readonly alertRule: PrometheusRuleManifest;
   public readonly urls: Record<keyof E3HostNames, string>;
@@ -210,8 +235,12 @@ export class E3 extends pulumi.ComponentResource {
       return first.id;
     });
 
+    const ssh = e3.delivery === "ssh";
+    // The deploy user exists only when the configuration comes over SSH: one way in fewer otherwise.
     const userData = deployKey.publicKeyOpenssh.apply((key) =>
-      Buffer.from(renderCloudInit({ hostname: `e3-${cfg.stage}`, sshPort: e3.sshPort, deployUser: E3_LAYOUT.deployUser, deployPublicKey: key })).toString("base64"),
+      Buffer.from(
+        renderCloudInit({ hostname: `e3-${cfg.stage}`, sshPort: e3.sshPort, deploy: ssh ? { user: E3_LAYOUT.deployUser, publicKey: key } : undefined }),
+      ).toString("base64"),
     );
     const instance = new alicloud.ecs.Instance(
       `${name}-vm`,
@@ -285,6 +314,8 @@ export class E3 extends pulumi.ComponentResource {
         deviceCaPem: v.deviceCaPem,
         serverCertPem: `${v.serverCertPem.trim()}\n${v.serverCaPem.trim()}\n`,
         serverKeyPem: v.serverKeyPem,
+        platformCaPem: v.serverCaPem,
+        acme: { directoryUrl: e3.acme.directoryUrl, email: e3.acme.email },
         sshPort: e3.sshPort,
         nodeExporterPort: e3.nodeExporterPort,
         crlRefreshMinutes: e3.crlRefreshMinutes,
@@ -303,21 +334,61 @@ export class E3 extends pulumi.ComponentResource {
           serverKeyPem: v.notaryServerKeyPem,
         },
       }));
-    const bundle = settings.apply(renderE3Files);
-    this.configHash = bundle.apply((b) => filesHash(b.files));
-    const script = pulumi.secret(bundle.apply((b) => renderApplyScript(b.files, b.managedDirs, renderHostSteps())));
+    const bundle = pulumi.all([settings, args.hub]).apply(([s, hub]) => withHub(renderE3Files(s), hub));
+    this.configHash = bundle.apply((b) => filesHash(b.files, b.dirs));
+    const script = pulumi.secret(bundle.apply((b) => renderApplyScript(b.files, b.managedDirs, b.hostSteps, b.dirs)));
+    this.files = pulumi.secret(bundle.apply((b) => b.files));
+    // For synth (same process): the files depend on this component's children, so they cannot be
+    // one of its registered inputs without a cycle.
+    E3_RENDERED_FILES.set(name, this.files);
 
-    new remote.Command(
-      `${name}-apply`,
-      {
-        connection: { host: foundation.e3Eip.ipAddress, port: e3.sshPort, user: E3_LAYOUT.deployUser, privateKey: pulumi.secret(deployKey.privateKeyOpenssh) },
-        // The script (with its secrets) travels on stdin: it is never written to the host's disk.
-        create: "sudo bash -s",
-        stdin: script,
-        triggers: [this.configHash],
-      },
-      { parent: this, dependsOn: [eip, attachment] },
-    );
+    if (ssh) {
+      new remote.Command(
+        `${name}-apply`,
+        {
+          connection: {
+            host: foundation.e3Eip.ipAddress,
+            port: e3.sshPort,
+            user: E3_LAYOUT.deployUser,
+            // @pulumi/command 4.5 has no dial-retry settings; its own retries cover an sshd that
+            // is not up yet, and the script itself waits for cloud-init (renderApplyScript).
+            privateKey: pulumi.secret(deployKey.privateKeyOpenssh),
+          },
+          // The script (with its secrets) travels on stdin: it is never written to the host's disk.
+          create: "sudo bash -s",
+          stdin: script,
+          triggers: [this.configHash],
+        },
+        { parent: this, dependsOn: [eip, attachment], customTimeouts: { create: "40m", update: "40m" } },
+      );
+    } else {
+      // Cloud Assistant: the parts' content embeds the hash, so a changed file replaces every
+      // command and its invocation, and the host applies the new configuration.
+      const parts = pulumi.secret(script.apply((s) => cloudAssistantParts(s)));
+      let previous: pulumi.Resource[] = [attachment];
+      for (let i = 0; i < CLOUD_ASSISTANT_PARTS; i++) {
+        const last = i === CLOUD_ASSISTANT_PARTS - 1;
+        const command = new alicloud.ecs.Command(
+          `${name}-apply-${i + 1}`,
+          {
+            name: pulumi.interpolate`${prefix}-apply-${this.configHash.apply((h) => h.slice(0, 12))}-${i + 1}`,
+            description: `EDP E3 configuration, part ${i + 1} of ${CLOUD_ASSISTANT_PARTS}`,
+            type: "RunShellScript",
+            commandContent: pulumi.secret(parts.apply((p) => Buffer.from(p[i] ?? "", "utf8").toString("base64"))),
+            workingDir: "/root",
+            // The last part waits for cloud-init and runs the whole apply on a still-booting VM.
+            timeout: last ? 3600 : 120,
+          },
+          child,
+        );
+        const invocation = new alicloud.ecs.EcsInvocation(
+          `${name}-apply-${i + 1}`,
+          { commandId: command.id, instanceIds: [instance.id], repeatMode: "Once", username: "root" },
+          { parent: this, dependsOn: previous, customTimeouts: { create: last ? "70m" : "15m" } },
+        );
+        previous = [invocation];
+      }
+    }
 
     this.instanceId = instance.id;
     this.publicIp = foundation.e3Eip.ipAddress;

@@ -49,6 +49,8 @@ export interface EdgeClustersArgs {
   };
   /** The manifests bucket (foundation.buckets.manifests) and its endpoint (foundation.ossEndpoint). */
   foundation: { buckets: Pick<FoundationOutputs["buckets"], "manifests">; ossEndpoint: string };
+  /** Further objects of a cluster's desired state, by cluster name (a K3s site's device list, components/sites). */
+  extraDesiredState?: Record<string, KubeObject[]>;
 }
 
 /** What the centre hands out for one edge cluster. */
@@ -267,7 +269,8 @@ export class EdgeClusters extends pulumi.ComponentResource {
         sealedSecretsKeyVersion: c.sealedSecretsKeyVersion,
       };
       try {
-        return { c, spec, desiredState: desiredStateObjects(spec, c.bootstrap, cfg.deployments, cfg.chartTemplates) };
+        const extra = args.extraDesiredState?.[c.name] ?? [];
+        return { c, spec, desiredState: [...desiredStateObjects(spec, c.bootstrap, cfg.deployments, cfg.chartTemplates), ...extra] };
       } catch (e) {
         if (e instanceof TemplateError) throw new pulumi.ResourceError(e.message, this);
         throw e;

@@ -40,6 +40,11 @@ export const RESOURCE_OUTPUTS: Record<string, OutputFn> = {
     result: `Mock${hex(name, Math.max(8, Number(i.length ?? 24) - 4))}`.slice(0, Number(i.length ?? 24)),
     bcryptHash: `$2a$10$${hex(`${name}bcrypt`, 53)}`,
   }),
+  // 32 bytes as WireGuard keys use them (components/sites): base64 and hex of the same bytes.
+  "random:index/randomBytes:RandomBytes": (name, i) => {
+    const bytes = Buffer.from(createHash("sha256").update(`bytes/${name}`).digest().subarray(0, Number(i.length ?? 32)));
+    return { base64: bytes.toString("base64"), hex: bytes.toString("hex") };
+  },
   "random:index/randomId:RandomId": (name) => ({ hex: hex(name, 16), b64Url: hex(name, 11), dec: "1234567890" }),
   "random:index/randomString:RandomString": (name, i) => ({ result: hex(name, Number(i.length ?? 16)) }),
   "random:index/randomUuid:RandomUuid": (name) => {

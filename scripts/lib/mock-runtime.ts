@@ -193,7 +193,9 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
         byName.set(`${args.type}::${args.name}`, { inputs, secretPaths, custom: args.custom ?? true, type: args.type, name: args.name, providerRef: args.provider || undefined });
         if (args.type === "pulumi:pulumi:StackReference") {
           const ref = String(inputs.name);
-          const outputs = opts.stackReferences?.[ref];
+          // A stack reading its own last outputs (the site registry's removals) has none on a first run.
+          const own = ref.endsWith(`/${opts.project ?? "edp"}/${opts.stack ?? opts.stage}`);
+          const outputs = opts.stackReferences?.[ref] ?? (own ? {} : undefined);
           if (!outputs) throw new Error(`no outputs given for the stack reference ${ref} (RunOptions.stackReferences)`);
           return { id: ref, state: { name: ref, outputs, secretOutputNames: [] } };
         }
@@ -213,6 +215,8 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     opts.project ?? "edp",
     opts.stack ?? opts.stage,
     false,
+    // What the CLI reports for a self-managed backend; a stack reading its own outputs names it.
+    "organization",
   );
   pulumi.runtime.setAllConfig(config, secretKeys);
 

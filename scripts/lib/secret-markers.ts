@@ -17,6 +17,7 @@ export interface SecretSource {
 /** Outputs the providers mark secret, by type token: the properties the mock runtime generates. */
 export const SECRET_OUTPUTS: Record<string, string[]> = {
   "random:index/randomPassword:RandomPassword": ["result", "bcryptHash"],
+  "random:index/randomBytes:RandomBytes": ["base64", "hex"],
   "tls:index/privateKey:PrivateKey": ["privateKeyPem", "privateKeyOpenssh", "privateKeyPemPkcs8"],
   "alicloud:ram/accessKey:AccessKey": ["secret"],
   "alicloud:kms/ciphertext:Ciphertext": ["plaintext"],

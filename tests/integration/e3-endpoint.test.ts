@@ -40,7 +40,7 @@ describe("E3 on loopback: Apache mTLS with CRL, registry, CRL refresh", function
   let deviceCa: TestCa;
   let otherCa: TestCa;
   let server: Issued;
-  const device: Record<"valid" | "revoked" | "expired" | "foreign" | "laterRevoked", Issued> = {} as never;
+  const device: Record<"valid" | "revoked" | "expired" | "foreign" | "laterRevoked" | "operator", Issued> = {} as never;
   let params: ApacheParams;
   let confFile: string;
   let apache: ChildProcess | undefined;
@@ -76,6 +76,7 @@ describe("E3 on loopback: Apache mTLS with CRL, registry, CRL refresh", function
     device.laterRevoked = deviceCa.issue("device-later-revoked", "client");
     device.expired = deviceCa.issue("device-expired", "client", { validity: { start: "20200101000000Z", end: "20200102000000Z" } });
     device.foreign = otherCa.issue("device-foreign", "client");
+    device.operator = deviceCa.issue("operator", "client", { ou: "edp-operators" });
     deviceCa.revoke(device.revoked);
     deviceCa.crl(path.join(dir, "crl.pem"));
 
@@ -124,6 +125,7 @@ describe("E3 on loopback: Apache mTLS with CRL, registry, CRL refresh", function
       gitRoot: path.join(dir, "git"),
       gitHttpBackend: "/usr/lib/git-core/git-http-backend",
       acmeWebroot: path.join(dir, "acme"),
+      operatorOu: "edp-operators",
     };
     confFile = path.join(dir, "apache2.conf");
     fs.writeFileSync(confFile, renderApacheConfig(params));
@@ -219,7 +221,9 @@ describe("E3 on loopback: Apache mTLS with CRL, registry, CRL refresh", function
     assert.match(base.headers, /docker-distribution-api-version: registry\/2\.0/i);
   });
 
-  it("lets the registry take an upload and serve a blob and a manifest with a valid certificate", async () => {
+  it("lets the registry take an operator's upload and serve a blob and a manifest to a device", async () => {
+    const refusedUpload = await https(HOSTS.docker, "/v2/edge/app/blobs/uploads/", device.valid, ["-X", "POST"]);
+    assert.equal(refusedUpload.status, 403, "a device may not push");
     const blob = Buffer.from("edge layer content\n");
     const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } }));
     const digest = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
@@ -227,12 +231,12 @@ describe("E3 on loopback: Apache mTLS with CRL, registry, CRL refresh", function
     fs.mkdirSync(files, { recursive: true });
     for (const [name, content] of [["layer", blob], ["config", config]] as const) {
       fs.writeFileSync(path.join(files, name), content);
-      const start = await https(HOSTS.docker, "/v2/edge/app/blobs/uploads/", device.valid, ["-X", "POST"]);
+      const start = await https(HOSTS.docker, "/v2/edge/app/blobs/uploads/", device.operator, ["-X", "POST"]);
       assert.equal(start.status, 202, start.headers);
       const location = /^location: (.+)$/im.exec(start.headers)?.[1].trim() ?? "";
       assert.ok(location.startsWith("/v2/edge/app/blobs/uploads/"), location);
       const sep = location.includes("?") ? "&" : "?";
-      const put = await https(HOSTS.docker, `${location}${sep}digest=${encodeURIComponent(digest(content))}`, device.valid, [
+      const put = await https(HOSTS.docker, `${location}${sep}digest=${encodeURIComponent(digest(content))}`, device.operator, [
         "-X", "PUT", "-H", "Content-Type: application/octet-stream", "--data-binary", `@${path.join(files, name)}`,
       ]);
       assert.equal(put.status, 201, put.headers);
@@ -244,7 +248,7 @@ describe("E3 on loopback: Apache mTLS with CRL, registry, CRL refresh", function
       layers: [{ mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip", size: blob.length, digest: digest(blob) }],
     });
     fs.writeFileSync(path.join(files, "manifest"), manifest);
-    const putManifest = await https(HOSTS.docker, "/v2/edge/app/manifests/1.0.0", device.valid, [
+    const putManifest = await https(HOSTS.docker, "/v2/edge/app/manifests/1.0.0", device.operator, [
       "-X", "PUT", "-H", "Content-Type: application/vnd.docker.distribution.manifest.v2+json", "--data-binary", `@${path.join(files, "manifest")}`,
     ]);
     assert.equal(putManifest.status, 201, putManifest.headers);
@@ -311,7 +315,8 @@ describe("E3 on loopback: Apache mTLS with CRL, registry, CRL refresh", function
       fs.writeFileSync(
         script(),
         renderCrlRefreshScript({
-          crlUrl: `http://127.0.0.1:${crlServerPort}/vault/v1/pki_devices/crl/pem`,
+          crlUrl: `http://127.0.0.1:${crlServerPort}/vault/v1/pki-devices/crl/pem`,
+          serverCaFile: "/etc/ssl/certs/ca-certificates.crt",
           deviceCaFile: deviceCa.cert,
           crlFile: params.tls.crlFile,
           textfileDir: path.join(dir, "textfile"),

@@ -22,10 +22,12 @@ function settings(over: Partial<E3Settings> = {}): E3Settings {
     stage: "testing",
     hosts: TEST_E3_HOSTS,
     serviceUrl: "https://edp-service.example.internal",
-    crlUrl: "https://edp-service.example.internal/vault/v1/pki_devices/crl/pem",
+    crlUrl: "https://edp-service.example.internal/vault/v1/pki-devices/crl/pem",
     deviceCaPem: cert(0),
     serverCertPem: cert(9),
     serverKeyPem: "-----BEGIN PRIVATE KEY-----\nS0VZ\n-----END PRIVATE KEY-----\n",
+    platformCaPem: cert(8),
+    acme: { directoryUrl: "https://acme.example.net/directory" },
     sshPort: 2222,
     nodeExporterPort: 9100,
     crlRefreshMinutes: 15,
@@ -61,7 +63,7 @@ describe("E3 host scripts, run for real", function () {
     it(`renders user data that cloud-init's schema accepts (${stage})`, () => {
       const e3 = JSON.parse(readStackConfig(path.join(ROOT, `Pulumi.${stage}.yaml`))["edp:e3"]) as { sshPort: number };
       const file = path.join(dir, `user-data-${stage}.yaml`);
-      fs.writeFileSync(file, renderCloudInit({ hostname: `e3-${stage}`, sshPort: e3.sshPort, deployUser: "edp-deploy", deployPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample" }));
+      fs.writeFileSync(file, renderCloudInit({ hostname: `e3-${stage}`, sshPort: e3.sshPort, deploy: { user: "edp-deploy", publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample" } }));
       const r = schema(file);
       assert.equal(r.status, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /Valid cloud-config/);
@@ -89,8 +91,8 @@ describe("E3 host scripts, run for real", function () {
 
   describe("apply script into a temp root", () => {
     const apply = (s: E3Settings, root: string) => {
-      const { files, managedDirs } = renderE3Files(s);
-      return execFileSync("bash", ["-s"], { input: renderApplyScript(files, managedDirs, renderHostSteps()), env: { ...process.env, EDP_APPLY_ROOT: root }, encoding: "utf8" })
+      const { files, managedDirs, dirs } = renderE3Files(s);
+      return execFileSync("bash", ["-s"], { input: renderApplyScript(files, managedDirs, renderHostSteps(), dirs), env: { ...process.env, EDP_APPLY_ROOT: root }, encoding: "utf8" })
         .split("\n")
         .filter(Boolean);
     };
@@ -102,7 +104,7 @@ describe("E3 host scripts, run for real", function () {
     it("writes every file with its mode on the first run", () => {
       const changed = apply(settings(), root);
       assert.ok(changed.includes("changed: apache") && changed.includes("changed: notary") && changed.includes("changed: ca"), changed.join(", "));
-      const key = fs.statSync(path.join(root, "etc/edp/tls/server.key"));
+      const key = fs.statSync(path.join(root, "etc/edp/tls/bootstrap.key"));
       assert.equal(key.mode & 0o777, 0o600);
       assert.equal(fs.readFileSync(path.join(root, "etc/edp/tls/device-ca.pem"), "utf8"), cert(0));
       assert.match(fs.readFileSync(path.join(root, "etc/apache2/apache2.conf"), "utf8"), /SSLCARevocationFile "\/etc\/edp\/tls\/device-crl\.pem"/);
@@ -118,8 +120,8 @@ describe("E3 host scripts, run for real", function () {
       assert.match(fs.readFileSync(path.join(root, "etc/systemd/system/edp-crl-refresh.timer"), "utf8"), /OnUnitActiveSec=20min/);
     });
 
-    it("removes a custom CA certificate that left the bundle", () => {
-      assert.deepEqual(apply(settings({ crlRefreshMinutes: 20, customCaBundle: cert(1) }), root), ["changed: ca"]);
+    it("removes a custom CA certificate that left the bundle (and Apache's proxy trust changes with it)", () => {
+      assert.deepEqual(apply(settings({ crlRefreshMinutes: 20, customCaBundle: cert(1) }), root), ["changed: apache", "changed: ca"]);
       assert.ok(fs.existsSync(path.join(root, "usr/local/share/ca-certificates/edp/edp-custom-1.crt")));
       assert.ok(!fs.existsSync(path.join(root, "usr/local/share/ca-certificates/edp/edp-custom-2.crt")));
     });

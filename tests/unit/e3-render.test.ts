@@ -2,7 +2,10 @@
 import assert from "node:assert/strict";
 import YAML from "yaml";
 import { e3AlertRules } from "../../components/e3/render/alerts";
-import { type ApacheParams, CLIENT_CERT_HEADERS, MOZILLA_INTERMEDIATE, renderApacheConfig } from "../../components/e3/render/apache";
+import { execFileSync } from "node:child_process";
+import { type ApacheParams, CLIENT_CERT_HEADERS, FOREIGN_CLIENT_CERT_HEADERS, MOZILLA_INTERMEDIATE, renderApacheConfig, UNSAFE_PATH_PATTERN } from "../../components/e3/render/apache";
+import { CRL_REFUSALS } from "../../components/e3/render/crl-refresh";
+import { CLOUD_ASSISTANT_MAX_CONTENT_BYTES, cloudAssistantParts } from "../../components/e3/render/delivery";
 import { type E3File, filesHash, renderApplyScript } from "../../components/e3/render/apply";
 import { productionApacheParams } from "../../components/e3/render/bundle";
 import { renderDataDiskScript, splitPemCertificates } from "../../components/e3/render/host";
@@ -157,5 +160,67 @@ describe("E3 renderers", () => {
     const soon = rule.spec.groups[0].rules.find((r) => r.alert === "EdpE3CrlExpiresSoon");
     assert.equal(soon?.expr, "edp_e3_crl_next_update_timestamp_seconds - time() < 86400");
     assert.equal(rule.metadata.labels.release, "kube-prometheus-stack");
+  });
+
+  it("alerts on each reason a CRL is refused, and before the server certificate expires", () => {
+    const rules = e3AlertRules({ namespace: "monitoring", stage: "testing", crlRefreshMinutes: 15, crlCriticalHours: 24 }).spec.groups[0].rules;
+    for (const reason of Object.keys(CRL_REFUSALS)) {
+      assert.ok(rules.some((r) => r.expr === `edp_e3_crl_refresh_refused{reason="${reason}"} == 1`), reason);
+    }
+    assert.ok(rules.some((r) => r.alert === "EdpE3ServerCertExpiresSoon" && r.expr.includes("edp_e3_server_cert_not_after_timestamp_seconds")));
+  });
+
+  describe("unsafe paths", () => {
+    const re = new RegExp(UNSAFE_PATH_PATTERN);
+    const cases: [string, boolean][] = [
+      ["GET /onboarding/..;/x HTTP/1.1", true],
+      ["GET /onboarding/..%5Cx HTTP/1.1", true],
+      ["GET /onboarding/..%5cx HTTP/1.1", true],
+      ["GET /onboarding/..%252fx HTTP/1.1", true],
+      ["GET /onboarding/%2e%2e/x HTTP/1.1", true],
+      ["GET /onboarding/..\\x HTTP/1.1", true],
+      ["GET /onboarding/register HTTP/1.1", false],
+      ["GET /onboarding/register?next=a;b%25 HTTP/1.1", false],
+      ["PUT /v2/edge/app/manifests/sha256:0a1b HTTP/1.1", false],
+    ];
+    for (const [line, refused] of cases) it(`${refused ? "refuses" : "passes"} ${line}`, () => assert.equal(re.test(line), refused));
+  });
+
+  it("unsets every foreign client-certificate header, in both spellings, and loads mod_reqtimeout", () => {
+    const conf = renderApacheConfig(prod());
+    for (const h of FOREIGN_CLIENT_CERT_HEADERS) {
+      assert.ok(conf.includes(`RequestHeader unset ${h} early`), h);
+      assert.ok(conf.includes(`RequestHeader unset ${h.replace(/-/g, "_")} early`), h);
+      assert.ok(!new RegExp(`RequestHeader set ${h} `).test(conf), `${h} is never set`);
+    }
+    assert.match(conf, /LoadModule reqtimeout_module/);
+    assert.match(conf, /RequestReadTimeout header=20-40,MinRate=500/);
+  });
+
+  it("lets only operators write to the registry, Notary and Git", () => {
+    const conf = renderApacheConfig(prod());
+    assert.match(conf, /%\{REQUEST_METHOD\} in \{'GET', 'HEAD'\} \|\| %\{SSL_CLIENT_S_DN_OU\} == 'edp-operators'/);
+    assert.match(conf, /%\{SSL_CLIENT_S_DN_OU\} == 'edp-operators' \|\| !\(%\{QUERY_STRING\} =~ \/service=git-receive-pack\//);
+  });
+
+  describe("Cloud Assistant parts", () => {
+    const script = `#!/bin/bash\necho hello from the apply script\n${"x".repeat(50_000)}\n`;
+    it("keep every part under the command size limit and rebuild the script byte for byte", () => {
+      const parts = cloudAssistantParts(`${script}`.replace(/x{50000}/, () => Array.from({ length: 2000 }, (_, i) => `: ${i * 7919}`).join("\n")));
+      for (const p of parts) assert.ok(Buffer.from(p).toString("base64").length <= CLOUD_ASSISTANT_MAX_CONTENT_BYTES);
+      const dir = execFileSync("mktemp", ["-d"], { encoding: "utf8" }).trim();
+      try {
+        // Run the parts in reverse order: the last one must wait for the others (here: be run after them).
+        for (const p of parts.slice(0, -1).reverse()) execFileSync("bash", ["-c", p.replace(/\/run\/edp-apply/g, dir)]);
+        const out = execFileSync("bash", ["-c", parts[parts.length - 1].replace(/\/run\/edp-apply/g, dir)], { encoding: "utf8" });
+        assert.equal(out, "hello from the apply script\n");
+      } finally {
+        execFileSync("rm", ["-rf", dir]);
+      }
+    });
+    it("refuses a script that does not fit, saying so", () => {
+      const random = Array.from({ length: 40_000 }, (_, i) => ((i * 2654435761) >>> 0).toString(36)).join("");
+      assert.throws(() => cloudAssistantParts(random, 2), /does not fit in 2 Cloud Assistant commands/);
+    });
   });
 });

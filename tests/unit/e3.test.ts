@@ -4,12 +4,14 @@
  */
 import assert from "node:assert/strict";
 import * as path from "node:path";
+import { CLOUD_ASSISTANT_MAX_CONTENT_BYTES, CLOUD_ASSISTANT_PARTS } from "../../components/e3/render/delivery";
 import YAML from "yaml";
 import { STAGES } from "../../config";
 import { readStackConfig } from "../../scripts/lib/mock-runtime";
 import { validateObject } from "../harness/k8s-schema";
 import { ROOT, type RecordedResource, runStage, type StageRun } from "../harness/stage";
 import { testPki } from "../harness/pki";
+import { e3FilesOf as filesOf, e3ScriptOf as scriptOf } from "../harness/e3-script";
 
 const PROGRAM = path.join(ROOT, "tests/fixtures/programs/e3.ts");
 const T = {
@@ -19,6 +21,8 @@ const T = {
   eip: "alicloud:ecs/eipAssociation:EipAssociation",
   rule: "alicloud:ecs/securityGroupRule:SecurityGroupRule",
   command: "command:remote:Command",
+  caCommand: "alicloud:ecs/command:Command",
+  invocation: "alicloud:ecs/ecsInvocation:EcsInvocation",
   role: "alicloud:ram/role:Role",
 };
 
@@ -43,14 +47,7 @@ function withoutSecrets(res: RecordedResource): unknown {
   return copy;
 }
 
-/** The files an apply script writes, decoded: path → content. */
-function filesOf(script: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const m of script.matchAll(/^put '([^']+)' \S+ \S+ \S+ <<'EDP_FILE'\n([\s\S]*?)\nEDP_FILE$/gm)) {
-    out.set(m[1], Buffer.from(m[2].replace(/\n/g, ""), "base64").toString("utf8"));
-  }
-  return out;
-}
+
 
 /** A real certificate: the config parses custom CA bundles. */
 const CUSTOM_CA = testPki().ca.crt;
@@ -77,8 +74,9 @@ describe("E3 component (mocks)", function () {
         const userData = Buffer.from(String(vm.inputs.userData), "base64").toString("utf8");
         assert.match(userData, /^#cloud-config\n/);
         const doc = YAML.parse(userData) as { users: (string | { name: string; ssh_authorized_keys?: string[] })[] };
-        const deploy = doc.users.find((u) => typeof u === "object" && u.name === "edp-deploy") as { ssh_authorized_keys: string[] };
-        assert.match(deploy.ssh_authorized_keys[0], /^ssh-ed25519 AAAA\S+/);
+        // Cloud Assistant delivery (the default) needs no deploy user: no SSH key on the host.
+        assert.ok(!doc.users.some((u) => typeof u === "object" && u.name === "edp-deploy"));
+        assert.ok(doc.users.some((u) => typeof u === "object" && u.name === "notary"));
         assert.doesNotMatch(userData, /PRIVATE KEY/);
       });
 
@@ -117,23 +115,32 @@ describe("E3 component (mocks)", function () {
         assert.deepEqual(doc.Statement[0].Principal, { Service: ["ecs.aliyuncs.com"] });
       });
 
-      it("delivers the configuration over SSH to the EIP, as a secret on stdin, triggered by the config hash", () => {
-        const cmd = one(r, T.command);
-        const conn = cmd.inputs.connection as Record<string, unknown>;
-        assert.equal(conn.host, "203.0.113.10");
-        assert.equal(conn.port, e3Config(stage).sshPort);
-        assert.equal(conn.user, "edp-deploy");
-        assert.equal(cmd.inputs.create, "sudo bash -s");
-        assert.ok(cmd.secretPaths.includes("stdin"), `secret paths: ${cmd.secretPaths.join(", ")}`);
-        assert.ok(cmd.secretPaths.some((p) => p === "connection" || p === "connection.privateKey"), `secret paths: ${cmd.secretPaths.join(", ")}`);
-        assert.deepEqual(cmd.inputs.triggers, [r.output("e3ConfigHash").value]);
-        assert.match(String(r.output("e3ConfigHash").value), /^[0-9a-f]{64}$/);
-        const deps = cmd.options.dependsOn.join(" ");
-        assert.match(deps, /EipAssociation::e3-eip/);
-        assert.match(deps, /EcsDiskAttachment::e3-data-attachment/);
-        const stdin = String(cmd.inputs.stdin);
-        assert.match(stdin, /^#!\/bin\/bash/);
-        assert.match(stdin, /put '\/etc\/apache2\/apache2\.conf' 0644 root:root apache/);
+      it("delivers the configuration through Cloud Assistant by default: secret parts under the size limit, run in order, changed with the config hash", () => {
+        assert.equal(r.ofType(T.command).length, 0, "no SSH delivery by default");
+        const commands = r.ofType(T.caCommand);
+        const invocations = r.ofType(T.invocation);
+        assert.equal(commands.length, CLOUD_ASSISTANT_PARTS);
+        assert.equal(invocations.length, CLOUD_ASSISTANT_PARTS);
+        const hash = String(r.output("e3ConfigHash").value);
+        assert.match(hash, /^[0-9a-f]{64}$/);
+        for (const c of commands) {
+          assert.equal(c.inputs.type, "RunShellScript");
+          assert.ok(c.secretPaths.includes("commandContent"), `${c.name}: secret paths ${c.secretPaths.join(", ")}`);
+          assert.ok(String(c.inputs.commandContent).length <= CLOUD_ASSISTANT_MAX_CONTENT_BYTES, `${c.name}: ${String(c.inputs.commandContent).length} bytes`);
+          assert.ok(String(c.inputs.name).includes(hash.slice(0, 12)), "the command's name carries the config hash");
+        }
+        for (const [i, inv] of invocations.sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true })).entries()) {
+          assert.equal((inv.inputs.instanceIds as unknown[]).length, 1, "one instance: E3");
+          assert.equal(inv.inputs.username, "root");
+          assert.equal(inv.inputs.repeatMode, "Once");
+          const deps = inv.options.dependsOn.join(" ");
+          assert.match(deps, i === 0 ? /EcsDiskAttachment::e3-data-attachment/ : new RegExp(`EcsInvocation::e3-apply-${i}$`));
+        }
+        const script = scriptOf(r);
+        assert.match(script, /^#!\/bin\/bash/);
+        assert.match(script, /put '\/etc\/apache2\/apache2\.conf' 0644 root:root apache/);
+        const userData = Buffer.from(String(one(r, T.instance).inputs.userData), "base64").toString("utf8");
+        assert.doesNotMatch(userData, /edp-deploy/, "no deploy user without SSH delivery");
       });
 
       it("keeps generated secrets out of everything that is not secret", () => {
@@ -142,9 +149,8 @@ describe("E3 component (mocks)", function () {
         // The fixture's platform CA key is its own business; the E3 resources and outputs are checked.
         const e3Resources = r.resources.filter((x) => x.urn.includes("edp:e3:E3"));
         const plain =
-          JSON.stringify(e3Resources.filter((x) => x.type !== T.command).map((x) => withoutSecrets(x))) +
-          JSON.stringify(Object.entries(r.result.outputs).filter(([, o]) => !o.secret));
-        const onHost = [...filesOf(String(one(r, T.command).inputs.stdin)).values()].join("\n");
+          JSON.stringify(e3Resources.map((x) => withoutSecrets(x))) + JSON.stringify(Object.entries(r.result.outputs).filter(([, o]) => !o.secret));
+        const onHost = [...filesOf(scriptOf(r)).values()].join("\n");
         // Mock passwords are "Mock" and a hash: each must reach the host, and nothing else.
         const values = onHost.match(/Mock[0-9a-f]{20,}/g) ?? [];
         assert.ok(new Set(values).size >= secrets.length, `found ${values.length} generated secrets in the host's files`);
@@ -169,17 +175,41 @@ describe("E3 component (mocks)", function () {
     });
   }
 
-  it("changes only the apply command's trigger when an E3 setting changes, never the instance or the disk", async () => {
+  it("delivers over SSH when edp:e3.delivery is ssh: to the EIP, as a secret on stdin, triggered by the config hash", async () => {
+    const r = await run("staging", { delivery: "ssh" });
+    assert.equal(r.error, undefined, r.error);
+    assert.equal(r.ofType(T.caCommand).length, 0);
+    const cmd = one(r, T.command);
+    const conn = cmd.inputs.connection as Record<string, unknown>;
+    assert.equal(conn.host, "203.0.113.10");
+    assert.equal(conn.port, e3Config("staging").sshPort);
+    assert.equal(conn.user, "edp-deploy");
+    assert.equal(cmd.inputs.create, "sudo bash -s");
+    assert.ok(cmd.secretPaths.includes("stdin"), `secret paths: ${cmd.secretPaths.join(", ")}`);
+    assert.deepEqual(cmd.inputs.triggers, [r.output("e3ConfigHash").value]);
+    assert.match(cmd.options.dependsOn.join(" "), /EipAssociation::e3-eip/);
+    assert.match(Buffer.from(String(one(r, T.instance).inputs.userData), "base64").toString("utf8"), /edp-deploy/);
+  });
+
+  it("changes only the apply commands when an E3 setting changes, never the instance or the disk", async () => {
     const base = await run("testing");
     const changed = await run("testing", { crlRefreshMinutes: 20, customCaBundle: CUSTOM_CA });
     assert.equal(changed.error, undefined, changed.error);
     for (const type of [T.instance, T.disk, T.attachment, T.eip]) {
       assert.deepEqual(one(changed, type).inputs, one(base, type).inputs, `${type} inputs changed`);
     }
-    assert.notDeepEqual(one(changed, T.command).inputs.triggers, one(base, T.command).inputs.triggers);
-    const files = filesOf(String(one(changed, T.command).inputs.stdin));
+    const names = (x: StageRun) => x.ofType(T.caCommand).map((c) => String(c.inputs.name)).sort();
+    for (const [a, b] of names(changed).map((n, i) => [n, names(base)[i]])) assert.notEqual(a, b, "every part is replaced");
+    const files = filesOf(scriptOf(changed));
     assert.equal(files.get("/usr/local/share/ca-certificates/edp/edp-custom-1.crt"), CUSTOM_CA);
     assert.match(files.get("/etc/systemd/system/edp-crl-refresh.timer") ?? "", /OnUnitActiveSec=20min/);
+  });
+
+  it("rejects an unknown delivery and a bad ACME directory, naming the key", async () => {
+    const bad = await run("staging", { delivery: "ftp" });
+    assert.match(bad.error ?? "", /edp:e3\.delivery/);
+    const badAcme = await run("staging", { acme: { directoryUrl: "http://acme.example.net/dir" } });
+    assert.match(badAcme.error ?? "", /edp:e3\.acme\.directoryUrl: is not an https URL/);
   });
 
   it("rejects a package upstream that is not an rsync source, naming the key", async () => {

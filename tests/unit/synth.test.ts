@@ -116,6 +116,16 @@ describe("offline synth", function () {
       return blocks.some((b) => Buffer.from(b, "base64").toString("utf8").includes("EDP_REVIEW_PROBE reviewed-vhost-line"));
     };
     assert.ok(differing.some((f) => readable(fs.readFileSync(path.join(headDir, "testing", f), "utf8"))), "the changed vhost line is not in the synth");
+    // E3's files are written one by one, the changed line in the open in Apache's config, and
+    // each secret value in them replaced by the marker naming its source.
+    const e3 = (dir: string) => path.join(dir, "testing", "artefacts", "e3", "e3");
+    const e3Files = listFiles(e3(baseDir));
+    for (const f of ["FILES.txt", "etc/apache2/apache2.conf", "usr/local/sbin/edp-crl-refresh", "etc/systemd/system/notary-server.service", "etc/notary/server.json"]) assert.ok(e3Files.includes(f), `${f} in ${e3Files.join(", ")}`);
+    assert.ok(differing.includes("artefacts/e3/e3/etc/apache2/apache2.conf"), `changed: ${differing.join(", ")}`);
+    assert.match(fs.readFileSync(path.join(e3(headDir), "etc/apache2/apache2.conf"), "utf8"), /SetEnv EDP_REVIEW_PROBE reviewed-vhost-line/);
+    assert.match(fs.readFileSync(path.join(e3(baseDir), "etc/notary/signer.env"), "utf8"), /^NOTARY_SIGNER_EDP=\[secret:e3-[a-z0-9-]+\.result\]$/m);
+    assert.match(fs.readFileSync(path.join(e3(baseDir), "etc/edp/tls/bootstrap.key"), "utf8"), /^\[secret:e3-[a-z0-9-]+\.privateKeyPem\]$/m);
+    assert.match(fs.readFileSync(path.join(e3(baseDir), "etc/docker/registry/config.yml"), "utf8"), /\[secret:e3-registry-http-secret\.result\]/);
   });
 
   it("masks each known secret value at the recorded secret paths with its marker, and nothing else", () => {

@@ -1,9 +1,24 @@
 /**
  * Alert rules for the E3 host as a PrometheusRule the platform's Prometheus (prometheus-operator)
  * loads. The CRL rules matter most: Apache rejects every device certificate once its CRL has
- * passed nextUpdate, which would cut off every device at once.
+ * passed nextUpdate, which would cut off every device at once. Every reason the CRL refresh
+ * refuses a download alerts on its own, and so does a server certificate close to expiry.
  */
-import { CRL_METRICS } from "./crl-refresh";
+
+/** Days before the server certificate's notAfter at which the alerts fire (ACME renews at 30). */
+export const CERT_WARNING_DAYS = 21;
+export const CERT_CRITICAL_DAYS = 7;
+
+const REFUSAL_SEVERITY: Record<CrlRefusal, "warning" | "critical"> = {
+  download: "warning",
+  not_a_crl: "warning",
+  signature: "critical",
+  not_yet_valid: "critical",
+  expired: "warning",
+  older: "critical",
+};
+import { CERT_METRICS } from "./acme";
+import { CRL_METRICS, CRL_REFUSALS, type CrlRefusal } from "./crl-refresh";
 
 export interface E3AlertParams {
   /** Namespace the PrometheusRule lives in (the monitoring stack's). */
@@ -64,6 +79,36 @@ export function e3AlertRules(p: E3AlertParams): PrometheusRuleManifest {
       annotations: {
         summary: "No CRL metrics from E3",
         description: "The node exporter on E3 is not scraped or the CRL refresh has never written its textfile metrics.",
+      },
+    },
+    ...(Object.keys(CRL_REFUSALS) as CrlRefusal[]).map((reason) => ({
+      alert: `EdpE3CrlRefused${reason.replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase())}`,
+      expr: `${CRL_METRICS.refused}{reason="${reason}"} == 1`,
+      for: "0m",
+      labels: { ...stage, severity: REFUSAL_SEVERITY[reason] },
+      annotations: {
+        summary: `E3 refused a downloaded device CRL: ${CRL_REFUSALS[reason]}`,
+        description: "The CRL in force stays until it expires (journalctl -u edp-crl-refresh on E3 says more). A future-dated CRL means E3's clock or Vault's is wrong; an older one means Vault serves a CRL from before a revocation.",
+      },
+    })),
+    {
+      alert: "EdpE3ServerCertExpiresSoon",
+      expr: `${CERT_METRICS.notAfter} - time() < ${CERT_WARNING_DAYS * 86400}`,
+      for: "1h",
+      labels: { ...stage, severity: "warning" },
+      annotations: {
+        summary: "E3's server certificate expires in {{ $value | humanizeDuration }}",
+        description: "ACME renews it 30 days ahead (edp-cert-renew.timer); check journalctl -u edp-cert-renew on E3 and that port 80 is reachable for HTTP-01.",
+      },
+    },
+    {
+      alert: "EdpE3ServerCertExpiresVerySoon",
+      expr: `${CERT_METRICS.notAfter} - time() < ${CERT_CRITICAL_DAYS * 86400}`,
+      for: "5m",
+      labels: { ...stage, severity: "critical" },
+      annotations: {
+        summary: "E3's server certificate expires in {{ $value | humanizeDuration }}; devices will refuse E3 after that",
+        description: "Renew now: run edp-cert-renew on E3, or `pulumi up` to renew the bootstrap certificate.",
       },
     },
   ];

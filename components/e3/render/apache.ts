@@ -7,6 +7,11 @@
  * `Require expr %{SSL_CLIENT_VERIFY} == 'SUCCESS'` everywhere except /onboarding/. A
  * per-location `SSLVerifyClient require` would need a TLS renegotiation, which TLS 1.3 and
  * HTTP/2 do not have.
+ *
+ * Who may write: devices only read (GET/HEAD on the registry and Notary, clone and fetch on Git);
+ * pushes need an operator certificate, a certificate from the same device CA (so the same CRL
+ * revokes it) whose subject carries OU=<operatorOu>. Vault's device role never sets an OU, so
+ * a device cannot obtain one.
  */
 
 /** Mozilla's "intermediate" server profile (ssl-config.mozilla.org, guideline 5.7). */
@@ -37,6 +42,37 @@ export const CLIENT_CERT_HEADERS = {
   serial: "X-SSL-Client-Serial",
   cert: "X-SSL-Client-Cert",
 } as const;
+
+/**
+ * Every other header name a backend might take a client certificate from (ingress-nginx's
+ * ssl-client-*, RFC 9440's Client-Cert, Envoy's X-Forwarded-Client-Cert, Traefik's, IIS's, ...).
+ * A client must never be able to send one through E3, so each is removed and never set.
+ */
+export const FOREIGN_CLIENT_CERT_HEADERS = [
+  "Ssl-Client-Cert",
+  "Ssl-Client-Verify",
+  "Ssl-Client-Subject-Dn",
+  "Ssl-Client-Issuer-Dn",
+  "Ssl-Client-Escaped-Cert",
+  "Client-Cert",
+  "Client-Cert-Chain",
+  "X-Client-Cert",
+  "X-Client-Certificate",
+  "X-Client-Verify",
+  "X-Client-DN",
+  "X-Client-Subject",
+  "X-SSL-Cert",
+  "X-SSL-Client-DN",
+  "X-SSL-Client-Escaped-Cert",
+  "X-SSL-Client-Fingerprint",
+  "X-Forwarded-Client-Cert",
+  "X-Forwarded-Tls-Client-Cert",
+  "X-Forwarded-Tls-Client-Cert-Info",
+  "X-ARR-ClientCert",
+  "X-Amzn-Mtls-Clientcert",
+  "Remote-User",
+  "X-Remote-User",
+] as const;
 
 /** The public host names E3 answers for (manual §4.2). */
 export interface E3HostNames {
@@ -91,6 +127,8 @@ export interface ApacheParams {
   gitHttpBackend: string;
   /** Web root for ACME HTTP-01 challenges on the plain HTTP port. */
   acmeWebroot: string;
+  /** OU that marks an operator's certificate: the only certificates allowed to push. */
+  operatorOu: string;
 }
 
 const MODULES = [
@@ -109,6 +147,7 @@ const MODULES = [
   "proxy",
   "proxy_http",
   "cgid",
+  "reqtimeout",
 ];
 
 const q = (s: string) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
@@ -120,7 +159,7 @@ function indent(lines: string[], by = "  "): string[] {
 /** Removes spoofable client-certificate headers, then sets them from Apache's TLS variables. */
 export function clientCertHeaderLines(): string[] {
   const out: string[] = [];
-  for (const name of Object.values(CLIENT_CERT_HEADERS)) {
+  for (const name of [...Object.values(CLIENT_CERT_HEADERS), ...FOREIGN_CLIENT_CERT_HEADERS]) {
     out.push(`RequestHeader unset ${name} early`);
     out.push(`RequestHeader unset ${name.replace(/-/g, "_")} early`);
   }
@@ -153,6 +192,22 @@ function tlsVhostLines(p: ApacheParams): string[] {
     "</Location>",
   ];
 }
+
+/**
+ * Requests whose raw path holds `;`, a backslash (plain or %5C), an encoded dot, slash or
+ * semicolon, or a double encoding (%25) are refused before routing: Apache would pass such a
+ * path unnormalised, and a Java or Go backend may read `/onboarding/..;/x` as `/x`, a path that
+ * needs a certificate.
+ */
+export const UNSAFE_PATH_PATTERN = "^[A-Z]+ [^?# ]*(;|\\\\|%5[cC]|%25|%2[eEfF]|%3[bB])";
+
+function refuseUnsafePaths(): string[] {
+  return ["RewriteEngine on", `RewriteCond %{THE_REQUEST} ${q(UNSAFE_PATH_PATTERN)}`, "RewriteRule ^ - [F]"];
+}
+
+/** Reads for every valid certificate; anything else only with an operator's certificate. */
+const readOrOperator = (p: ApacheParams) =>
+  `Require expr %{SSL_CLIENT_VERIFY} == 'SUCCESS' && (%{REQUEST_METHOD} in {'GET', 'HEAD'} || %{SSL_CLIENT_S_DN_OU} == '${p.operatorOu}')`;
 
 function vhost(p: ApacheParams, serverName: string, aliases: string[], body: string[]): string[] {
   return [
@@ -216,6 +271,8 @@ export function renderApacheConfig(p: ApacheParams): string {
     "SSLSessionCacheTimeout 300",
     "SSLRandomSeed startup builtin",
     "SSLRandomSeed connect builtin",
+    "# Slow clients cannot hold workers: headers within 20-40 s, then at least 500 bytes/s.",
+    "RequestReadTimeout header=20-40,MinRate=500 body=20,MinRate=500",
     "Protocols h2 http/1.1",
     "",
     "ProxyRequests Off",
@@ -241,6 +298,7 @@ export function renderApacheConfig(p: ApacheParams): string {
     ...vhost(p, `unknown.${p.hosts.access}`, [], ['<Location "/">', "  Require all denied", "</Location>"]),
     "# EDP services in the cluster (manual §4.3): onboarding without a certificate, the rest with one.",
     ...vhost(p, p.hosts.onboarding, [p.hosts.monitoring, p.hosts.access], [
+      ...refuseUnsafePaths(),
       ...proxyTo("/onboarding/", p.serviceUrl),
       ...proxyTo("/monitoring/", p.serviceUrl),
       ...proxyTo("/vault/", p.serviceUrl),
@@ -249,8 +307,13 @@ export function renderApacheConfig(p: ApacheParams): string {
       "</Location>",
     ]),
     "# Docker registry, and Notary for Docker Content Trust under the same name: Notary's paths",
-    "# (/v2/<name>/_trust/...) must be matched before the registry's /v2/.",
+    "# (/v2/<name>/_trust/...) must be matched before the registry's /v2/. Devices pull; pushes",
+    "# (to the registry and to Notary) need an operator's certificate.",
     ...vhost(p, p.hosts.docker, [], [
+      ...refuseUnsafePaths(),
+      '<Location "/">',
+      `  ${readOrOperator(p)}`,
+      "</Location>",
       "LimitRequestBody 0",
       'RequestHeader set X-Forwarded-Proto "https"',
       "ProxyPreserveHost On",
@@ -259,8 +322,11 @@ export function renderApacheConfig(p: ApacheParams): string {
       `ProxyPass "/v2/" ${q(`${p.registryUrl.replace(/\/+$/, "")}/v2/`)} nocanon`,
       `ProxyPassReverse "/v2/" ${q(`${p.registryUrl.replace(/\/+$/, "")}/v2/`)}`,
     ]),
-    "# Git over HTTPS, read-only: git-http-backend refuses pushes without REMOTE_USER, which is never set.",
+    "# Git over HTTPS: devices clone and fetch; a push (git-receive-pack) needs an operator's",
+    "# certificate, whose CN git-http-backend sees as REMOTE_USER (it refuses pushes without one).",
     ...vhost(p, p.hosts.git, [], [
+      ...refuseUnsafePaths(),
+      "SSLUserName SSL_CLIENT_S_DN_CN",
       `SetEnv GIT_PROJECT_ROOT ${q(p.gitRoot)}`,
       "SetEnv GIT_HTTP_EXPORT_ALL 1",
       // The repositories belong to their maintainers, the CGI runs as the web user: without this,
@@ -273,6 +339,11 @@ export function renderApacheConfig(p: ApacheParams): string {
       "  Options +ExecCGI",
       "  Require expr %{SSL_CLIENT_VERIFY} == 'SUCCESS'",
       "</Directory>",
+      // A <Location> (not the <Directory> above): Location sections are merged last, and this one
+      // replaces the virtual host's certificate-only <Location "/">.
+      '<Location "/">',
+      `  Require expr %{SSL_CLIENT_VERIFY} == 'SUCCESS' && (%{SSL_CLIENT_S_DN_OU} == '${p.operatorOu}' || !(%{QUERY_STRING} =~ /service=git-receive-pack/ || %{REQUEST_URI} =~ m#/git-receive-pack$#))`,
+      "</Location>",
     ]),
     "# Debian package repository (mirrored from the master repository, signed upstream).",
     ...vhost(p, p.hosts.packages, [], [

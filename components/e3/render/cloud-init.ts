@@ -1,7 +1,7 @@
 /**
  * First-boot user data of the E3 host. It installs Debian's packages, creates the users and
  * moves SSH to the maintenance port, and nothing else: every configuration file (and every
- * secret) arrives later over SSH through the apply command, so the instance ignores changes to
+ * secret) arrives later through Cloud Assistant or SSH (the apply script), so the instance ignores changes to
  * its user data and a changed setting never replaces the VM. User data is readable by anyone
  * allowed to describe the instance, another reason it carries no secret.
  */
@@ -13,6 +13,7 @@ export const E3_PACKAGES = [
   "apache2",
   "ca-certificates",
   "curl",
+  "dehydrated",
   "docker-registry",
   "git",
   "notary",
@@ -25,9 +26,8 @@ export const E3_PACKAGES = [
 export interface CloudInitParams {
   hostname: string;
   sshPort: number;
-  /** OpenSSH public key of the deploy user the apply command logs in as. */
-  deployUser: string;
-  deployPublicKey: string;
+  /** The deploy user the apply command logs in as, when the configuration comes over SSH. */
+  deploy?: { user: string; publicKey: string };
 }
 
 export function renderCloudInit(p: CloudInitParams): string {
@@ -41,14 +41,18 @@ export function renderCloudInit(p: CloudInitParams): string {
     disable_root: true,
     users: [
       "default",
-      {
-        name: p.deployUser,
-        gecos: "EDP configuration delivery (Pulumi)",
-        shell: "/bin/bash",
-        lock_passwd: true,
-        sudo: "ALL=(ALL) NOPASSWD:ALL",
-        ssh_authorized_keys: [p.deployPublicKey.trim()],
-      },
+      ...(p.deploy
+        ? [
+            {
+              name: p.deploy.user,
+              gecos: "EDP configuration delivery (Pulumi)",
+              shell: "/bin/bash",
+              lock_passwd: true,
+              sudo: "ALL=(ALL) NOPASSWD:ALL",
+              ssh_authorized_keys: [p.deploy.publicKey.trim()],
+            },
+          ]
+        : []),
       { name: "packages", gecos: "Debian package mirror (manual 4.7)", shell: "/bin/bash", lock_passwd: true },
       { name: "notary", gecos: "Notary server and signer", system: true, shell: "/usr/sbin/nologin" },
     ],

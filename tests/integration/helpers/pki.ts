@@ -50,6 +50,7 @@ export class TestCa {
         "unique_subject = no",
         "copy_extensions = copy",
         "[any]",
+        "organizationalUnitName = optional",
         "commonName = supplied",
         "[client]",
         "basicConstraints = critical,CA:false",
@@ -70,12 +71,12 @@ export class TestCa {
   }
 
   /** Issues a certificate; `validity` sets explicit dates (YYYYMMDDHHMMSSZ) for expired ones. */
-  issue(cn: string, kind: "client" | "server", opts: { dnsNames?: string[]; validity?: { start: string; end: string } } = {}): Issued {
+  issue(cn: string, kind: "client" | "server", opts: { dnsNames?: string[]; validity?: { start: string; end: string }; ou?: string } = {}): Issued {
     const key = path.join(this.dir, `${cn}.key`);
     const csr = path.join(this.dir, `${cn}.csr`);
     const cert = path.join(this.dir, `${cn}.pem`);
-    const san = opts.dnsNames?.length ? ["-addext", `subjectAltName=${opts.dnsNames.map((d) => `DNS:${d}`).join(",")}`] : [];
-    openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", csr, "-subj", `/CN=${cn}`, ...san], this.dir);
+    const san = opts.dnsNames?.length ? ["-addext", `subjectAltName=${opts.dnsNames.map((d) => (/^[0-9.]+$/.test(d) ? `IP:${d}` : `DNS:${d}`)).join(",")}`] : [];
+    openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", csr, "-subj", `${opts.ou ? `/OU=${opts.ou}` : ""}/CN=${cn}`, ...san], this.dir);
     const dates = opts.validity ? ["-startdate", opts.validity.start, "-enddate", opts.validity.end] : [];
     openssl(["ca", "-batch", "-config", this.conf, "-extensions", kind, "-in", csr, "-out", cert, "-notext", ...dates], this.dir);
     fs.chmodSync(key, 0o644);
@@ -86,9 +87,12 @@ export class TestCa {
     openssl(["ca", "-config", this.conf, "-revoke", issued.cert], this.dir);
   }
 
-  /** Writes a fresh CRL; `seconds` makes one that expires soon. */
-  crl(out: string, seconds?: number): string {
-    openssl(["ca", "-config", this.conf, "-gencrl", "-out", out, ...(seconds === undefined ? [] : ["-crlsec", String(seconds)])], this.dir);
+  /** Writes a fresh CRL; `seconds` makes one that expires soon, `lastUpdate` (YYYYMMDDHHMMSSZ) one from another time. */
+  crl(out: string, seconds?: number, lastUpdate?: string): string {
+    openssl(
+      ["ca", "-config", this.conf, "-gencrl", "-out", out, ...(seconds === undefined ? [] : ["-crlsec", String(seconds)]), ...(lastUpdate ? ["-crl_lastupdate", lastUpdate] : [])],
+      this.dir,
+    );
     return fs.readFileSync(out, "utf8");
   }
 }

@@ -1,0 +1,1 @@
+export { registryKey, siteDesiredState, siteEdgeClusters, Sites, type SitesArgs } from "./sites";
