@@ -10,6 +10,7 @@ import { INGRESS_CLASSES, LB_ADDRESS_TYPE_ANNOTATION, LB_ID_ANNOTATION } from ".
 import { STAGES } from "../../config";
 import { parseIpv4Cidr } from "../../config/validators";
 import { mockId } from "../../scripts/lib/mock-outputs";
+import { e3FilesOf, e3ScriptOf } from "../harness/e3-script";
 import { runStage, type StageRun } from "../harness/stage";
 
 type Obj = Record<string, unknown>;
@@ -20,19 +21,6 @@ function cidrWithin(inner: string, outer: string): boolean {
   const b = parseIpv4Cidr(outer);
   if (typeof a === "string" || typeof b === "string") throw new Error(`bad CIDR ${inner} or ${outer}`);
   return a.first >= b.first && a.last <= b.last;
-}
-
-/** The files the E3 apply script writes travel base64-encoded in heredocs (`put … <<'EDP_FILE'`); decoded here. */
-function withHeredocFiles(text: string): string[] {
-  const files = [...text.matchAll(/<<'EDP_FILE'\n([A-Za-z0-9+/=\n]*?)\nEDP_FILE/g)].map((m) => Buffer.from(m[1].replace(/\n/g, ""), "base64").toString("utf8"));
-  return [text, ...files];
-}
-
-function strings(v: unknown): string[] {
-  if (typeof v === "string") return withHeredocFiles(v);
-  if (Array.isArray(v)) return v.flatMap(strings);
-  if (v && typeof v === "object") return Object.values(v).flatMap(strings);
-  return [];
 }
 
 interface IngressHost {
@@ -141,7 +129,8 @@ describe("exposure of every stage", function () {
         const crlUrl = String(run.output("vaultCrlUrl").value);
         const healthUrl = String(run.output("vaultHealthUrl").value);
         for (const url of [crlUrl, healthUrl]) assert.equal(new URL(url).host, host, url);
-        const e3Crl = run.resources.filter((r) => r.urn.includes("edp:e3:E3")).flatMap((r) => strings(r.inputs)).filter((t) => t.includes("/crl/pem"));
+        const e3Script = e3ScriptOf(run);
+        const e3Crl = [e3Script, ...e3FilesOf(e3Script).values()].filter((t) => t.includes("/crl/pem"));
         assert.ok(e3Crl.length > 0, "E3 is given no CRL URL");
         for (const t of e3Crl) assert.ok(t.includes(`https://${host}/vault/v1/pki-devices/crl/pem`), `E3's CRL URL is not Vault's: ${t.slice(0, 200)}`);
         // E3 reaches that host from its vSwitch, with its address preserved by the internal controller.
