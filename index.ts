@@ -8,20 +8,23 @@
  * installs ingress, certificates, monitoring, policies, Keycloak and the EDP services; E3 takes
  * the device CA and CRL from Vault; edge clusters read their desired state from OSS.
  */
+import * as alicloud from "@pulumi/alicloud";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PLATFORM_CA_ISSUER } from "./components/certificates";
 import { E3 } from "./components/e3";
 import { EDGE_STATUS_FILE, EdgeClusters, EdgeFleetStatus } from "./components/edge";
+import { INGRESS_CLASSES } from "./components/ingress";
+import { nodeExporterScrapeConfig } from "./components/monitoring";
 import { Foundation } from "./components/foundation";
 import { KubeEdge } from "./components/kubeedge";
 import { CentralPlatform } from "./components/platform";
 import { Postgres } from "./components/postgres";
 import { siteDesiredState, siteEdgeClusters, Sites } from "./components/sites";
 import { deferredIngressReady } from "./components/shared/ingress";
-import { Vault } from "./components/vault";
+import { Vault, vaultAlertRules, vaultDashboard, vaultServiceMonitor } from "./components/vault";
 import { installCheapSdkStackTraces } from "./components/shared/stack-traces";
-import { loadStageConfig } from "./config";
+import { EDP_SERVICES, type EdpService, loadStageConfig } from "./config";
 
 // Before the first resource: the SDK's promise bookkeeping formats a stack per promise.
 installCheapSdkStackTraces();
@@ -41,6 +44,7 @@ const postgres = new Postgres("postgres", {
   backupBucket: foundation.buckets.backup,
   ossEndpoint: foundation.ossInternalEndpoint,
   backupWriter: foundation.identities.backupWriter,
+  backupReader: foundation.identities.backupReader,
 });
 
 // Vault's Ingress waits for the platform's ingress controller, built after Vault (the platform
@@ -55,17 +59,38 @@ const vault = new Vault("vault", {
   snapshotIdentity: foundation.identities.vaultSnapshots,
   ossInternalEndpoint: foundation.ossInternalEndpoint,
   allowedSourceRanges: [foundation.vpcCidr],
+  // Vault is VPC-internal: E3 reaches its CRL and health through the intranet load balancer.
+  ingressClassName: INGRESS_CLASSES.internal,
   clusterIssuer: PLATFORM_CA_ISSUER,
   ingressReady: ingressReady.promise,
 });
+
+// Each EDP service with a database gets its owner role's login, as a Secret in its own namespace.
+const serviceDatabases = Object.fromEntries(
+  postgres.databases
+    .filter((db): db is EdpService => (EDP_SERVICES as readonly string[]).includes(db))
+    .map((db) => [db, { host: postgres.host, port: postgres.port, database: db, username: postgres.roles[db].name, password: postgres.roles[db].password }]),
+);
 
 const platform = new CentralPlatform("platform", {
   provider,
   config: cfg,
   e3Address: foundation.e3Eip.ipAddress,
   ingressAddress: foundation.ingressAddress,
+  internalIngress: foundation.internalIngress,
   namespaces: { postgres: postgres.namespace, vault: vault.namespace },
   diskStorageClass: foundation.cluster.diskStorageClass,
+  serviceDatabases,
+  // onboarding signs device CSRs: it logs in with the ServiceAccount Vault's role is bound to.
+  vault: {
+    service: "onboarding",
+    serviceAccount: vault.onboardingLogin.serviceAccount,
+    address: vault.address,
+    authMount: vault.onboardingLogin.authMount,
+    role: vault.onboardingLogin.role,
+    signPath: `${vault.pkiMount}/sign/${vault.deviceRole}`,
+    caPem: vault.tlsCaPem,
+  },
   database: {
     adminPassword: postgres.adminPassword,
     keycloak: {
@@ -115,6 +140,22 @@ const e3 = new E3(
 new k8s.apiextensions.CustomResource("e3-alerts", e3.alertRule, { provider, dependsOn: [platform.monitoringStack] });
 // PostgreSQL's backup alerts, likewise after the monitoring CRDs (the alias keeps the URN it had under the component).
 new k8s.apiextensions.CustomResource("postgres-alerts", postgres.alertRule, { provider, dependsOn: [platform.monitoringStack], aliases: [{ parent: postgres }] });
+// E3's node exporter carries the CRL freshness metrics those alerts read: Prometheus scrapes it at
+// E3's private address (the security group admits the VPC on the node exporter's port).
+const e3PrivateAddress = alicloud.ecs.getInstancesOutput({ ids: [e3.instanceId] }).apply((r) => {
+  const ip = r.instances[0]?.privateIp;
+  if (!ip) throw new Error("the E3 instance has no private address to scrape");
+  return ip;
+});
+new k8s.apiextensions.CustomResource(
+  "e3-node-exporter-scrape",
+  nodeExporterScrapeConfig("e3", "monitoring", pulumi.interpolate`${e3PrivateAddress}:${cfg.e3.nodeExporterPort}`),
+  { provider, dependsOn: [platform.monitoringStack] },
+);
+// Vault's metrics, alerts (sealed, no leader) and dashboard, once the monitoring stack's CRDs exist.
+new k8s.apiextensions.CustomResource("vault-servicemonitor", vaultServiceMonitor(), { provider, dependsOn: [platform.monitoringStack, vault] });
+new k8s.apiextensions.CustomResource("vault-alerts", vaultAlertRules("vault", cfg.stage), { provider, dependsOn: [platform.monitoringStack, vault] });
+new k8s.core.v1.ConfigMap("vault-dashboard", vaultDashboard("monitoring"), { provider, dependsOn: [platform.monitoringStack] });
 
 sites.openHubPort(e3.securityGroupId);
 // The fleet's status reports, counted for Prometheus and alerted on (components/edge/fleet-exporter.ts).
@@ -177,6 +218,8 @@ export const buckets = foundation.buckets;
 export const ossEndpoint = foundation.ossEndpoint;
 export const e3Address = foundation.e3Eip.ipAddress;
 export const ingressAddress = foundation.ingressAddress;
+/** Private address of the intranet load balancer the VPC-internal names resolve to. */
+export const internalIngressAddress = foundation.internalIngress.address;
 export const egressAddress = foundation.egressAddress;
 /** Secret. */
 export const kubeconfig = foundation.cluster.kubeconfig;

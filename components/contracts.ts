@@ -41,6 +41,8 @@ export interface FoundationOutputs {
   identities: {
     /** Writes and reads <backup-bucket>/<stage>/ only (no delete: expiry is the lifecycle rule's). */
     backupWriter: AccessKeyPair;
+    /** Reads <backup-bucket>/<stage>/ only: the restore and restore-drill Jobs. */
+    backupReader: AccessKeyPair;
     /** Encrypt/Decrypt/DescribeKey on the KMS key only. */
     vaultUnseal: AccessKeyPair;
     /** Writes and reads the Vault snapshot bucket only. */

@@ -120,6 +120,11 @@ const cluster: CheckFn = (cfg, { secrets }) => {
     if (names.has(p.name)) out.push({ key: `edp:cluster.create.nodePools[${i}].name`, message: `${p.name} is used by another node pool` });
     names.add(p.name);
   });
+  cfg.cluster.create?.apiServerCidrs.forEach((c, i) => {
+    if (cidrOf(c).last - cidrOf(c).first + 1 > 2 ** 24) {
+      out.push({ key: `edp:cluster.create.apiServerCidrs[${i}]`, message: `${c} opens the API server to more than a /8; name the admin networks` });
+    }
+  });
   return out;
 };
 
@@ -390,6 +395,29 @@ const backupIntervals: CheckFn = (cfg) => {
   return out;
 };
 
+/** Alerts must reach someone: a receiver in every stage, a dead man's switch beyond testing, and the secrets each needs (names only). */
+const alerting: CheckFn = (cfg, { secrets }) => {
+  const a = cfg.alerting;
+  const out: ConfigProblem[] = [];
+  if (!a.email && !a.webhook) out.push({ key: "edp:alerting", message: "needs a receiver (email and/or webhook): without one, alerts go nowhere" });
+  if (!a.deadMansSwitch && cfg.stage !== "testing") out.push({ key: "edp:alerting.deadMansSwitch", message: `is required in ${cfg.stage}: nobody notices a broken alerting path otherwise` });
+  // Absent means {} here: each secret the receivers need is then reported by its key.
+  const given = (secrets.alertingSecrets ?? {}) as Record<string, unknown>;
+  const needs: [boolean, string, string][] = [
+    [Boolean(a.email?.username), "smtpPassword", "edp:alerting.email.username is set"],
+    [Boolean(a.webhook), "webhookUrl", "edp:alerting.webhook is set"],
+    [Boolean(a.deadMansSwitch), "deadMansSwitchUrl", "edp:alerting.deadMansSwitch is set"],
+  ];
+  for (const [needed, key, why] of needs) {
+    const v = given[key];
+    if (needed && (typeof v !== "string" || v === "")) out.push({ key: `edp:alertingSecrets.${key}`, message: `is missing (secret): ${why}` });
+    if (needed && key !== "smtpPassword" && typeof v === "string" && v !== "" && !/^https:\/\/\S+$/.test(v)) {
+      out.push({ key: `edp:alertingSecrets.${key}`, message: "is not an https:// URL" });
+    }
+  }
+  return out;
+};
+
 /** Vault refuses to issue a device certificate that would outlive its CA. */
 const deviceCertLifetime: CheckFn = (cfg, { secrets, now = new Date() }) => {
   const ttl = cfg.vault.deviceCertTtlDays;
@@ -435,6 +463,7 @@ const CHECKS: Check[] = [
   { needs: ["images"], run: pullCredentials },
   { needs: ["stage", "bucketPrefix", "dns", "network", "cluster", "existing"], run: (cfg, { secrets }) => existingProblems(cfg, secrets.clusterKubeconfig !== undefined) },
   { needs: ["stage", "kubeEdge", "chartTemplates"], run: kubeEdgeProblems },
+  { needs: ["stage", "alerting"], run: alerting },
 ];
 
 /**

@@ -51,6 +51,7 @@ export interface StageSecrets {
   platformPasswords: Partial<Record<PlatformPasswordVariable, pulumi.Output<string>>>;
   /** Keys of an already initialised Vault (edp:vaultKeys). */
   vaultKeys?: pulumi.Output<string[]>;
+  alertingSecrets?: pulumi.Output<Record<string, string>>;
 }
 
 export interface StageConfig extends StageInput {
@@ -197,6 +198,7 @@ const PROVIDER_SECRETS = ["alicloud:accessKey", "alicloud:secretKey", "alicloud:
 const REQUIRED_SECRETS: Partial<Record<SecretKey, string>> = {
   dockerPullJson: "the docker-pull Secret holds the registry's pull credentials (manual §3.2.2): pulumi config set --secret edp:dockerPullJson < config.json",
   ddmFiles: "datadirectormangement-files needs DAIM's GPG values (manual §3.2.2): pulumi config set --secret --path 'edp:ddmFiles.DDM_REV' …",
+  alertingSecrets: "Alertmanager's receivers need their credentials (edp:alerting): pulumi config set --secret --path 'edp:alertingSecrets.smtpPassword' …",
 };
 
 function namespaceProblems(raw: RawConfig): ConfigProblem[] {
@@ -347,6 +349,7 @@ export function parseStageConfig(raw: RawConfig): StageConfig {
         Object.entries((secretValues.platformPasswords ?? {}) as Record<string, string>).map(([k, v]) => [k, pulumi.secret(k === "LOKI_INGRESS_BASIC_AUTH" ? v.trim() : v)]),
       ),
       vaultKeys: typeof secretValues.vaultKeys === "string" ? pulumi.secret(parseVaultKeys(secretValues.vaultKeys)) : undefined,
+      alertingSecrets: secretOf<Record<string, string>>(secretValues.alertingSecrets),
     },
   };
 }

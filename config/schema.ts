@@ -77,6 +77,10 @@ const clusterCreateSchema = z.strictObject({
   kubernetesVersion: z.string().regex(/^1\.[0-9]+\.[0-9]+-aliyun\.[0-9]+$/, "is not an ACK version such as 1.33.3-aliyun.1").describe("ACK Kubernetes version, e.g. 1.33.3-aliyun.1."),
   clusterSpec: z.enum(["ack.standard", "ack.pro.small"]).describe("ACK managed cluster edition."),
   nodePools: z.array(nodePoolSchema).min(1, "needs at least one node pool").describe("Worker node pools (at least one)."),
+  apiServerCidrs: z
+    .array(cidr)
+    .min(1, "needs at least one admin network: the API server's access list would admit only the VPC")
+    .describe("Admin networks (operators, the CI runner that runs pulumi up) allowed to reach the API server, besides the VPC and ACK's control plane; none larger than a /8."),
 });
 
 const imagesSchema = z.strictObject({
@@ -174,6 +178,34 @@ const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 const LABEL_VALUE_MESSAGE = "is not a Kubernetes label value (at most 63 letters, digits, '-', '_' or '.', starting and ending alphanumeric)";
 /** A qualified label/taint key such as factoryplus.app.amrc.co.uk/specialised. */
 const QUALIFIED_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const alertingSchema = z.strictObject({
+  email: z
+    .strictObject({
+      to: z.array(z.email({ error: "is not an e-mail address" }).max(MAX_NAME_LENGTH)).min(1, "needs at least one recipient").describe("Recipients of every alert."),
+      from: z.email({ error: "is not an e-mail address" }).max(MAX_NAME_LENGTH).describe("Sender address of Alertmanager's mails."),
+      smarthost: z
+        .string()
+        .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?:[0-9]{1,5}$/, "is not host:port such as smtp.example.net:587")
+        .describe("SMTP server as host:port (STARTTLS)."),
+      username: z.string().min(1).max(MAX_NAME_LENGTH).optional().describe("SMTP login; its password is edp:alertingSecrets.smtpPassword."),
+    })
+    .optional()
+    .describe("E-mail receiver; at least one of email or webhook."),
+  webhook: z
+    .strictObject({ sendResolved: z.boolean().default(true).describe("Also notify when an alert resolves.") })
+    .optional()
+    .describe("Webhook receiver; its URL (it carries a token) is edp:alertingSecrets.webhookUrl."),
+  deadMansSwitch: z
+    .strictObject({
+      repeatInterval: z
+        .string()
+        .regex(/^[1-9][0-9]{0,3}[mh]$/, "is not a duration such as 5m")
+        .default("5m")
+        .describe("How often the always-firing Watchdog alert is sent."),
+    })
+    .optional()
+    .describe("Dead man's switch: Watchdog goes to edp:alertingSecrets.deadMansSwitchUrl; required beyond testing."),
+});
 
 const edgeClusterSchema = z.strictObject({
   name: dnsLabel.describe("Edge cluster name (unique)."),
@@ -304,7 +336,7 @@ export const stageSchema = z.strictObject({
     .strictObject({
       vpcCidr: cidr.describe("VPC CIDR (/8 to /28), outside the ranges Alibaba Cloud reserves."),
       zones: z.array(zoneSchema).min(2, "needs at least two zones so the cluster survives the loss of one").describe("At least two zones, each with its vSwitch."),
-      podCidr: cidr.describe("Pod CIDR (Flannel), disjoint from the VPC and service CIDRs; a /24 per node."),
+      podCidr: cidr.describe("Pod CIDR, disjoint from the VPC and service CIDRs; used by an adopted cluster's checks only: a created cluster runs Terway, whose pods take vSwitch addresses."),
       serviceCidr: cidr.describe("Service CIDR (/16 to /24), disjoint from the VPC and pod CIDRs."),
     })
     .describe("The stage's VPC, vSwitches and cluster address ranges; all disjoint."),
@@ -327,6 +359,7 @@ export const stageSchema = z.strictObject({
   vault: vaultSchema.describe("Vault and the device PKI."),
   e3: e3Schema.describe("The E3 endpoint VM."),
   monitoring: monitoringSchema.describe("Prometheus and Loki."),
+  alerting: alertingSchema.describe("Where Alertmanager sends alerts (receivers) and the dead man's switch."),
   edgeClusters: z.array(edgeClusterSchema).default([]).describe("Edge Kubernetes clusters that pull their desired state."),
   chartTemplates: z
     .record(templateName, chartTemplateSchema)
@@ -376,6 +409,8 @@ export const SECRET_KEYS = {
   platformPasswords: "object",
   /** Vault's unseal or recovery keys, one per line, of a Vault that is already initialised. */
   vaultKeys: "string",
+  /** Alertmanager's credentials: { smtpPassword, webhookUrl, deadMansSwitchUrl }, as edp:alerting needs them. */
+  alertingSecrets: "object",
 } as const;
 export type SecretKey = keyof typeof SECRET_KEYS;
 
@@ -391,6 +426,8 @@ export const SECRET_KEY_DOCS: Record<SecretKey, string> = {
     "Adopting: the running platform's passwords of the manual's secrets table, keyed GRAFANA_ADMIN_PASSWORD, KEYCLOAK_ADMIN_PASSWORD, KEYCLOAK_POSTGRES_PASSWORD, POSTGRES_ADMIN_PASSWORD, VAULT_DB_PASSWORD (the password rules of §3.2.2), LOKI_INGRESS_BASIC_AUTH (an htpasswd line with a bcrypt hash); each given is used instead of a generated one.",
   vaultKeys:
     "Adopting: the unseal (Shamir) or recovery (KMS seal) keys of a Vault whose storage is already initialised, one base64 key per line; the bootstrap unseals with them, makes a root token with them to apply its configuration, and revokes it.",
+  alertingSecrets:
+    "Alertmanager's credentials { smtpPassword, webhookUrl, deadMansSwitchUrl }: each one edp:alerting needs (smtpPassword when email.username is set, webhookUrl for webhook, deadMansSwitchUrl for deadMansSwitch); the URLs https://.",
 };
 
 export const REQUIRED_IMAGE_SERVICES = EDP_SERVICES;

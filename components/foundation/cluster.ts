@@ -8,6 +8,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { adoptOptions, importIds } from "../shared/adopt";
 import { diskStorageClassArgs } from "../shared/storage";
+import { API_SERVER_PORT, ApiServerAclBinding, apiServerAclEntries } from "./api-server-acl";
 import type { Network } from "./network";
 import type { Scope } from "./scope";
 
@@ -21,9 +22,17 @@ export interface CentralClusterParts {
   clusterId?: pulumi.Output<string>;
 }
 
-/** Addons ACK installs at creation. Ingress is the platform's own ingress-nginx on the stage's existing SLB. */
+/**
+ * The CNI: Terway with network policy enforcement. Flannel, ACK's other choice, ignores
+ * NetworkPolicy objects, so every default-deny of the platform would be decoration. Terway gives
+ * pods addresses from the pod vSwitches (ENI multi-IP mode) and enforces policies with its
+ * Cilium-based datapath when NetworkPolicy is "true".
+ */
+export const CNI_ADDON = { name: "terway-eniip", config: JSON.stringify({ IPVlan: "false", NetworkPolicy: "true", ENITrunking: "false" }) };
+
+/** Addons ACK installs at creation. Ingress is the platform's own pair of ingress-nginx controllers. */
 export const ACK_ADDONS = [
-  { name: "flannel" },
+  CNI_ADDON,
   { name: "csi-plugin" },
   { name: "csi-provisioner" },
   { name: "nginx-ingress-controller", disabled: true },
@@ -60,11 +69,13 @@ function createAck(scope: Scope, network: Network): CentralClusterParts {
       clusterSpec: spec.clusterSpec,
       version: spec.kubernetesVersion,
       vswitchIds,
-      podCidr: cfg.network.podCidr,
+      // Terway: pods take addresses from the nodes' vSwitches (same zones), not from a pod CIDR.
+      podVswitchIds: vswitchIds,
       serviceCidr: cfg.network.serviceCidr,
       // Egress is the foundation's NAT gateway; ACK must not create a second one.
       newNatGateway: false,
-      // The deployer (CI running `pulumi up`) reaches the API server over the internet.
+      // The deployer (CI running `pulumi up`) reaches the API server over the internet, from an
+      // admin network: the listener's whitelist (api-server-acl.ts) admits no one else.
       slbInternetEnabled: true,
       securityGroupId: network.clusterSecurityGroup.id,
       deletionProtection: cfg.protect,
@@ -104,9 +115,21 @@ function createAck(scope: Scope, network: Network): CentralClusterParts {
         },
       ),
   );
+  // The API server's public endpoint admits only the admin networks (plus what ACK itself needs).
+  const acl = new alicloud.slb.Acl(
+    `${name}-apiserver-acl`,
+    { name: `${cfg.names.prefix}-apiserver`, ipVersion: "ipv4", entryLists: apiServerAclEntries(cfg.network.vpcCidr, spec.apiServerCidrs), tags },
+    { parent },
+  );
+  const aclBinding = new ApiServerAclBinding(
+    `${name}-apiserver-acl`,
+    { endpoint: `https://slb.${cfg.region}.aliyuncs.com`, region: cfg.region, loadBalancerId: cluster.slbId, port: API_SERVER_PORT, aclId: acl.id },
+    { parent },
+  );
   const credential = alicloud.cs.getClusterCredentialOutput({ clusterId: cluster.id }, { parent });
   const kubeconfig = pulumi.secret(credential.kubeConfig);
-  const provider = providerFor(scope, kubeconfig, cluster.id, pools);
+  // Nothing reaches the API server before its access list is in place.
+  const provider = providerFor(scope, kubeconfig, cluster.id, [...pools, aclBinding]);
   return { provider, kubeconfig, clusterId: cluster.id, diskStorageClass: diskStorageClass(scope, provider) };
 }
 

@@ -1,7 +1,7 @@
 /**
- * DNS: the platform names point at the stage's ingress load balancer, the E3 names at the E3
- * EIP (public Alibaba DNS), and edp-service at the load balancer inside a PrivateZone bound to
- * the VPC, so it resolves only there.
+ * DNS: the public platform names point at the stage's internet-facing ingress load balancer,
+ * the E3 names at the E3 EIP (public Alibaba DNS), and the VPC-internal names at the intranet
+ * load balancer inside a PrivateZone bound to the VPC, so they resolve, and are reachable, only there.
  */
 import * as alicloud from "@pulumi/alicloud";
 import type * as pulumi from "@pulumi/pulumi";
@@ -52,7 +52,15 @@ export interface DnsRecords {
   internalZone: alicloud.pvtz.Zone;
 }
 
-export function createDnsRecords(scope: Scope, vpcId: pulumi.Input<string>, ingressAddress: pulumi.Input<string>, e3Address: pulumi.Input<string>): DnsRecords {
+export interface RecordAddresses {
+  /** Public address of the internet-facing ingress load balancer. */
+  ingress: pulumi.Input<string>;
+  /** Private address of the intranet ingress load balancer. */
+  internalIngress: pulumi.Input<string>;
+  e3: pulumi.Input<string>;
+}
+
+export function createDnsRecords(scope: Scope, vpcId: pulumi.Input<string>, addresses: RecordAddresses): DnsRecords {
   const { name, parent, cfg } = scope;
   const plan = dnsRecordPlan(cfg.names, cfg.dns);
   // edp:existing.dns: the PrivateZone and records given are imported; the public zone is the operator's either way.
@@ -66,17 +74,17 @@ export function createDnsRecords(scope: Scope, vpcId: pulumi.Input<string>, ingr
   const vpcs = zoneBindings(zone?.vpcIds, vpcId, cfg.existing.vpc !== undefined);
   const attachment = new alicloud.pvtz.ZoneAttachment(`${name}-internal-zone`, { zoneId: internalZone.id, vpcs }, { parent, ...adoptOptions("alicloud:pvtz/zoneAttachment:ZoneAttachment", zone?.id) });
   for (const r of plan) {
-    const value = r.target === "ingress" ? ingressAddress : e3Address;
+    const value = r.target === "ingress" ? addresses.ingress : r.target === "internal-ingress" ? addresses.internalIngress : addresses.e3;
     if (r.visibility === "public") {
       const adopted = existing?.publicRecords[r.fqdn];
       new alicloud.dns.AlidnsRecord(
-        `${name}-dns-${r.name}`,
+        `${name}-dns-${r.key}`,
         { domainName: r.zone, rr: r.rr, type: "A", value, ttl: PUBLIC_TTL },
         { parent, ...adoptOptions("alicloud:dns/alidnsRecord:AlidnsRecord", adopted) },
       );
     } else {
       new alicloud.pvtz.ZoneRecord(
-        `${name}-dns-${r.name}`,
+        `${name}-dns-${r.key}`,
         { zoneId: internalZone.id, rr: r.rr, type: "A", value, ttl: INTERNAL_TTL },
         { parent, dependsOn: [attachment], ...adoptOptions("alicloud:pvtz/zoneRecord:ZoneRecord", zone?.records[r.fqdn] ? importIds.privateZoneRecord(zone.records[r.fqdn], zone.id) : undefined) },
       );

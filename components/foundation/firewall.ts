@@ -16,13 +16,13 @@ export interface IngressRule {
 
 
 /**
- * Cluster nodes: the VPC (E3, the ingress load balancer's health checks, the control plane) and
- * the pod network (Flannel routes pod traffic between nodes) reach every port. Traffic among the
- * nodes themselves is allowed by the group's inner-access policy.
+ * Cluster nodes: the VPC (E3, the ingress load balancers' health checks, the control plane, and
+ * the pods: Terway gives them addresses of the nodes' vSwitches) reaches every port. Traffic among
+ * the nodes themselves is allowed by the group's inner-access policy. Which pod may reach which is
+ * the NetworkPolicies' business (Terway enforces them).
  */
 export function clusterIngressRules(cfg: Pick<StageConfig, "network">): IngressRule[] {
   return [
     { id: "vpc", protocol: "all", portRange: "-1/-1", cidr: cfg.network.vpcCidr, description: "Everything inside the stage's VPC" },
-    { id: "pods", protocol: "all", portRange: "-1/-1", cidr: cfg.network.podCidr, description: "Pod network (Flannel)" },
   ];
 }

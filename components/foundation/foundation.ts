@@ -11,9 +11,10 @@ import { adoptOptions } from "../shared/adopt";
 import { createCentralCluster } from "./cluster";
 import { createDnsRecords, lookupIngressAddress } from "./dns";
 import { createIdentity } from "./identities";
+import { createInternalIngressBalancer } from "./internal-ingress";
 import { createKeys } from "./kms";
 import { createNetwork } from "./network";
-import { backupWriterPolicy, vaultSnapshotWriterPolicy, vaultUnsealPolicy } from "./policies";
+import { backupReaderPolicy, backupWriterPolicy, vaultSnapshotWriterPolicy, vaultUnsealPolicy } from "./policies";
 import type { Scope } from "./scope";
 import { createBuckets } from "./storage";
 import { foundationProblems } from "./validate";
@@ -44,6 +45,8 @@ export class Foundation extends pulumi.ComponentResource implements FoundationOu
   public readonly identities: FoundationOutputs["identities"];
   public readonly e3Eip: FoundationOutputs["e3Eip"];
   public readonly ingressAddress: pulumi.Output<string>;
+  /** The intranet load balancer of the internal ingress controller (VPC-internal names). */
+  public readonly internalIngress: { loadBalancerId: pulumi.Output<string>; address: pulumi.Output<string> };
   /** The stage's egress address (NAT gateway EIP), for allow-lists elsewhere. */
   public readonly egressAddress: pulumi.Output<string>;
   /** Security group of the cluster nodes (the E3 host's is the E3 component's). */
@@ -96,6 +99,13 @@ export class Foundation extends pulumi.ComponentResource implements FoundationOu
           .all([this.buckets.backup, keys.buckets.arn])
           .apply(([bucket, arn]) => backupWriterPolicy({ bucket, prefix: `${cfg.stage}/`, kmsKeyArn: arn })),
       ),
+      backupReader: identity(
+        "pg-backup-reader",
+        `PostgreSQL restore and drill: reads ${cfg.names.backupBucket}/${cfg.stage}/ only`,
+        pulumi
+          .all([this.buckets.backup, keys.buckets.arn])
+          .apply(([bucket, arn]) => backupReaderPolicy({ bucket, prefix: `${cfg.stage}/`, kmsKeyArn: arn })),
+      ),
       vaultUnseal: identity("vault-unseal", "Vault auto-unseal with its KMS key only", keys.vaultUnseal.arn.apply(vaultUnsealPolicy)),
       vaultSnapshots: identity(
         "vault-snapshot-writer",
@@ -120,8 +130,9 @@ export class Foundation extends pulumi.ComponentResource implements FoundationOu
     this.e3Eip = { id: e3Eip.id, ipAddress: e3Eip.ipAddress };
 
     this.ingressAddress = lookupIngressAddress(scope);
-    const dns = createDnsRecords(scope, network.vpc.id, this.ingressAddress, e3Eip.ipAddress);
-    this.dnsNames = Object.fromEntries(dns.plan.map((r) => [r.name, r.fqdn]));
+    this.internalIngress = createInternalIngressBalancer(scope, network);
+    const dns = createDnsRecords(scope, network.vpc.id, { ingress: this.ingressAddress, internalIngress: this.internalIngress.address, e3: e3Eip.ipAddress });
+    this.dnsNames = Object.fromEntries(dns.plan.map((r) => [r.key, r.fqdn]));
 
     this.registerOutputs({
       vpcId: this.vpcId,
@@ -133,6 +144,7 @@ export class Foundation extends pulumi.ComponentResource implements FoundationOu
       bucketKmsKeyId: this.bucketKmsKeyId,
       e3Eip: this.e3Eip,
       ingressAddress: this.ingressAddress,
+      internalIngress: this.internalIngress,
       egressAddress: this.egressAddress,
       securityGroupIds: this.securityGroupIds,
       dnsNames: this.dnsNames,

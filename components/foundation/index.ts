@@ -2,6 +2,6 @@ export { type BucketPlan, backupLifecycleRules, bucketNameProblem, bucketPlans }
 export { ingressAddressOf } from "./dns";
 export { clusterIngressRules, type IngressRule } from "./firewall";
 export { Foundation, type FoundationArgs } from "./foundation";
-export { backupWriterPolicy, edgeClusterReadPolicy, edgeClusterStatusWriterPolicy, type PrefixAccess, renderPolicy, vaultSnapshotWriterPolicy, vaultUnsealPolicy } from "./policies";
+export { backupReaderPolicy, backupWriterPolicy, edgeClusterReadPolicy, edgeClusterStatusWriterPolicy, type PrefixAccess, renderPolicy, vaultSnapshotWriterPolicy, vaultUnsealPolicy } from "./policies";
 export { dnsRecordPlan, E3_NAMES, PLATFORM_INTERNAL_NAMES, PLATFORM_PUBLIC_NAMES, type RecordPlan } from "./records";
 export { foundationProblems } from "./validate";

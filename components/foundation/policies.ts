@@ -53,6 +53,21 @@ export function backupWriterPolicy({ bucket, prefix, kmsKeyArn }: PrefixAccess):
   );
 }
 
+/**
+ * Restore and restore-drill Jobs: read <bucket>/<stage>/ only. Reading an SSE-KMS object makes OSS
+ * decrypt its data key on the reader's behalf, hence kms:Decrypt on the bucket key (no
+ * GenerateDataKey: a reader never writes). A restore run by mistake against the wrong database
+ * can then never overwrite or add a backup.
+ */
+export function backupReaderPolicy({ bucket, prefix, kmsKeyArn }: PrefixAccess): RamPolicyDocument {
+  requirePrefix(prefix, "backup reader");
+  return policyDocument(
+    { Effect: "Allow", Action: ["oss:GetObject"], Resource: [ossArn(bucket, prefix)] },
+    listUnderPrefix(bucket, prefix),
+    { Effect: "Allow", Action: ["kms:Decrypt"], Resource: [kmsKeyArn] },
+  );
+}
+
 /** Vault's raft snapshot job: writes and reads its own bucket only. */
 export function vaultSnapshotWriterPolicy({ bucket, kmsKeyArn }: Omit<PrefixAccess, "prefix">): RamPolicyDocument {
   return policyDocument(

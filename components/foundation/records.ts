@@ -4,16 +4,25 @@
  */
 import type { StageNames } from "../../config";
 
-/** Platform names served by the ingress load balancer (manual §3, "Check the installation"). */
-export const PLATFORM_PUBLIC_NAMES = ["edp-portal", "grafana"] as const;
-/** The VPC-internal name the E3 host uses to reach the EDP services (manual §4.3). */
-export const PLATFORM_INTERNAL_NAMES = ["edp-service"] as const;
+/**
+ * Platform names served by the internet-facing ingress load balancer: the portal (manual §3,
+ * "Check the installation"), Grafana, and Keycloak's login (the issuer of Grafana and every service).
+ */
+export const PLATFORM_PUBLIC_NAMES = ["edp-portal", "grafana", "keycloak"] as const;
+/**
+ * VPC-internal names, served by the intranet load balancer only: edp-service (the EDP services
+ * and Vault for E3, manual §4.3), Keycloak's admin console, Loki.
+ */
+export const PLATFORM_INTERNAL_NAMES = ["edp-service", "keycloak", "loki"] as const;
 /** Names served by the E3 host (manual §4.2). */
 export const E3_NAMES = ["edp-docker", "edp-git", "edp-monitoring", "edp-onboarding", "edp-packages", "edp-access"] as const;
 
-export type RecordTarget = "ingress" | "e3";
+/** ingress: the public load balancer; internal-ingress: the intranet one; e3: the E3 EIP. */
+export type RecordTarget = "ingress" | "internal-ingress" | "e3";
 
 export interface RecordPlan {
+  /** Unique key of the record: the short name, with "-internal" for a VPC-internal name. */
+  key: string;
   /** Short name, e.g. edp-portal. */
   name: string;
   /** Fully qualified name. */
@@ -36,11 +45,11 @@ function relative(fqdn: string, zone: string): string {
 export function dnsRecordPlan(names: Pick<StageNames, "publicHost" | "internalHost">, zones: { publicZone: string; internalZone: string }): RecordPlan[] {
   const pub = (name: string, target: RecordTarget): RecordPlan => {
     const fqdn = names.publicHost(name);
-    return { name, fqdn, visibility: "public", zone: zones.publicZone, rr: relative(fqdn, zones.publicZone), target };
+    return { key: name, name, fqdn, visibility: "public", zone: zones.publicZone, rr: relative(fqdn, zones.publicZone), target };
   };
   const internal = (name: string): RecordPlan => {
     const fqdn = names.internalHost(name);
-    return { name, fqdn, visibility: "internal", zone: zones.internalZone, rr: relative(fqdn, zones.internalZone), target: "ingress" };
+    return { key: `${name}-internal`, name, fqdn, visibility: "internal", zone: zones.internalZone, rr: relative(fqdn, zones.internalZone), target: "internal-ingress" };
   };
   return [
     ...PLATFORM_PUBLIC_NAMES.map((n) => pub(n, "ingress")),

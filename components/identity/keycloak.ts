@@ -236,6 +236,7 @@ export class Keycloak extends pulumi.ComponentResource {
         name: "keycloak",
         namespace: args.namespace,
         host: publicHost,
+        exposure: "public",
         issuer: issuerFor("public", cfg.ingress.acmeEmail),
         paths: PUBLIC_PATHS.map((path) => ({ path, service: "keycloak", port: KEYCLOAK_HTTP_PORT })),
       }),
@@ -243,7 +244,7 @@ export class Keycloak extends pulumi.ComponentResource {
     );
     new k8s.networking.v1.Ingress(
       `${name}-admin`,
-      ingressArgs({ name: "keycloak-admin", namespace: args.namespace, host: adminHost, issuer: issuerFor("internal", undefined), paths: [{ path: "/", service: "keycloak", port: KEYCLOAK_HTTP_PORT }] }),
+      ingressArgs({ name: "keycloak-admin", namespace: args.namespace, host: adminHost, exposure: "internal", issuer: issuerFor("internal", undefined), paths: [{ path: "/", service: "keycloak", port: KEYCLOAK_HTTP_PORT }] }),
       { ...child, dependsOn: afterIngressReady(args.ingressReady) },
     );
 

@@ -11,6 +11,7 @@ import { afterIngressReady, type IngressReady, ingressArgs } from "../shared/ing
 import { releaseArgs } from "../shared/helm";
 import { CHARTS } from "../versions";
 import { DASHBOARD_FOLDER_ANNOTATION, DASHBOARD_LABEL, programDashboards } from "./dashboards";
+import { RECEIVER_SECRET, requiredAlertingSecrets } from "./alerting";
 import { kubePrometheusStackValues, lokiValues, promtailValues } from "./values";
 
 /** Release names; the charts derive Service names from them. */
@@ -25,13 +26,27 @@ export const SCRAPE_TARGETS = {
 } as const;
 export type ScrapeTarget = keyof typeof SCRAPE_TARGETS;
 
+/** Scrape job of a host outside the cluster's node exporter (E3's, port 9100: its CRL metrics ride on it). */
+export const nodeExporterJob = (host: string) => `${host}-node-exporter`;
+
+/** A ScrapeConfig for a node exporter outside the cluster, at an address Prometheus's Pods reach (E3's private address). */
+export function nodeExporterScrapeConfig(host: string, namespace: string, target: pulumi.Input<string>) {
+  return {
+    apiVersion: "monitoring.coreos.com/v1alpha1",
+    kind: "ScrapeConfig",
+    metadata: { name: nodeExporterJob(host), namespace },
+    spec: { jobName: nodeExporterJob(host), scrapeInterval: "30s", staticConfigs: [{ targets: [target], labels: { host } }] },
+  };
+}
+
 export interface MonitoringArgs {
   /** Provider of the central cluster (foundation.cluster.provider). */
   provider: k8s.Provider;
   /** Namespace names: monitoring, loki, and where scrape targets live; pass PlatformNamespaces in opts.dependsOn. */
   namespaces: { monitoring: string; loki: string; scrape: string[] };
-  /** stage, monitoring sizes, names, ingress.acmeEmail and protect are read. */
-  config: Pick<StageConfig, "stage" | "monitoring" | "names" | "ingress" | "protect">;
+  /** stage, monitoring sizes, names, ingress.acmeEmail, protect, alerting and the alerting secrets are read. */
+  config: Pick<StageConfig, "stage" | "monitoring" | "names" | "ingress" | "protect" | "alerting" | "secrets">;
+
   /** Platform realm issuer URL (Keycloak component: issuerUrl) and Grafana's client id. */
   oidc: { issuerUrl: pulumi.Input<string>; clientId: string };
   /** Secret with Loki's htpasswd (loki-basic-auth, in the loki namespace). */
@@ -59,12 +74,42 @@ export class Monitoring extends pulumi.ComponentResource {
     const { monitoring: monNs, loki: lokiNs } = args.namespaces;
 
     const stackValues = pulumi.output(args.oidc.issuerUrl).apply((issuerUrl) =>
-      kubePrometheusStackValues({ stage: cfg.stage, monitoring: cfg.monitoring, grafanaHost, lokiNamespace: lokiNs, oidc: { issuerUrl, clientId: args.oidc.clientId } }),
+      kubePrometheusStackValues({
+        stage: cfg.stage,
+        monitoring: cfg.monitoring,
+        grafanaHost,
+        lokiNamespace: lokiNs,
+        oidc: { issuerUrl, clientId: args.oidc.clientId },
+        alerting: cfg.alerting,
+      }),
+    );
+    // Alertmanager's credentials, as files it reads (alerting.ts); never in the chart's values.
+    const needed = requiredAlertingSecrets(cfg.alerting);
+    if (needed.length > 0 && cfg.secrets.alertingSecrets === undefined) {
+      throw new pulumi.ResourceError(`edp:alertingSecrets (secret) is required: edp:alerting needs ${needed.map((k) => `edp:alertingSecrets.${k}`).join(", ")}`, this);
+    }
+    const given = cfg.secrets.alertingSecrets ?? pulumi.secret({} as Record<string, string>);
+    const receiverSecret = new k8s.core.v1.Secret(
+      `${name}-alertmanager-receivers`,
+      {
+        metadata: { name: RECEIVER_SECRET.name, namespace: monNs },
+        type: "Opaque",
+        stringData: pulumi.secret(
+          given.apply((s) => {
+            const out: Record<string, string> = {};
+            if (s.smtpPassword) out[RECEIVER_SECRET.smtpPassword] = s.smtpPassword;
+            if (s.webhookUrl) out[RECEIVER_SECRET.webhookUrl] = s.webhookUrl;
+            if (s.deadMansSwitchUrl) out[RECEIVER_SECRET.deadMansSwitchUrl] = s.deadMansSwitchUrl;
+            return out;
+          }),
+        ),
+      },
+      child,
     );
     // Metrics and logs are history that cannot be re-created: protected in production.
     const stateful = { ...child, protect: cfg.protect };
     const storage = args.diskStorageClass ? [args.diskStorageClass] : [];
-    this.stack = new k8s.helm.v3.Release(`${name}-stack`, releaseArgs(CHARTS.kubePrometheusStack, STACK_RELEASE, monNs, stackValues), { ...stateful, dependsOn: storage });
+    this.stack = new k8s.helm.v3.Release(`${name}-stack`, releaseArgs(CHARTS.kubePrometheusStack, STACK_RELEASE, monNs, stackValues), { ...stateful, dependsOn: [...storage, receiverSecret] });
     const loki = new k8s.helm.v3.Release(
       `${name}-loki`,
       releaseArgs(CHARTS.loki, "loki", lokiNs, lokiValues({ stage: cfg.stage, monitoring: cfg.monitoring, dashboardNamespace: monNs })),
@@ -84,7 +129,7 @@ export class Monitoring extends pulumi.ComponentResource {
     const issuer = (e: Exposure) => issuerFor(e, cfg.ingress.acmeEmail);
     new k8s.networking.v1.Ingress(
       `${name}-grafana`,
-      ingressArgs({ name: "grafana", namespace: monNs, host: grafanaHost, issuer: issuer("public"), paths: [{ path: "/", service: GRAFANA_SERVICE, port: 80 }] }),
+      ingressArgs({ name: "grafana", namespace: monNs, host: grafanaHost, exposure: "public", issuer: issuer("public"), paths: [{ path: "/", service: GRAFANA_SERVICE, port: 80 }] }),
       { ...child, dependsOn: afterIngressReady(args.ingressReady) },
     );
     // The manual's edp-portal/grafana route (§3.9.5); Grafana has one root URL for its OAuth
@@ -95,6 +140,7 @@ export class Monitoring extends pulumi.ComponentResource {
         name: "grafana-portal-path",
         namespace: monNs,
         host: portalHost,
+        exposure: "public",
         issuer: issuer("public"),
         paths: [{ path: "/grafana", service: GRAFANA_SERVICE, port: 80 }],
         annotations: { "nginx.ingress.kubernetes.io/permanent-redirect": `https://${grafanaHost}/` },
@@ -107,6 +153,7 @@ export class Monitoring extends pulumi.ComponentResource {
         name: "loki",
         namespace: lokiNs,
         host: lokiHost,
+        exposure: "internal",
         issuer: issuer("internal"),
         paths: [{ path: "/", service: LOKI_GATEWAY_SERVICE, port: 80 }],
         annotations: {

@@ -3,6 +3,7 @@ import type { Stage, StageConfig } from "../../config";
 import { CSI_DISK_MIN_GB } from "../../config/limits";
 import { DISK_STORAGE_CLASS } from "../shared/storage";
 import { excludeEdgeNodes } from "../kubeedge/cluster-facts";
+import { type Alerting, alertmanagerConfig, RECEIVER_SECRET } from "./alerting";
 
 const res = (cpu: string, memory: string, cpuLimit: string, memoryLimit: string) => ({ requests: { cpu, memory }, limits: { cpu: cpuLimit, memory: memoryLimit } });
 /** Alibaba cloud disks are at least 20 GiB (config/limits.ts); a smaller claim is never bound. */
@@ -29,6 +30,8 @@ export interface StackValuesInput {
   grafanaHost: string;
   oidc: GrafanaOidc;
   lokiNamespace: string;
+  /** Receivers and dead man's switch (edp:alerting). */
+  alerting: Alerting;
 }
 
 /** JMESPath Grafana evaluates on the ID token's claims to pick the user's role. */
@@ -49,13 +52,18 @@ export function kubePrometheusStackValues(input: StackValuesInput) {
         serviceMonitorSelectorNilUsesHelmValues: false,
         podMonitorSelectorNilUsesHelmValues: false,
         ruleSelectorNilUsesHelmValues: false,
+        // ScrapeConfigs: targets outside the cluster, such as E3's node exporter.
+        scrapeConfigSelectorNilUsesHelmValues: false,
         storageSpec: {
           volumeClaimTemplate: { spec: { storageClassName: DISK_STORAGE_CLASS, accessModes: ["ReadWriteOnce"], resources: { requests: { storage: disk(input.monitoring.prometheusStorageGb) } } } },
         },
       },
     },
     alertmanager: {
+      config: alertmanagerConfig(input.alerting, input.stage),
       alertmanagerSpec: {
+        // Mounted at /etc/alertmanager/secrets/<name>/: the config reads passwords and URLs from files.
+        secrets: [RECEIVER_SECRET.name],
         replicas: ha ? 2 : 1,
         resources: res("20m", "64Mi", "200m", "256Mi"),
         storage: { volumeClaimTemplate: { spec: { storageClassName: DISK_STORAGE_CLASS, accessModes: ["ReadWriteOnce"], resources: { requests: { storage: disk(MIN_DISK_GB) } } } } },

@@ -1,3 +1,3 @@
 export { PlatformNetworkPolicies, type PlatformNetworkPoliciesArgs } from "./network-policies";
 export { type NetworkPolicyInput, NODE_LOCAL_DNS, networkPolicies, PEER_LABELS } from "./policies";
-export { type Endpoint, type PolicyLike, trafficAllowed } from "./evaluate";
+export { type Endpoint, type PolicyLike, trafficAllowed, UnsupportedPolicyError } from "./evaluate";

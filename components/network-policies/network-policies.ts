@@ -8,8 +8,14 @@ export interface PlatformNetworkPoliciesArgs {
   provider: k8s.Provider;
   /** Namespace names; pass PlatformNamespaces in opts.dependsOn. */
   namespaces: NetworkPolicyInput["namespaces"];
-  /** Namespaces of PostgreSQL and Vault (outputs of their components). */
+  /** Namespaces of PostgreSQL and Vault (outputs of their components: policies in them wait for them). */
   peers: NetworkPolicyInput["peers"];
+  /** The same namespaces' names. */
+  peerNames: NetworkPolicyInput["peerNames"];
+  /** Namespace of the CloudNativePG operator. */
+  cnpgOperator: string;
+  /** The VPC's CIDR (the API server's endpoints). */
+  vpcCidr: string;
   /** Public address of the ingress load balancer (foundation.ingressAddress). */
   ingressAddress: pulumi.Input<string>;
   /** Address of the stage's E3 host (foundation.e3Eip.ipAddress). */
@@ -25,9 +31,23 @@ export class PlatformNetworkPolicies extends pulumi.ComponentResource {
   constructor(name: string, args: PlatformNetworkPoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("edp:network-policies:PlatformNetworkPolicies", name, {}, opts);
     const { provider } = args;
-    const all = networkPolicies({ namespaces: args.namespaces, peers: args.peers, ingressCidr: hostCidr(args.ingressAddress), e3Cidr: hostCidr(args.e3Address) });
+    const all = networkPolicies({
+      namespaces: args.namespaces,
+      peers: args.peers,
+      peerNames: args.peerNames,
+      cnpgOperator: args.cnpgOperator,
+      vpcCidr: args.vpcCidr,
+      ingressCidr: hostCidr(args.ingressAddress),
+      e3Cidr: hostCidr(args.e3Address),
+    });
+    // Policies inside the PostgreSQL and Vault namespaces take the namespace as their components' output, so they wait for it.
+    const namespaceOf = (n: string): pulumi.Input<string> => (n === args.peerNames.postgres ? args.peers.postgres : n === args.peerNames.vault ? args.peers.vault : n);
     for (const p of all) {
-      new k8s.networking.v1.NetworkPolicy(`${name}-${p.metadata.namespace}-${p.metadata.name}`, p, { parent: this, provider });
+      new k8s.networking.v1.NetworkPolicy(
+        `${name}-${p.metadata.namespace}-${p.metadata.name}`,
+        { ...p, metadata: { ...p.metadata, namespace: namespaceOf(p.metadata.namespace) } },
+        { parent: this, provider },
+      );
     }
     this.policies = pulumi.output(all.map((p) => `${p.metadata.namespace}/${p.metadata.name}`));
     this.registerOutputs({ policies: this.policies });

@@ -16,8 +16,9 @@ import { PLATFORM_NAMESPACES as NS, PlatformNamespaces } from "../namespaces";
 import { PlatformNetworkPolicies } from "../network-policies";
 import { Kyverno, PLATFORM_POLICY_SCOPES } from "../policies";
 import { type DatabaseCredentials, PlatformSecrets } from "../secrets";
-import { EdpServices } from "../services";
+import { EdpServices, type ServiceDatabase, type ServiceVaultAccess } from "../services";
 import { deferredIngressReady } from "../shared/ingress";
+import type { EdpService } from "../../config";
 
 export interface CentralPlatformArgs {
   /** Provider of the central cluster (foundation.cluster.provider). */
@@ -28,12 +29,22 @@ export interface CentralPlatformArgs {
   e3Address: pulumi.Input<string>;
   /** Public address of the ingress load balancer (foundation.ingressAddress). */
   ingressAddress: pulumi.Input<string>;
+  /** The intranet load balancer of the internal ingress controller (foundation.internalIngress). */
+  internalIngress: { loadBalancerId: pulumi.Input<string>; address: pulumi.Input<string> };
   /** Database passwords and Keycloak's connection, from the PostgreSQL component. */
   database: DatabaseCredentials;
+  /** Database login of each EDP service with a database (PostgreSQL component's roles); a Secret each in edp. */
+  serviceDatabases?: Partial<Record<EdpService, ServiceDatabase>>;
+  /** Vault access of the onboarding service (Vault component: address, TLS CA, Kubernetes auth role). */
+  vault?: ServiceVaultAccess;
   /** Namespaces of PostgreSQL and Vault, as outputs of their components. */
   namespaces: { postgres: pulumi.Input<string>; vault: pulumi.Input<string> };
   /** The StorageClass every volume names (foundation.cluster.diskStorageClass). */
   diskStorageClass: pulumi.Resource;
+  /** Their names (postgres, vault by default), for the network policies inside them. */
+  peerNamespaceNames?: { postgres: string; vault: string };
+  /** Namespace of the CloudNativePG operator (cnpg-system by default). */
+  cnpgOperatorNamespace?: string;
 }
 
 export class CentralPlatform extends pulumi.ComponentResource {
@@ -55,8 +66,10 @@ export class CentralPlatform extends pulumi.ComponentResource {
   public readonly issuerCa: { certPem: pulumi.Output<string>; keyPem: pulumi.Output<string> };
   /** Name of the ClusterIssuer of the platform CA. */
   public readonly clusterIssuer: string;
-  /** Ingress class of the platform's ingress-nginx. */
+  /** Ingress class of the platform's public ingress-nginx. */
   public readonly ingressClassName: pulumi.Output<string>;
+  /** Ingress class of the internal ingress-nginx (VPC-internal names, intranet load balancer). */
+  public readonly internalIngressClassName: pulumi.Output<string>;
   /** What an Ingress elsewhere waits for: the ingress controller and cert-manager with its issuers. */
   public readonly ingressReady: pulumi.Resource[];
   /** The monitoring stack; PrometheusRules elsewhere wait for its CRDs. */
@@ -108,13 +121,22 @@ export class CentralPlatform extends pulumi.ComponentResource {
     );
     // ServiceMonitors and dashboards need the prometheus-operator CRDs of the monitoring stack.
     const afterMonitoring = { ...child, dependsOn: [monitoring.stack] };
-    const ingress = new IngressController(`${name}-ingress`, { provider, namespace: namespaces.names.ingress, config: cfg, serviceMonitor: true }, afterMonitoring);
+    const ingress = new IngressController(
+      `${name}-ingress`,
+      { provider, namespace: namespaces.names.ingress, stage: cfg.stage, exposure: "public", loadBalancerId: cfg.ingress.loadBalancerId, serviceMonitor: true },
+      afterMonitoring,
+    );
+    const internalIngress = new IngressController(
+      `${name}-ingress-internal`,
+      { provider, namespace: namespaces.names.ingress, stage: cfg.stage, exposure: "internal", loadBalancerId: args.internalIngress.loadBalancerId, serviceMonitor: true },
+      afterMonitoring,
+    );
     const certManager = new CertManager(
       `${name}-cert-manager`,
       { provider, namespace: namespaces.names.certManager, config: cfg, caSecretName: "issuer-ca", ingressClassName: ingress.ingressClassName, serviceMonitor: true },
       { ...child, dependsOn: [secrets, monitoring.stack] },
     );
-    this.ingressReady = [ingress.release, certManager];
+    this.ingressReady = [ingress.release, internalIngress.release, certManager];
     ingressReady.resolve(this.ingressReady);
     const kyverno = new Kyverno(
       `${name}-kyverno`,
@@ -123,7 +145,16 @@ export class CentralPlatform extends pulumi.ComponentResource {
     );
     const services = new EdpServices(
       `${name}-services`,
-      { provider, namespace: namespaces.names.edp, config: cfg, e3Host: args.e3Address, oidcIssuerUrl: keycloak.issuerUrl, ingressReady: this.ingressReady },
+      {
+        provider,
+        namespace: namespaces.names.edp,
+        config: cfg,
+        e3Host: args.e3Address,
+        oidcIssuerUrl: keycloak.issuerUrl,
+        databases: args.serviceDatabases,
+        vault: args.vault,
+        ingressReady: this.ingressReady,
+      },
       // Pods start once their pull Secret exists and the policies that check them are in place.
       { ...child, dependsOn: [secrets, kyverno, certManager] },
     );
@@ -131,8 +162,19 @@ export class CentralPlatform extends pulumi.ComponentResource {
       `${name}-network`,
       {
         provider,
-        namespaces: { edp: NS.edp.name, keycloak: NS.keycloak.name, monitoring: NS.monitoring.name, loki: NS.loki.name, ingress: NS.ingress.name },
+        namespaces: {
+          edp: NS.edp.name,
+          keycloak: NS.keycloak.name,
+          monitoring: NS.monitoring.name,
+          loki: NS.loki.name,
+          ingress: NS.ingress.name,
+          certManager: NS.certManager.name,
+          kyverno: NS.kyverno.name,
+        },
         peers: args.namespaces,
+        peerNames: args.peerNamespaceNames ?? { postgres: "postgres", vault: "vault" },
+        cnpgOperator: args.cnpgOperatorNamespace ?? "cnpg-system",
+        vpcCidr: cfg.network.vpcCidr,
         ingressAddress: args.ingressAddress,
         e3Address: args.e3Address,
       },
@@ -152,6 +194,7 @@ export class CentralPlatform extends pulumi.ComponentResource {
     this.issuerCa = secrets.issuerCa;
     this.clusterIssuer = PLATFORM_CA_ISSUER;
     this.ingressClassName = ingress.ingressClassName;
+    this.internalIngressClassName = internalIngress.ingressClassName;
     this.monitoringStack = monitoring.stack;
     this.images = services.images;
     this.policies = kyverno.policies;

@@ -35,8 +35,8 @@ export interface PostgresArgs {
   ossEndpoint: string;
   /** Access key that may write <bucket>/<stage>/ (FoundationOutputs.identities.backupWriter); used by the backup Job. */
   backupWriter: AccessKeyPair;
-  /** Access key that may list and read <bucket>/<stage>/, for the restore and the drill; the writer's when absent. */
-  backupReader?: AccessKeyPair;
+  /** Access key that may only list and read <bucket>/<stage>/ (identities.backupReader): the restore and the drill never hold the writer's. */
+  backupReader: AccessKeyPair;
   /** Password of the superuser postgres (the manual's POSTGRES_ADMIN_PASSWORD); generated when absent. */
   adminPassword?: pulumi.Input<string>;
   /** Passwords of the database owner roles, by role name; each one absent is generated. */
@@ -198,7 +198,7 @@ export class Postgres extends pulumi.ComponentResource {
         { ...child, dependsOn: [ns] },
       );
     const writer = keySecret(names.writerSecret, args.backupWriter);
-    const reader = keySecret(names.readerSecret, args.backupReader ?? args.backupWriter);
+    const reader = keySecret(names.readerSecret, args.backupReader);
     const scripts = new k8s.core.v1.ConfigMap(`${name}-scripts`, { metadata: inNs(names.scriptsConfigMap), data: jobScripts() }, { ...child, dependsOn: [ns] });
     const sa = new k8s.core.v1.ServiceAccount(
       `${name}-jobs-sa`,

@@ -6,11 +6,38 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { EDP_SERVICES, type StageConfig } from "../../config";
+import { EDP_SERVICES, type EdpService, type StageConfig } from "../../config";
 import { type Exposure, issuerFor } from "../certificates/issuers";
 import { HTTP_PORT, ROUTE_HOSTS } from "./catalog";
-import { deploymentArgs, imageFor, ingressArgs, replicasFor, routeHost, routeTable, selectorLabels, serviceArgs } from "./render";
+import {
+  databaseSecretData,
+  databaseSecretName,
+  deploymentArgs,
+  imageFor,
+  ingressArgs,
+  replicasFor,
+  routeHost,
+  routeTable,
+  selectorLabels,
+  serviceArgs,
+  type VaultClient,
+} from "./render";
 import { afterIngressReady, type IngressReady } from "../shared/ingress";
+
+/** A database login as the PostgreSQL component hands it over (password secret). */
+export interface ServiceDatabase {
+  host: pulumi.Input<string>;
+  port: pulumi.Input<number>;
+  database: pulumi.Input<string>;
+  username: pulumi.Input<string>;
+  password: pulumi.Input<string>;
+}
+
+/** Vault's side of a Vault client: where it is, its TLS CA, and the role bound to the client's ServiceAccount. */
+export interface ServiceVaultAccess extends Omit<VaultClient, "caConfigMap"> {
+  /** PEM of the CA of Vault's TLS certificate. */
+  caPem: pulumi.Input<string>;
+}
 
 export interface EdpServicesArgs {
   /** Provider of the central cluster (foundation.cluster.provider). */
@@ -27,6 +54,10 @@ export interface EdpServicesArgs {
   pullSecretName?: string;
   /** What the Ingresses wait for: the ingress controller and cert-manager (CentralPlatform.ingressReady). */
   ingressReady?: IngressReady;
+  /** Database login per service that keeps state in PostgreSQL; each gets a Secret in the services' namespace. */
+  databases?: Partial<Record<EdpService, ServiceDatabase>>;
+  /** Vault access of the service that signs device certificates (onboarding). */
+  vault?: ServiceVaultAccess;
 }
 
 export class EdpServices extends pulumi.ComponentResource {
@@ -41,8 +72,43 @@ export class EdpServices extends pulumi.ComponentResource {
     super("edp:services:EdpServices", name, {}, opts);
     const cfg = args.config;
     const child = { parent: this, provider: args.provider };
+    const databases = Object.entries(args.databases ?? {}) as [EdpService, ServiceDatabase][];
+    const dbSecrets: pulumi.Resource[] = databases.map(
+      ([service, db]) =>
+        new k8s.core.v1.Secret(
+          `${name}-${service}-database`,
+          {
+            metadata: { name: databaseSecretName(service), namespace: args.namespace, labels: { "app.kubernetes.io/name": service, "app.kubernetes.io/part-of": "edp" } },
+            type: "Opaque",
+            stringData: pulumi.secret(
+              pulumi
+                .all([db.host, db.port, db.database, db.username, db.password])
+                .apply(([host, port, database, username, password]) => databaseSecretData({ host, port, database, username, password })),
+            ),
+          },
+          child,
+        ),
+    );
+    let vault: VaultClient | undefined;
+    const vaultObjects: pulumi.Resource[] = [];
+    if (args.vault) {
+      const { caPem, ...access } = args.vault;
+      // The token Vault's Kubernetes auth reviews is this ServiceAccount's; its role is bound to exactly it.
+      vaultObjects.push(
+        new k8s.core.v1.ServiceAccount(
+          `${name}-${access.service}-sa`,
+          { metadata: { name: access.serviceAccount, namespace: args.namespace, labels: { "app.kubernetes.io/name": access.service } }, automountServiceAccountToken: true },
+          child,
+        ),
+      );
+      const caMap = new k8s.core.v1.ConfigMap(`${name}-vault-ca`, { metadata: { name: "vault-ca", namespace: args.namespace }, data: { "ca.crt": caPem } }, child);
+      vaultObjects.push(caMap);
+      vault = { ...access, caConfigMap: "vault-ca" };
+    }
     const ctx = {
       stage: cfg.stage,
+      databases: databases.map(([service]) => service),
+      vault,
       namespace: args.namespace,
       registry: cfg.images.registry,
       tags: cfg.images.tags,
@@ -53,7 +119,7 @@ export class EdpServices extends pulumi.ComponentResource {
     const images: Record<string, string> = {};
     for (const service of EDP_SERVICES) {
       const deployment = deploymentArgs(service, ctx);
-      new k8s.apps.v1.Deployment(`${name}-${service}`, deployment, child);
+      new k8s.apps.v1.Deployment(`${name}-${service}`, deployment, { ...child, dependsOn: [...dbSecrets, ...vaultObjects] });
       new k8s.core.v1.Service(`${name}-${service}`, serviceArgs(service, ctx), child);
       if (replicasFor(cfg.stage) > 1) {
         new k8s.policy.v1.PodDisruptionBudget(
@@ -73,6 +139,7 @@ export class EdpServices extends pulumi.ComponentResource {
           name: ROUTE_HOSTS[exposure],
           namespace: args.namespace,
           host: routeHost(exposure, cfg.names),
+          exposure,
           issuer: issuerFor(exposure, cfg.ingress.acmeEmail),
           paths: routes[exposure].map((r) => ({ path: r.path, service: r.service, port: HTTP_PORT })),
         }),

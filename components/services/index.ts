@@ -1,6 +1,9 @@
 export { HTTP_PORT, MANAGEMENT_PORT, ROUTE_HOSTS, type Route, type Runtime, SERVICE_CATALOG, type ServiceSpec } from "./catalog";
-export { EdpServices, type EdpServicesArgs } from "./edp-services";
+export { EdpServices, type EdpServicesArgs, type ServiceDatabase, type ServiceVaultAccess } from "./edp-services";
 export {
+  type DatabaseConnection,
+  databaseSecretData,
+  databaseSecretName,
   deploymentArgs,
   imageFor,
   ingressArgs,
@@ -15,4 +18,7 @@ export {
   selectorLabels,
   serviceArgs,
   serviceEnv,
+  VAULT_CA_MOUNT,
+  type VaultClient,
+  vaultEnv,
 } from "./render";

@@ -26,6 +26,68 @@ export interface ServiceContext {
   oidcIssuerUrl: pulumi.Input<string>;
   /** Name of the registry pull Secret. */
   pullSecret: string;
+  /** Services with a database: their connection Secret (databaseSecretName) is in the namespace. */
+  databases?: readonly EdpService[];
+  /** The service that talks to Vault, and how (onboarding signs device CSRs). */
+  vault?: VaultClient;
+}
+
+/** How a service logs in to Vault with its Kubernetes service account (Spring Cloud Vault's settings). */
+export interface VaultClient {
+  service: EdpService;
+  /** ServiceAccount the Vault role is bound to; the Deployment runs as it, with its token mounted. */
+  serviceAccount: string;
+  /** In-cluster address of the active Vault node, https://vault-active.vault.svc:8200. */
+  address: string;
+  /** Kubernetes auth mount and role. */
+  authMount: string;
+  role: string;
+  /** ConfigMap in the service's namespace with Vault's TLS CA under ca.crt. */
+  caConfigMap: string;
+  /** PKI path the service signs device CSRs at, e.g. pki-devices/sign/device. */
+  signPath: string;
+}
+
+/** Where the Vault CA is mounted in the Vault client's container. */
+export const VAULT_CA_MOUNT = "/etc/edp/vault-ca";
+
+/** Secret with a service's database connection, in the service's namespace. */
+export const databaseSecretName = (service: EdpService) => `${service}-database`;
+
+/** A database login as PostgreSQL hands it over. */
+export interface DatabaseConnection {
+  host: string;
+  port: number;
+  database: string;
+  username: string;
+  password: string;
+}
+
+/**
+ * The connection as Spring Boot reads it from the environment (relaxed binding of
+ * spring.datasource.*): a JDBC URL, user name and password.
+ */
+export function databaseSecretData(c: DatabaseConnection): Record<string, string> {
+  return {
+    SPRING_DATASOURCE_URL: `jdbc:postgresql://${c.host}:${c.port}/${c.database}`,
+    SPRING_DATASOURCE_USERNAME: c.username,
+    SPRING_DATASOURCE_PASSWORD: c.password,
+  };
+}
+
+/** Spring Cloud Vault's settings for Kubernetes auth (spring.cloud.vault.*), as environment. */
+export function vaultEnv(v: VaultClient): { name: string; value: string }[] {
+  return [
+    { name: "SPRING_CLOUD_VAULT_ENABLED", value: "true" },
+    { name: "SPRING_CLOUD_VAULT_URI", value: v.address },
+    { name: "SPRING_CLOUD_VAULT_AUTHENTICATION", value: "KUBERNETES" },
+    { name: "SPRING_CLOUD_VAULT_KUBERNETES_ROLE", value: v.role },
+    { name: "SPRING_CLOUD_VAULT_KUBERNETES_KUBERNETES_PATH", value: v.authMount },
+    { name: "SPRING_CLOUD_VAULT_KUBERNETES_SERVICE_ACCOUNT_TOKEN_FILE", value: "/var/run/secrets/kubernetes.io/serviceaccount/token" },
+    { name: "SPRING_CLOUD_VAULT_SSL_TRUST_STORE", value: `file:${VAULT_CA_MOUNT}/ca.crt` },
+    { name: "SPRING_CLOUD_VAULT_SSL_TRUST_STORE_TYPE", value: "PEM" },
+    { name: "EDP_VAULT_PKI_SIGN_PATH", value: v.signPath },
+  ];
 }
 
 /** Label every EDP service's objects carry; network policies and the ServiceMonitor select on it. */
@@ -79,6 +141,7 @@ export function serviceEnv(service: EdpService, ctx: ServiceContext): EnvVar[] {
       { name: "JAVA_TOOL_OPTIONS", value: "-XX:MaxRAMPercentage=75 -Djava.io.tmpdir=/tmp" },
     );
   }
+  if (ctx.vault?.service === service) env.push(...vaultEnv(ctx.vault));
   return env;
 }
 
@@ -110,6 +173,8 @@ export function deploymentArgs(service: EdpService, ctx: ServiceContext): k8s.ap
   const volumeName = (p: string) => `rw${p.replace(/\//g, "-")}`;
   const ports = [{ name: "http", containerPort: HTTP_PORT, protocol: "TCP" }];
   if (spec.runtime === "spring") ports.push({ name: "management", containerPort: MANAGEMENT_PORT, protocol: "TCP" });
+  const vault = ctx.vault?.service === service ? ctx.vault : undefined;
+  const envFromSecrets = [...spec.envFromSecrets, ...(ctx.databases?.includes(service) ? [databaseSecretName(service)] : [])];
   return {
     metadata: { name: service, namespace: ctx.namespace, labels: labelsFor(service) },
     spec: {
@@ -120,8 +185,8 @@ export function deploymentArgs(service: EdpService, ctx: ServiceContext): k8s.ap
       template: {
         metadata: { labels: labelsFor(service) },
         spec: {
-          // The services do not call the Kubernetes API.
-          automountServiceAccountToken: false,
+          // Only the Vault client needs a token (Vault's Kubernetes auth reviews it); no service calls the Kubernetes API.
+          ...(vault ? { serviceAccountName: vault.serviceAccount, automountServiceAccountToken: true } : { automountServiceAccountToken: false }),
           imagePullSecrets: [{ name: ctx.pullSecret }],
           securityContext: {
             runAsNonRoot: true,
@@ -140,18 +205,24 @@ export function deploymentArgs(service: EdpService, ctx: ServiceContext): k8s.ap
               imagePullPolicy: "IfNotPresent",
               ports,
               env: serviceEnv(service, ctx),
-              envFrom: spec.envFromSecrets.map((name) => ({ secretRef: { name } })),
+              envFrom: envFromSecrets.map((name) => ({ secretRef: { name } })),
               resources: resourcesFor(spec.runtime),
               securityContext: {
                 allowPrivilegeEscalation: false,
                 readOnlyRootFilesystem: true,
                 capabilities: { drop: ["ALL"] },
               },
-              volumeMounts: writable.map((mountPath) => ({ name: volumeName(mountPath), mountPath })),
+              volumeMounts: [
+                ...writable.map((mountPath) => ({ name: volumeName(mountPath), mountPath })),
+                ...(vault ? [{ name: "vault-ca", mountPath: VAULT_CA_MOUNT, readOnly: true }] : []),
+              ],
               ...probes(spec),
             },
           ],
-          volumes: writable.map((p) => ({ name: volumeName(p), emptyDir: { sizeLimit: "256Mi" } })),
+          volumes: [
+            ...writable.map((p) => ({ name: volumeName(p), emptyDir: { sizeLimit: "256Mi" } })),
+            ...(vault ? [{ name: "vault-ca", configMap: { name: vault.caConfigMap } }] : []),
+          ],
         },
       },
     },

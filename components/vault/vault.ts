@@ -21,6 +21,7 @@ import {
   DEFAULT_ACCESS,
   onboardingPolicy,
   type PkiSettings,
+  POLICY_NAMES,
   rcloneEnvironment,
   renderConfigureScript,
   renderSnapshotSaveScript,
@@ -83,6 +84,8 @@ export class Vault extends pulumi.ComponentResource {
   /** The PKI mount and role the onboarding service signs with: POST <address>/v1/<mount>/sign/<role>. */
   public readonly pkiMount: string;
   public readonly deviceRole: string;
+  /** Kubernetes auth: its mount, and the role the onboarding service logs in with (bound to namespace/serviceAccount). */
+  public readonly onboardingLogin: { authMount: string; role: string; namespace: string; serviceAccount: string };
 
   constructor(name: string, args: VaultArgs, opts?: pulumi.ComponentResourceOptions) {
     super("edp:vault:Vault", name, {}, opts);
@@ -103,6 +106,7 @@ export class Vault extends pulumi.ComponentResource {
     this.crlUrl = `${base}/v1/${this.pkiMount}/crl`;
     this.crlPemUrl = `${base}/v1/${this.pkiMount}/crl/pem`;
     this.address = `https://${VAULT.activeService}.${ns}.svc:${VAULT.port}`;
+    this.onboardingLogin = { authMount: DEFAULT_ACCESS.authMount, role: POLICY_NAMES.onboarding, ...DEFAULT_ACCESS.onboarding };
 
     const namespace = new k8s.core.v1.Namespace(`${name}-ns`, {
       metadata: { name: ns, labels: { "pod-security.kubernetes.io/enforce": "baseline", "app.kubernetes.io/part-of": "edp" } },

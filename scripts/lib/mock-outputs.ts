@@ -66,7 +66,7 @@ export const RESOURCE_OUTPUTS: Record<string, OutputFn> = {
   "alicloud:ecs/instance:Instance": (name) => ({ privateIp: privateIp(name), publicIp: "" }),
   "alicloud:ram/accessKey:AccessKey": (name) => ({ secret: `mock-secret-${hex(name, 30)}`, status: "Active" }),
   "alicloud:kms/key:Key": (name) => ({ arn: `acs:kms:eu-central-1:1234567890123456:key/key-${hex(name, 24)}` }),
-  "alicloud:cs/managedKubernetes:ManagedKubernetes": (name) => ({ vpcId: `vpc-${hex(`${name}vpc`, 17)}`, slbInternet: docIp(name) }),
+  "alicloud:cs/managedKubernetes:ManagedKubernetes": (name) => ({ vpcId: `vpc-${hex(`${name}vpc`, 17)}`, slbInternet: docIp(name), slbId: `lb-${hex(`${name}apiserver`, 20)}` }),
   "alicloud:vpc/natGateway:NatGateway": (name) => ({ snatTableIds: `stb-${hex(`${name}snat`, 17)}`, forwardTableIds: `ftb-${hex(`${name}fwd`, 17)}`, status: "Available" }),
   "alicloud:vpc/switch:Switch": () => ({ status: "Available" }),
   "alicloud:ecs/securityGroup:SecurityGroup": () => ({ securityGroupType: "normal" }),
@@ -96,6 +96,11 @@ export const CALL_RESULTS: Record<string, (inputs: Props) => Props> = {
     const ids = Array.isArray(i.ids) ? i.ids.map(String) : [];
     const balancers = ids.map((id) => ({ id, loadBalancerId: id, loadBalancerName: `ingress-${id}`, address: docIp(id), addressType: "internet", status: "active" }));
     return { id: "eu-central-1", ids, names: balancers.map((b) => b.loadBalancerName), balancers, slbs: [], totalCount: balancers.length };
+  },
+  // An instance looked up by id: the cloud answers with its private address.
+  "alicloud:ecs/getInstances:getInstances": (i) => {
+    const ids = Array.isArray(i.ids) ? i.ids.map(String) : [];
+    return { ids, names: ids, instances: ids.map((id) => ({ id, name: id, privateIp: privateIp(id), status: "Running" })), totalCount: ids.length };
   },
   "alicloud:index/getRegions:getRegions": () => ({ ids: ["eu-central-1"], regions: [{ id: "eu-central-1", localName: "Frankfurt" }] }),
   "alicloud:ecs/getImages:getImages": (i) => ({
@@ -127,5 +132,10 @@ RESOURCE_OUTPUTS["pulumi-nodejs:dynamic:Resource"] = (name, i) =>
     : i.kind === "edp:kubeedge:token"
       ? { token: mockKubeEdgeToken(name) }
       : {};
-// A new classic SLB's address (the dedicated load balancer of KubeEdge's CloudCore).
-RESOURCE_OUTPUTS["alicloud:slb/applicationLoadBalancer:ApplicationLoadBalancer"] = (name) => ({ address: docIp(name), addressType: "internet" });
+// A new classic SLB's address (KubeEdge's CloudCore has a dedicated internet one).
+// The intranet load balancer the foundation creates gets a private address, as the cloud allocates one.
+RESOURCE_OUTPUTS["alicloud:slb/applicationLoadBalancer:ApplicationLoadBalancer"] = (name, i) => ({
+  address: i.addressType === "intranet" ? privateIp(name) : docIp(name),
+  addressType: i.addressType ?? "internet",
+  status: "active",
+});

@@ -16,6 +16,12 @@ export const STAND_IN_SECRETS = {
     DDM_PUBRING: "c3RhbmQtaW4tcHVicmluZw==",
     DDM_TRUSTDB: "c3RhbmQtaW4tdHJ1c3RkYg==",
   },
+  /** Alertmanager's credentials (edp:alerting): the URLs carry tokens in real life. */
+  alertingSecrets: {
+    smtpPassword: "stand-in-smtp-password",
+    webhookUrl: "https://alerts.example.invalid/hooks/stand-in",
+    deadMansSwitchUrl: "https://heartbeat.example.invalid/ping/stand-in",
+  },
 };
 
 /** The secret keys (full, edp:<name>) every stage requires, with their stand-ins. */

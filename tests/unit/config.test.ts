@@ -89,6 +89,16 @@ const cases: BadCase[] = [
   { what: "misspelt key", edit: (r) => set(r, "edp:postgres", ["backups"], {}), key: "edp:postgres.backups", says: /did you mean edp:postgres.backup\?/ },
   { what: "bucket prefix with a dot", edit: (r) => { r["edp:bucketPrefix"] = "example.edp"; }, key: "edp:bucketPrefix", says: /without dots/ },
   { what: "required section missing", edit: (r) => { delete r["edp:vault"]; }, key: "edp:vault", says: /is required/ },
+  { what: "alerting without a receiver", edit: (r) => (r["edp:alerting"] = JSON.stringify({ deadMansSwitch: { repeatInterval: "5m" } })), key: "edp:alerting", says: /needs a receiver/, stage: "staging" },
+  { what: "staging without a dead man's switch", edit: (r) => set(r, "edp:alerting", ["deadMansSwitch"], undefined), key: "edp:alerting.deadMansSwitch", says: /required in staging/, stage: "staging" },
+  { what: "an alerting e-mail recipient that is no address", edit: (r) => set(r, "edp:alerting", ["email", "to", 0], "ops"), key: "edp:alerting.email.to[0]", says: /e-mail/ },
+  {
+    what: "a webhook without its URL in edp:alertingSecrets",
+    edit: (r) => (r["edp:alertingSecrets"] = JSON.stringify({ smtpPassword: "x", deadMansSwitchUrl: "https://hb.example.net/p" })),
+    key: "edp:alertingSecrets.webhookUrl",
+    says: /is missing \(secret\)/,
+    stage: "production",
+  },
 ];
 
 describe("stage config validation", () => {

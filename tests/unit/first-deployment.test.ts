@@ -137,11 +137,13 @@ describe("a first deployment, over every stage's whole program", function () {
         assert.deepEqual(problems, []);
       });
 
-      it("creates every Ingress after the ingress controller, or skips Pulumi's await with a reason", () => {
+      it("creates every Ingress after the ingress controller of its class, or skips Pulumi's await with a reason", () => {
         const ingresses = run.ofType("kubernetes:networking.k8s.io/v1:Ingress");
         assert.ok(ingresses.length > 0);
+        // Two controllers: the public one and the internal one (intranet load balancer), one class each.
         const controllers = releases(run, CHARTS.ingressNginx.chart);
-        assert.equal(controllers.length, 1);
+        const classOf = (rel: RecordedResource) => String(((rel.inputs.values as { controller?: { ingressClass?: string } }).controller ?? {}).ingressClass);
+        assert.deepEqual(controllers.map(classOf).sort(), ["nginx", "nginx-internal"]);
         const problems: string[] = [];
         for (const ing of ingresses) {
           const a = annotations(ing);
@@ -149,7 +151,10 @@ describe("a first deployment, over every stage's whole program", function () {
             if (!a["edp.daim.io/skip-await-reason"]?.trim()) problems.push(`${label(ing)} skips the await without an edp.daim.io/skip-await-reason`);
             continue;
           }
-          if (graph.waitsForAny(ing.urn, controllers).length === 0) problems.push(`${label(ing)} does not wait for the ingress-nginx release`);
+          const cls = String((ing.inputs.spec as { ingressClassName?: string }).ingressClassName);
+          const own = controllers.filter((c) => classOf(c) === cls);
+          if (own.length !== 1) problems.push(`${label(ing)}: class ${cls} has ${own.length} controllers`);
+          else if (graph.waitsForAny(ing.urn, own).length === 0) problems.push(`${label(ing)} does not wait for the ingress-nginx release of class ${cls}`);
         }
         assert.deepEqual(problems, []);
       });

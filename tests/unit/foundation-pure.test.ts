@@ -172,24 +172,27 @@ describe("foundation backup lifecycle", () => {
 describe("foundation DNS plan", () => {
   const names = stageNames({ stage: "staging", bucketPrefix: "example-edp", dns: { publicZone: "example-edp.net", internalZone: "example-edp.internal" } });
   const plan = dnsRecordPlan(names, { publicZone: "example-edp.net", internalZone: "example-edp.internal" });
-  const byName = Object.fromEntries(plan.map((r) => [r.name, r]));
+  const byName = Object.fromEntries(plan.map((r) => [r.key, r]));
 
-  it("points the platform names at the ingress and the E3 names at the E3 host", () => {
-    assert.equal(byName["edp-portal"].target, "ingress");
-    assert.equal(byName.grafana.target, "ingress");
+  it("points the public platform names at the public ingress and the E3 names at the E3 host", () => {
+    for (const n of ["edp-portal", "grafana", "keycloak"]) assert.deepEqual([byName[n].target, byName[n].visibility], ["ingress", "public"], n);
     for (const n of E3_NAMES) assert.equal(byName[n].target, "e3", n);
-    assert.equal(plan.length, 3 + E3_NAMES.length);
+    assert.equal(plan.length, 6 + E3_NAMES.length);
+    assert.equal(new Set(plan.map((r) => r.key)).size, plan.length, "record keys are unique");
   });
 
-  it("keeps edp-service in the internal zone only", () => {
-    assert.deepEqual(byName["edp-service"], {
+  it("keeps edp-service, the Keycloak admin console and Loki in the internal zone, on the intranet ingress", () => {
+    assert.deepEqual(byName["edp-service-internal"], {
+      key: "edp-service-internal",
       name: "edp-service",
       fqdn: "edp-service.api.staging.example-edp.internal",
       visibility: "internal",
       zone: "example-edp.internal",
       rr: "edp-service.api.staging",
-      target: "ingress",
+      target: "internal-ingress",
     });
+    for (const n of ["keycloak-internal", "loki-internal"]) assert.deepEqual([byName[n].target, byName[n].zone], ["internal-ingress", "example-edp.internal"], n);
+    assert.ok(plan.filter((r) => r.target === "ingress").every((r) => r.visibility === "public"));
     assert.ok(plan.filter((r) => r.visibility === "public").every((r) => r.zone === "example-edp.net" && r.fqdn === `${r.rr}.${r.zone}`));
   });
 });

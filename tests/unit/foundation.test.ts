@@ -9,7 +9,7 @@ import YAML from "yaml";
 import { bucketNameProblem, E3_NAMES } from "../../components/foundation";
 import type { RamPolicyDocument } from "../../components/shared/ram-policy";
 import { STAGES } from "../../config";
-import { docIp, mockId, mockKubeconfig } from "../../scripts/lib/mock-outputs";
+import { docIp, mockId, mockKubeconfig, privateIp } from "../../scripts/lib/mock-outputs";
 import { fullExisting } from "../fixtures/existing";
 import { ROOT, type RecordedResource, runStage, type StageRun } from "../harness/stage";
 
@@ -104,12 +104,13 @@ describe("foundation per stage", function () {
         assert.equal(run.output("egressAddress").value, docIp("edp-nat-eip"));
       });
 
-      it("has one security group for the cluster nodes, open to the VPC and pod network only", () => {
+      it("has one security group for the cluster nodes, open to the VPC only (Terway's pods have VPC addresses)", () => {
         const groups = run.ofType(T.sg).filter((g) => g.urn.includes("edp:foundation:Foundation$"));
         assert.equal(groups.length, 1);
         const onGroup = run.ofType(T.sgRule).filter((r) => r.inputs.securityGroupId === idOf(T.sg, groups[0].name));
+        // Terway: pods have VPC addresses, so the VPC rule covers them (KubeEdge's node ports are its own rules).
         const rules = onGroup.filter((r) => r.urn.includes("edp:foundation:Foundation$"));
-        assert.deepEqual(rules.map((r) => r.inputs.cidrIp).sort(), [file["edp:network"].podCidr, file["edp:network"].vpcCidr].sort());
+        assert.deepEqual(rules.map((r) => r.inputs.cidrIp), [file["edp:network"].vpcCidr]);
         assert.ok(rules.every((r) => r.inputs.cidrIp !== "0.0.0.0/0"));
         // Beyond the foundation's, only KubeEdge's node ports behind CloudCore's load balancer (components/kubeedge).
         const others = onGroup.filter((r) => !rules.includes(r));
@@ -122,7 +123,14 @@ describe("foundation per stage", function () {
         assert.equal(run.ofType(T.ack).length, 1);
         assert.equal(ack.inputs.clusterSpec, spec.clusterSpec);
         assert.equal(ack.inputs.version, spec.kubernetesVersion);
-        assert.equal(ack.inputs.podCidr, file["edp:network"].podCidr);
+        // Terway, with network policy enforcement: pods on the nodes' vSwitches, no Flannel pod CIDR.
+        assert.equal(ack.inputs.podCidr, undefined);
+        assert.deepEqual(ack.inputs.podVswitchIds, ack.inputs.vswitchIds);
+        const addons = ack.inputs.addons as { name: string; config?: string; disabled?: boolean }[];
+        assert.ok(!addons.some((a) => a.name === "flannel"), "Flannel ignores NetworkPolicy");
+        const terway = addons.find((a) => a.name.startsWith("terway"));
+        assert.ok(terway && !terway.disabled, "no Terway addon");
+        assert.equal(JSON.parse(String(terway.config)).NetworkPolicy, "true");
         assert.equal(ack.inputs.serviceCidr, file["edp:network"].serviceCidr);
         assert.equal((ack.inputs.vswitchIds as string[]).length, file["edp:network"].zones.length);
         assert.equal(ack.inputs.newNatGateway, false);
@@ -220,10 +228,11 @@ describe("foundation per stage", function () {
         const snapshots = `${file["edp:bucketPrefix"]}-${stage}-vault-snapshots`;
         const scopes: Record<string, string[]> = {
           "pg-backup-writer": [`acs:oss:*:*:${backup}/${stage}/*`, `acs:oss:*:*:${backup}`, keyArn("edp-buckets")],
+          "pg-backup-reader": [`acs:oss:*:*:${backup}/${stage}/*`, `acs:oss:*:*:${backup}`, keyArn("edp-buckets")],
           "vault-unseal": [keyArn("edp-vault-unseal")],
           "vault-snapshot-writer": [`acs:oss:*:*:${snapshots}/*`, `acs:oss:*:*:${snapshots}`, keyArn("edp-buckets")],
         };
-        assert.equal(run.ofType(T.policy).filter((p) => p.urn.includes("edp:foundation:Foundation$")).length, 3);
+        assert.equal(run.ofType(T.policy).filter((p) => p.urn.includes("edp:foundation:Foundation$")).length, 4);
         for (const [id, allowed] of Object.entries(scopes)) {
           const doc = policyOf(run, id);
           assert.equal(doc.Version, "1");
@@ -237,24 +246,32 @@ describe("foundation per stage", function () {
           assert.equal(run.get(T.accessKey, `edp-${id}`).inputs.userName, `edp-${stage}-${id}`);
         }
         assert.deepEqual(policyOf(run, "vault-unseal").Statement[0].Action, ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"]);
+        // Restore and drill read only: no action that writes, deletes or makes a data key.
+        const readerActions = policyOf(run, "pg-backup-reader").Statement.flatMap((st) => st.Action);
+        assert.deepEqual(readerActions.sort(), ["kms:Decrypt", "oss:GetObject", "oss:ListObjects"]);
         const list = policyOf(run, "pg-backup-writer").Statement.find((s) => s.Action.includes("oss:ListObjects"));
         assert.deepEqual(list?.Condition, { StringLike: { "oss:Prefix": [`${stage}/*`] } });
       });
 
-      it("points platform names at the ingress SLB, E3 names at the E3 EIP, and edp-service at the SLB inside the VPC only", () => {
+      it("points public platform names at the ingress SLB, E3 names at the E3 EIP, and the internal names at the intranet SLB inside the VPC only", () => {
         const ingress = docIp(file["edp:ingress"].loadBalancerId);
         const e3 = docIp("edp-e3-eip");
         assert.equal(run.output("ingressAddress").value, ingress);
         assert.equal(run.output("e3Address").value, e3);
         const records = Object.fromEntries(run.ofType(T.dns).map((r) => [String(r.inputs.rr).split(".")[0], r.inputs]));
-        for (const n of ["edp-portal", "grafana"]) assert.deepEqual([records[n].domainName, records[n].rr, records[n].type, records[n].value], ["example-edp.net", `${n}.api.${stage}`, "A", ingress]);
+        for (const n of ["edp-portal", "grafana", "keycloak"]) assert.deepEqual([records[n].domainName, records[n].rr, records[n].type, records[n].value], ["example-edp.net", `${n}.api.${stage}`, "A", ingress]);
         for (const n of E3_NAMES) assert.deepEqual([records[n].rr, records[n].value], [`${n}.api.${stage}`, e3]);
         assert.equal(records["edp-service"], undefined, "edp-service must not be public");
         const zone = run.get(T.zone, "edp-internal-zone");
         assert.equal(zone.inputs.zoneName, "example-edp.internal");
         assert.deepEqual(run.get(T.zoneAttach, "edp-internal-zone").inputs.vpcs, [{ vpcId: idOf(T.vpc, "edp-vpc") }]);
-        const svc = run.get(T.zoneRecord, "edp-dns-edp-service").inputs;
-        assert.deepEqual([svc.zoneId, svc.rr, svc.type, svc.value], [idOf(T.zone, "edp-internal-zone"), `edp-service.api.${stage}`, "A", ingress]);
+        const internal = run.get("alicloud:slb/applicationLoadBalancer:ApplicationLoadBalancer", "edp-internal-ingress");
+        assert.equal(internal.inputs.addressType, "intranet");
+        const internalAddress = privateIp("edp-internal-ingress");
+        for (const n of ["edp-service", "keycloak", "loki"]) {
+          const rec = run.get(T.zoneRecord, `edp-dns-${n}-internal`).inputs;
+          assert.deepEqual([rec.zoneId, rec.rr, rec.type, rec.value], [idOf(T.zone, "edp-internal-zone"), `${n}.api.${stage}`, "A", internalAddress], n);
+        }
       });
 
       it("reserves the E3 EIP, protected in production", () => {
@@ -274,15 +291,15 @@ describe("foundation access keys", function () {
     const identities = run.output("identities");
     assert.equal(identities.secret, true, "the access key secrets make the output secret");
     const value = identities.value as Record<string, { accessKeyId: string; accessKeySecret: string }>;
-    assert.deepEqual(Object.keys(value).sort(), ["backupWriter", "vaultSnapshots", "vaultUnseal"]);
-    for (const [id, name] of [["backupWriter", "pg-backup-writer"], ["vaultUnseal", "vault-unseal"], ["vaultSnapshots", "vault-snapshot-writer"]]) {
+    assert.deepEqual(Object.keys(value).sort(), ["backupReader", "backupWriter", "vaultSnapshots", "vaultUnseal"]);
+    for (const [id, name] of [["backupWriter", "pg-backup-writer"], ["backupReader", "pg-backup-reader"], ["vaultUnseal", "vault-unseal"], ["vaultSnapshots", "vault-snapshot-writer"]]) {
       assert.equal(value[id].accessKeyId, idOf(T.accessKey, `edp-${name}`));
       assert.match(value[id].accessKeySecret, /^mock-secret-/);
     }
     assert.equal(run.output("kmsKeyId").value, idOf(T.key, "edp-vault-unseal"), "kmsKeyId is the Vault unseal key");
     assert.equal(run.output("bucketKmsKeyId").value, idOf(T.key, "edp-buckets"));
     const keys = run.ofType(T.accessKey);
-    assert.equal(keys.length, 3);
+    assert.equal(keys.length, 4);
   });
 });
 

@@ -125,7 +125,7 @@ describe("the Pulumi CLI's project-config rule", () => {
 
         it("as committed, is refused only for the secrets the README says to set", () => {
           const { error } = applyProjectConfig(project.name, stage, project.config, stackFile(stage));
-          assert.equal(error, `Stack '${stage}' is missing configuration values 'ddmFiles' and 'dockerPullJson'`);
+          assert.equal(error, `Stack '${stage}' is missing configuration values 'alertingSecrets', 'ddmFiles' and 'dockerPullJson'`);
         });
 
         it("with those secrets set, passes the CLI, and the program's config accepts what the CLI hands it", () => {

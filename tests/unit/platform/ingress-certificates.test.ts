@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { acmeIssuer, caIssuer, issuerFor } from "../../../components/certificates";
-import { ingressNginxValues, LB_ID_ANNOTATION, LB_OVERRIDE_LISTENERS_ANNOTATION } from "../../../components/ingress";
+import {
+  INGRESS_CLASSES,
+  ingressNginxValues,
+  LB_ADDRESS_TYPE_ANNOTATION,
+  LB_ID_ANNOTATION,
+  LB_OVERRIDE_LISTENERS_ANNOTATION,
+  STRIPPED_CLIENT_CERT_HEADERS,
+} from "../../../components/ingress";
+import { CLIENT_CERT_HEADERS } from "../../../components/e3/render/apache";
 import { CHARTS } from "../../../components/versions";
 import { STAGES } from "../../../config";
 import { validateObject } from "../../harness/k8s-schema";
@@ -27,10 +35,44 @@ describe("issuers", () => {
 
 describe("ingress-nginx values", () => {
   it("bind the controller's Service to the stage's load balancer and let it manage listeners", () => {
-    const v = ingressNginxValues({ stage: "staging", loadBalancerId: "lb-abc", serviceMonitor: false });
+    const v = ingressNginxValues({ stage: "staging", exposure: "public", loadBalancerId: "lb-abc", serviceMonitor: false });
     assert.deepEqual(v.controller.service.annotations, { [LB_ID_ANNOTATION]: "lb-abc", [LB_OVERRIDE_LISTENERS_ANNOTATION]: "true" });
     assert.equal(v.controller.replicaCount, 2);
-    assert.equal(ingressNginxValues({ stage: "testing", loadBalancerId: "lb-abc", serviceMonitor: false }).controller.replicaCount, 1);
+    assert.equal(ingressNginxValues({ stage: "testing", exposure: "public", loadBalancerId: "lb-abc", serviceMonitor: false }).controller.replicaCount, 1);
+  });
+
+  it("give the internal controller its own class, controller value and lock on the intranet load balancer", () => {
+    const pub = ingressNginxValues({ stage: "staging", exposure: "public", loadBalancerId: "lb-pub", serviceMonitor: true }).controller;
+    const int = ingressNginxValues({ stage: "staging", exposure: "internal", loadBalancerId: "lb-int", serviceMonitor: true }).controller;
+    assert.equal(int.ingressClassResource.name, INGRESS_CLASSES.internal);
+    assert.equal(int.ingressClass, INGRESS_CLASSES.internal);
+    assert.notEqual(int.ingressClassResource.controllerValue, pub.ingressClassResource.controllerValue);
+    assert.notEqual(int.electionID, pub.electionID);
+    // Only the public class is the default, and neither serves Ingresses without a class.
+    assert.equal(pub.ingressClassResource.default, true);
+    assert.equal(int.ingressClassResource.default, false);
+    assert.equal(int.watchIngressWithoutClass, false);
+    assert.equal(int.service.annotations[LB_ID_ANNOTATION], "lb-int");
+    assert.equal((int.service.annotations as Record<string, string>)[LB_ADDRESS_TYPE_ANNOTATION], "intranet");
+    assert.equal(int.service.externalTrafficPolicy, "Local");
+  });
+
+  it("strip client-certificate headers at the public controller only", () => {
+    const pub = ingressNginxValues({ stage: "production", exposure: "public", loadBalancerId: "lb-pub", serviceMonitor: true }).controller;
+    const int = ingressNginxValues({ stage: "production", exposure: "internal", loadBalancerId: "lb-int", serviceMonitor: true }).controller;
+    // Every header E3 asserts a device's identity with is cleared by name and by pattern.
+    for (const h of Object.values(CLIENT_CERT_HEADERS)) {
+      assert.ok(STRIPPED_CLIENT_CERT_HEADERS.includes(h), h);
+      assert.equal((pub as { proxySetHeaders?: Record<string, string> }).proxySetHeaders?.[h], "", h);
+    }
+    assert.match(pub.config["http-snippet"], /more_clear_input_headers "X-SSL-Client-\*";/);
+    assert.match(pub.config["http-snippet"], /more_clear_input_headers "SSL_CLIENT_\*";/);
+    // Underscore spellings (SSL_CLIENT_*) are dropped as invalid headers.
+    assert.equal(pub.config["enable-underscores-in-headers"], "false");
+    assert.equal(pub.config["ignore-invalid-headers"], "true");
+    // E3 sets them for the services behind the internal controller: they must pass there.
+    assert.equal(int.config["http-snippet"], undefined);
+    assert.equal((int as { proxySetHeaders?: unknown }).proxySetHeaders, undefined);
   });
 });
 
@@ -41,7 +83,7 @@ describe("ingress-nginx and cert-manager per stage", function () {
     it(`${stage}: ingress-nginx is the pinned chart on the stage's load balancer`, async () => {
       const run = await runPlatform(stage);
       assert.equal(run.error, undefined, run.error);
-      const rel = run.ofType("kubernetes:helm.sh/v3:Release").find((r) => r.inputs.chart === "ingress-nginx");
+      const rel = run.ofType("kubernetes:helm.sh/v3:Release").find((r) => r.inputs.chart === "ingress-nginx" && r.inputs.name === "ingress-nginx");
       assert.ok(rel, "no ingress-nginx release");
       assert.equal(rel.inputs.version, CHARTS.ingressNginx.version);
       assert.equal((rel.inputs.repositoryOpts as Obj).repo, "https://kubernetes.github.io/ingress-nginx");

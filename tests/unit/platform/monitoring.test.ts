@@ -1,3 +1,4 @@
+import { alertmanagerConfig, DEADMANS_RECEIVER, DEFAULT_RECEIVER, RECEIVER_SECRET, requiredAlertingSecrets, secretFile } from "../../../components/monitoring/alerting";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -62,7 +63,40 @@ describe("monitoring values", () => {
     grafanaHost: "grafana.api.production.example.net",
     lokiNamespace: "loki",
     oidc: { issuerUrl: "https://keycloak.example.net/realms/edp", clientId: "grafana" },
+    alerting: {
+      email: { to: ["ops@example.net", "oncall@example.net"], from: "am@example.net", smarthost: "smtp.example.net:587", username: "am" },
+      webhook: { sendResolved: true },
+      deadMansSwitch: { repeatInterval: "5m" },
+    },
   };
+
+  it("routes alerts to the stage's receivers, credentials only as files of the receivers Secret", () => {
+    const v = kubePrometheusStackValues(input);
+    const am = v.alertmanager.config;
+    assert.equal(am.route.receiver, DEFAULT_RECEIVER);
+    const operators = am.receivers.find((r) => r.name === DEFAULT_RECEIVER) as { email_configs: Record<string, unknown>[]; webhook_configs: Record<string, unknown>[] };
+    assert.equal(operators.email_configs[0].to, "ops@example.net, oncall@example.net");
+    assert.equal(operators.email_configs[0].auth_password_file, secretFile(RECEIVER_SECRET.smtpPassword));
+    assert.equal(operators.webhook_configs[0].url_file, secretFile(RECEIVER_SECRET.webhookUrl));
+    assert.deepEqual(v.alertmanager.alertmanagerSpec.secrets, [RECEIVER_SECRET.name]);
+    // No password or URL in the values themselves.
+    const text = JSON.stringify(am);
+    assert.ok(!/"(auth_password|url)"\s*:/.test(text), text);
+  });
+
+  it("sends the always-firing Watchdog to the dead man's switch, and only there", () => {
+    const am = kubePrometheusStackValues(input).alertmanager.config;
+    const watchdog = am.route.routes.find((r) => JSON.stringify(r.matchers) === JSON.stringify(['alertname="Watchdog"'])) as { receiver: string; repeat_interval?: string };
+    assert.equal(watchdog.receiver, DEADMANS_RECEIVER);
+    assert.equal(watchdog.repeat_interval, "5m");
+    const dms = am.receivers.find((r) => r.name === DEADMANS_RECEIVER) as { webhook_configs: { url_file: string }[] };
+    assert.equal(dms.webhook_configs[0].url_file, secretFile(RECEIVER_SECRET.deadMansSwitchUrl));
+    // Without a dead man's switch the Watchdog is dropped rather than mailed every few minutes.
+    const without = alertmanagerConfig({ email: input.alerting.email }, "testing");
+    assert.equal((without.route.routes[0] as { receiver: string }).receiver, "null");
+    assert.deepEqual(requiredAlertingSecrets({ email: input.alerting.email }), ["smtpPassword"]);
+    assert.deepEqual(requiredAlertingSecrets({ webhook: { sendResolved: true }, deadMansSwitch: { repeatInterval: "1m" } }), ["webhookUrl", "deadMansSwitchUrl"]);
+  });
 
   it("signs Grafana in through the platform realm, with the client secret only from its Secret", () => {
     const v = kubePrometheusStackValues(input);
