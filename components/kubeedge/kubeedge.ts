@@ -214,6 +214,13 @@ export class KubeEdge extends pulumi.ComponentResource {
     // --- Chart-template deployments pinned to KubeEdge nodes ---
     if (ke.deployments.length > 0) {
       const workloads = new k8s.core.v1.Namespace(`${name}-workloads`, { metadata: { name: KUBEEDGE_WORKLOAD_NAMESPACE } }, k8sOpts);
+      // Like every namespace the platform runs Pods in: nothing reaches them unless a policy says so
+      // (enforced where the node's network plugin enforces policies; the rule is the platform's).
+      new k8s.networking.v1.NetworkPolicy(
+        `${name}-workloads-default-deny`,
+        { metadata: { name: "default-deny-ingress", namespace: KUBEEDGE_WORKLOAD_NAMESPACE }, spec: { podSelector: {}, policyTypes: ["Ingress"] } },
+        { ...k8sOpts, dependsOn: [workloads] },
+      );
       for (const d of ke.deployments) {
         const template = cfg.chartTemplates[d.template];
         const node = ke.nodes.find((n) => n.name === d.node);

@@ -4,6 +4,7 @@
  * receivers with a dead man's switch.
  */
 import assert from "node:assert/strict";
+import { FLEET_EXPORTER, FLEET_EXPORTER_SCRIPT } from "../../components/edge/fleet-exporter";
 import { DEADMANS_RECEIVER, DEFAULT_RECEIVER, RECEIVER_SECRET } from "../../components/monitoring/alerting";
 import { STAGES } from "../../config";
 import { runStage, type StageRun } from "../harness/stage";
@@ -60,6 +61,16 @@ function scrapedSources(run: StageRun): Source[] {
     if (targets.some((t) => t.endsWith(`:${e3Port}`)) && spec.jobName === "e3-node-exporter") {
       sources.push({ what: "E3's node exporter", produces: (m) => m.name.startsWith("edp_e3_") || (m.name === "up" && m.job === "e3-node-exporter") });
     }
+  }
+  // The edge fleet-status exporter: a PodMonitor selecting its Deployment's Pods on their metrics
+  // port; what it serves is read from its own script, not assumed.
+  for (const monitor of objects.filter((x) => x.kind === "PodMonitor" && (x.metadata as Obj).name === FLEET_EXPORTER)) {
+    const selector = ((monitor.spec as Obj).selector as { matchLabels: Record<string, string> }).matchLabels;
+    const exporter = objects.find((x) => x.kind === "Deployment" && (x.metadata as Obj).name === FLEET_EXPORTER);
+    const podLabels = (((exporter?.spec as Obj)?.template as Obj)?.metadata as { labels?: Record<string, string> })?.labels ?? {};
+    const selects = Object.entries(selector).every(([k, v]) => podLabels[k] === v);
+    const served = new Set([...FLEET_EXPORTER_SCRIPT.matchAll(/\b(edp_edge_[a-z_]+)\b/g)].map((m) => m[1]));
+    if (exporter && selects) sources.push({ what: "the edge fleet-status exporter", produces: (m) => served.has(m.name) });
   }
   return sources;
 }
