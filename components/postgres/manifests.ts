@@ -183,6 +183,16 @@ const restricted = {
   capabilities: { drop: ["ALL"] },
 };
 
+/** An init container that copies a static binary from its image into the shared /tools volume. */
+const copyTool = (tool: string, image: string) => ({
+  name: tool,
+  image,
+  command: ["cp", `/usr/local/bin/${tool}`, `/tools/${tool}`],
+  securityContext: restricted,
+  volumeMounts: [{ name: "tools", mountPath: "/tools" }],
+  resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
+});
+
 /** The pod of a Job: rclone (and for the restore, kubectl) copied in by init containers, the script run in the server's image. */
 export function jobPodSpec(kind: JobKind, input: JobInput): PodSpec {
   const { names } = input;
@@ -193,28 +203,7 @@ export function jobPodSpec(kind: JobKind, input: JobInput): PodSpec {
     restartPolicy: "Never",
     // uid 26 is the postgres user of the CloudNativePG images.
     securityContext: { runAsNonRoot: true, runAsUser: 26, runAsGroup: 26, fsGroup: 26, seccompProfile: { type: "RuntimeDefault" } },
-    initContainers: [
-      {
-        name: "rclone",
-        image: IMAGES.rclone,
-        command: ["cp", "/usr/local/bin/rclone", "/tools/rclone"],
-        securityContext: restricted,
-        volumeMounts: [{ name: "tools", mountPath: "/tools" }],
-        resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
-      },
-      ...(kind === "restore"
-        ? [
-            {
-              name: "kubectl",
-              image: IMAGES.fluxCli,
-              command: ["cp", "/usr/local/bin/kubectl", "/tools/kubectl"],
-              securityContext: restricted,
-              volumeMounts: [{ name: "tools", mountPath: "/tools" }],
-              resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
-            },
-          ]
-        : []),
-    ],
+    initContainers: [copyTool("rclone", IMAGES.rclone), ...(kind === "restore" ? [copyTool("kubectl", IMAGES.fluxCli)] : [])],
     containers: [
       {
         name: kind,

@@ -107,18 +107,15 @@ if [ -z "$root" ]; then
   # First boot: cloud-init installs the packages that create these accounts. Wait for them.
   if command -v cloud-init >/dev/null 2>&1; then cloud-init status --wait >/dev/null 2>&1 || true; fi
   deadline=$((SECONDS + ${accountWaitSeconds}))
-  for user in ${accounts.users.join(" ")}; do
-    until getent passwd "$user" >/dev/null; do
-      [ "$SECONDS" -lt "$deadline" ] || { echo "user $user does not exist after ${accountWaitSeconds}s; has cloud-init finished?" >&2; exit 1; }
+  # <database> <kind> <name>: waits until getent knows the account.
+  wait_for_account() {
+    until getent "$1" "$3" >/dev/null; do
+      [ "$SECONDS" -lt "$deadline" ] || { echo "$2 $3 does not exist after ${accountWaitSeconds}s; has cloud-init finished?" >&2; exit 1; }
       sleep 5
     done
-  done
-  for group in ${accounts.groups.join(" ")}; do
-    until getent group "$group" >/dev/null; do
-      [ "$SECONDS" -lt "$deadline" ] || { echo "group $group does not exist after ${accountWaitSeconds}s; has cloud-init finished?" >&2; exit 1; }
-      sleep 5
-    done
-  done
+  }
+  for user in ${accounts.users.join(" ")}; do wait_for_account passwd user "$user"; done
+  for group in ${accounts.groups.join(" ")}; do wait_for_account group group "$group"; done
 fi
 
 dir() {
