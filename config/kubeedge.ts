@@ -152,13 +152,14 @@ export function kubeEdgeProblems(cfg: { stage: string; kubeEdge?: KubeEdgeInput;
   return out;
 }
 
+const UNDIALLABLE: Record<string, string> = { unspecified: "an unspecified", loopback: "a loopback", multicast: "a multicast", linkLocal: "a link-local", broadcast: "the broadcast" };
+
 /** Why an EdgeMesh relay address is unusable, or undefined: an IP literal the other nodes can dial. */
 export function relayAddressProblem(address: string): string | undefined {
   const v4 = ipaddr.IPv4.isValidFourPartDecimal(address);
   if (!v4 && !ipaddr.IPv6.isValid(address)) return "is not an IP address (EdgeMesh dials relays by address, not by name)";
-  const range = ipaddr.parse(address).range();
-  if (["unspecified", "loopback", "multicast", "linkLocal", "broadcast"].includes(range)) return `is a ${range} address, which another node cannot dial`;
-  return undefined;
+  const what = UNDIALLABLE[ipaddr.parse(address).range()];
+  return what ? `is ${what} address, which another node cannot dial` : undefined;
 }
 
 /** Rules of EdgeMesh's keys: relays that exist, can be dialled, and are used. */
