@@ -511,7 +511,10 @@ describe("KubeEdge on the central cluster, per stage (mocks)", function () {
   });
 
   describe("EdgeMesh (edp:kubeEdge.edgeMesh)", () => {
-    /** Testing's two nodes with EdgeMesh on, one of them a relay too, and the PSK the program generates. */
+    /**
+     * Testing's two nodes with EdgeMesh on, one of them a relay too: with the cloud relay and the
+     * operator's PSK (`on`), and without the cloud relay and with a generated PSK (`nodeRelaysOnly`).
+     */
     const MESH = {
       edgeMesh: true,
       edgeMeshRelayNodes: [{ node: "lab-kubeedge-01", addresses: ["203.0.113.7"] }],
@@ -523,16 +526,14 @@ describe("KubeEdge on the central cluster, per stage (mocks)", function () {
     const PSK = "operator-edgemesh-psk-0123456789abcdefghijklmnop";
     let off: StageRun;
     let on: StageRun;
-    let given: StageRun;
     let nodeRelaysOnly: StageRun;
     before(async () => {
-      [off, on, given, nodeRelaysOnly] = await Promise.all([
+      [off, on, nodeRelaysOnly] = await Promise.all([
         runStage("testing"),
-        runStage("testing", { config: { "edp:kubeEdge": MESH } }),
         runStage("testing", { config: { "edp:kubeEdge": MESH }, secrets: { "edp:edgeMeshPsk": `${PSK}\n` } }),
         runStage("testing", { config: { "edp:kubeEdge": { ...MESH, edgeMeshCloudRelay: false } } }),
       ]);
-      for (const r of [off, on, given, nodeRelaysOnly]) assert.equal(r.error, undefined, r.error);
+      for (const r of [off, on, nodeRelaysOnly]) assert.equal(r.error, undefined, r.error);
     });
     const meshOf = (r: StageRun) => r.resources.filter((x) => /edgemesh/i.test(x.name) || JSON.stringify(x.inputs).includes("edgemesh"));
     const get = (r: StageRun, type: string, name: string) => r.get(type, name);
@@ -598,17 +599,19 @@ describe("KubeEdge on the central cluster, per stage (mocks)", function () {
     });
 
     it("keeps the PSK in a Secret, as a Pulumi secret: generated once, or the operator's edp:edgeMeshPsk (trimmed); never in a ConfigMap or a pod spec", () => {
-      const secret = get(on, "kubernetes:core/v1:Secret", "kubeedge-edgemesh-psk");
-      assert.equal((secret.inputs.metadata as { namespace: string }).namespace, "kubeedge");
-      assert.ok(secret.secretPaths.some((p) => p === "stringData" || p.startsWith("stringData")), "the PSK is not a secret input");
-      const generated = (secret.inputs.stringData as { psk: string }).psk;
-      const bytes = get(on, "random:index/randomBytes:RandomBytes", "kubeedge-edgemesh-psk");
+      for (const run of [on, nodeRelaysOnly]) {
+        const secret = get(run, "kubernetes:core/v1:Secret", "kubeedge-edgemesh-psk");
+        assert.equal((secret.inputs.metadata as { namespace: string }).namespace, "kubeedge");
+        assert.ok(secret.secretPaths.some((p) => p === "stringData" || p.startsWith("stringData")), "the PSK is not a secret input");
+      }
+      const generated = (get(nodeRelaysOnly, "kubernetes:core/v1:Secret", "kubeedge-edgemesh-psk").inputs.stringData as { psk: string }).psk;
+      const bytes = get(nodeRelaysOnly, "random:index/randomBytes:RandomBytes", "kubeedge-edgemesh-psk");
       assert.equal(bytes.inputs.length, 32);
       assert.equal(generated, RESOURCE_OUTPUTS["random:index/randomBytes:RandomBytes"](bytes.name, bytes.inputs).base64);
-      const operators = get(given, "kubernetes:core/v1:Secret", "kubeedge-edgemesh-psk");
+      const operators = get(on, "kubernetes:core/v1:Secret", "kubeedge-edgemesh-psk");
       assert.equal((operators.inputs.stringData as { psk: string }).psk, PSK);
-      assert.equal(given.ofType("random:index/randomBytes:RandomBytes").filter((r) => r.name === "kubeedge-edgemesh-psk").length, 0, "a PSK is generated although the operator gave one");
-      for (const [run, psk] of [[on, generated], [given, PSK]] as const) {
+      assert.equal(on.ofType("random:index/randomBytes:RandomBytes").filter((r) => r.name === "kubeedge-edgemesh-psk").length, 0, "a PSK is generated although the operator gave one");
+      for (const [run, psk] of [[nodeRelaysOnly, generated], [on, PSK]] as const) {
         const leaks = run.resources.filter((r) => r.type !== "kubernetes:core/v1:Secret" && JSON.stringify(r.inputs).includes(psk));
         assert.deepEqual(leaks.map((r) => r.name), [], "the PSK appears outside its Secret");
       }
