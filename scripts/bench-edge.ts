@@ -10,7 +10,8 @@
  *
  * Beside each size it runs the floor: scripts/lib/floor-program.ts registers the very same
  * resources (recorded from the real run) with no work of ours, and the ratio of the two CPU
- * times is what our program costs over Pulumi's own per-resource work. `--fleet` splits a fleet
+ * times is what our program costs over Pulumi's own per-resource work. It runs twice: with the
+ * SDK as shipped, and with the SDK promise-stack setting the program installs at start-up. `--fleet` splits a fleet
  * into edge-fleet shard stacks (fleet/) and evaluates each shard and the central stack apart.
  *
  * The program defaults to the real index.ts; `--program tests/fixtures/programs/edge.ts` measures
@@ -180,8 +181,9 @@ function parent(argv: string[]) {
   }
   const sizes = arg("--sizes", "1,10,100,1000").split(",").map(Number);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edp-bench-"));
-  const rows: (ChildResult & { wallS: number; floor: ChildResult & { wallS: number } })[] = [];
-  const runChild = (name: string, options: object): ChildResult & { wallS: number } => {
+  type Measured = ChildResult & { wallS: number };
+  const rows: (Measured & { floor: Measured; floorSameStacks: Measured })[] = [];
+  const runChild = (name: string, options: object, env: NodeJS.ProcessEnv = {}): Measured => {
     const optionsFile = path.join(dir, `options-${name}.json`);
     const resultFile = path.join(dir, `result-${name}.json`);
     fs.writeFileSync(optionsFile, JSON.stringify(options));
@@ -189,7 +191,7 @@ function parent(argv: string[]) {
     execFileSync(process.execPath, [...PROF_ARGS, "--import", "tsx", __filename, "--child", optionsFile, resultFile], {
       cwd: ROOT,
       stdio: ["ignore", "ignore", "inherit"],
-      env: { ...process.env, EDP_FLOOR_RECORDS: path.join(dir, "records.json") },
+      env: { ...process.env, ...env, EDP_FLOOR_RECORDS: path.join(dir, "records.json") },
       maxBuffer: 256 * 1024 * 1024,
     });
     const r = JSON.parse(fs.readFileSync(resultFile, "utf8")) as ChildResult;
@@ -200,8 +202,10 @@ function parent(argv: string[]) {
     for (const n of sizes) {
       const real = runChild(`${n}`, { stage, root: ROOT, program, config: edgeOverride(n), clusters: n, recordsFile: path.join(dir, "records.json") });
       // Same stack file and overrides, so the floor's config (and its parsing) costs the same.
-      const floor = runChild(`${n}-floor`, { stage, root: ROOT, program: FLOOR_PROGRAM, config: edgeOverride(n), clusters: n });
-      rows.push({ ...real, floor });
+      const floorOptions = { stage, root: ROOT, program: FLOOR_PROGRAM, config: edgeOverride(n), clusters: n };
+      const floor = runChild(`${n}-floor`, floorOptions);
+      const floorSameStacks = runChild(`${n}-floor-stacks`, floorOptions, { EDP_FLOOR_SDK_STACKS: "program" });
+      rows.push({ ...real, floor, floorSameStacks });
       process.stderr.write(`measured ${n} cluster(s)\n`);
     }
   } finally {
@@ -209,14 +213,18 @@ function parent(argv: string[]) {
   }
   console.log(`program: ${path.relative(ROOT, program)}, stage ${stage}, node ${process.version}, ${os.cpus().length} CPU(s)\n`);
   console.log(
-    "| edge clusters | wall time (s) | evaluation (s) | evaluation CPU (s) | peak RSS (MiB) | resources | edge resources per cluster | recorded inputs (MiB) | floor evaluation (s) | floor CPU (s) | floor peak RSS (MiB) | ratio to floor (CPU) |",
+    "| edge clusters | wall time (s) | evaluation (s) | evaluation CPU (s) | peak RSS (MiB) | resources | edge resources per cluster | recorded inputs (MiB) | floor evaluation (s) | floor CPU (s) | floor peak RSS (MiB) | ratio to floor (CPU) | floor CPU, program's SDK stack setting (s) | ratio to it (CPU) |",
   );
-  console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const r of rows) {
     console.log(
-      `| ${r.clusters} | ${r.wallS.toFixed(1)} | ${(r.evalMs / 1000).toFixed(1)} | ${(r.cpuMs / 1000).toFixed(1)} | ${r.maxRssMb.toFixed(0)} | ${r.resources} | ${(r.edgeResources / r.clusters).toFixed(1)} | ${r.inputsMb.toFixed(1)} | ${(r.floor.evalMs / 1000).toFixed(1)} | ${(r.floor.cpuMs / 1000).toFixed(1)} | ${r.floor.maxRssMb.toFixed(0)} | ${(r.cpuMs / r.floor.cpuMs).toFixed(2)} |`,
+      `| ${r.clusters} | ${r.wallS.toFixed(1)} | ${(r.evalMs / 1000).toFixed(1)} | ${(r.cpuMs / 1000).toFixed(1)} | ${r.maxRssMb.toFixed(0)} | ${r.resources} | ${(r.edgeResources / r.clusters).toFixed(1)} | ${r.inputsMb.toFixed(1)} | ${(r.floor.evalMs / 1000).toFixed(1)} | ${(r.floor.cpuMs / 1000).toFixed(1)} | ${r.floor.maxRssMb.toFixed(0)} | ${(r.cpuMs / r.floor.cpuMs).toFixed(2)} | ${(r.floorSameStacks.cpuMs / 1000).toFixed(1)} | ${(r.cpuMs / r.floorSameStacks.cpuMs).toFixed(2)} |`,
     );
   }
+  console.log(
+    "\nfloor: the same resources replayed with the SDK as shipped (promise stacks captured and source-mapped);" +
+      " the last two columns replay them with the SDK stack setting the program installs (components/shared/stack-traces.ts).",
+  );
   const first = rows[0];
   const last = rows[rows.length - 1];
   if (rows.length > 1) {

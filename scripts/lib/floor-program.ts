@@ -13,7 +13,13 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
+import { installCheapSdkStackTraces } from "../../components/shared/stack-traces";
 import type { RecordedResource } from "./mock-runtime";
+
+// EDP_FLOOR_SDK_STACKS=program: the floor runs the SDK with the promise-stack setting the real
+// program installs at start-up (components/shared/stack-traces.ts), so that the ratio to it is
+// what the program's own work costs; without it, the SDK runs as shipped.
+if (process.env.EDP_FLOOR_SDK_STACKS === "program") installCheapSdkStackTraces();
 
 const file = process.env.EDP_FLOOR_RECORDS;
 if (!file) throw new Error("EDP_FLOOR_RECORDS is not set: the floor program replays a recorded run");
