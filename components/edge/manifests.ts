@@ -175,8 +175,11 @@ export function publishedState(c: EdgeClusterSpec, rendered: KubeObject[], certi
   const header = `Desired state of edge cluster ${c.name} (stage ${c.stage}); written by the EDP Pulumi program, do not edit.`;
   const secretsText = sealedSecrets.length > 0 ? toMultiDocYaml(sealedSecrets, `SealedSecrets of edge cluster ${c.name} (stage ${c.stage}); written by the EDP Pulumi program.`) : undefined;
   const fingerprint = certSha256(certificatePem);
-  const revision = desiredStateRevision(toMultiDocYaml(objects), secretsText ?? "", fingerprint);
-  return { desiredState: toMultiDocYaml([...objects, revisionConfigMap(revision, fingerprint)], header), sealedSecrets: secretsText, revision };
+  // Each object is serialised once (serialising is most of this function's cost at fleet scale):
+  // the revision digests the documents without the revision ConfigMap, which then joins them.
+  const docs = objects.map(yamlDocument);
+  const revision = desiredStateRevision(joinDocuments(docs), secretsText ?? "", fingerprint);
+  return { desiredState: joinDocuments([...docs, yamlDocument(revisionConfigMap(revision, fingerprint))], header), sealedSecrets: secretsText, revision };
 }
 
 /** The objects that connect a cluster to its desired state, in the order they are applied. */
@@ -243,7 +246,12 @@ export function desiredStateObjects(
 }
 
 /** Multi-document YAML, stable for equal input (so an unchanged cluster is an unchanged object). */
-export function toMultiDocYaml(objects: KubeObject[], header?: string): string {
-  const docs = objects.map((o) => YAML.stringify(o, { lineWidth: 0 }).trimEnd());
+export const toMultiDocYaml = (objects: KubeObject[], header?: string): string => joinDocuments(objects.map(yamlDocument), header);
+
+/** One object as a YAML document, without the trailing newline. */
+const yamlDocument = (o: KubeObject): string => YAML.stringify(o, { lineWidth: 0 }).trimEnd();
+
+/** Documents from yamlDocument as one multi-document text, after an optional comment header. */
+function joinDocuments(docs: string[], header?: string): string {
   return `${header ? `${header.split("\n").map((l) => `# ${l}`).join("\n")}\n` : ""}---\n${docs.join("\n---\n")}\n`;
 }
