@@ -4,8 +4,7 @@
  * add the edge exclusion to a DaemonSet's affinity. Only node built-ins and pure helpers are
  * imported: a dynamic provider is serialised with what its functions capture.
  */
-import * as http from "node:http";
-import * as https from "node:https";
+import { jsonRequest } from "../shared/json-http";
 import type { KubeAccess } from "../vault/kube";
 import { type Affinity, CLOUDCORE_DEPLOYMENT, excludeEdgeNodes, keepsOffEdgeNodes, KUBEEDGE_NAMESPACE, TOKEN_SECRET, TOKEN_SECRET_KEY } from "./cluster-facts";
 
@@ -18,34 +17,16 @@ export type KubeClient = (method: "GET" | "PATCH" | "DELETE", path: string, body
 /** A client of the API server in `access` (loopback http in the tests). */
 export function kubeClient(access: KubeAccess, timeoutMs = 15_000): KubeClient {
   return (method, path, body, contentType = "application/merge-patch+json") =>
-    new Promise((resolve, reject) => {
-      const url = new URL(access.server + path);
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const headers: Record<string, string> = { Accept: "application/json" };
-      if (payload !== undefined) {
-        headers["Content-Type"] = contentType;
-        headers["Content-Length"] = String(Buffer.byteLength(payload));
-      }
-      if (access.token) headers.Authorization = `Bearer ${access.token}`;
-      const lib = url.protocol === "https:" ? https : http;
-      const req = lib.request(url, { method, headers, ca: access.ca, cert: access.cert, key: access.key, timeout: timeoutMs }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          let json: unknown;
-          try {
-            json = text.trim() === "" ? undefined : JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, json });
-        });
-      });
-      req.on("timeout", () => req.destroy(new Error(`${method} ${path}: timed out after ${timeoutMs} ms`)));
-      req.on("error", reject);
-      if (payload !== undefined) req.write(payload);
-      req.end();
+    jsonRequest({
+      method,
+      url: new URL(access.server + path),
+      body,
+      contentType,
+      headers: access.token ? { Authorization: `Bearer ${access.token}` } : {},
+      ca: access.ca,
+      cert: access.cert,
+      key: access.key,
+      timeoutMs,
     });
 }
 

@@ -1,10 +1,9 @@
 /**
- * A minimal HTTP client for the Vault API, with the transport injectable: tests answer on
+ * The Vault API's client, with the transport injectable: tests answer on
  * loopback, the deployer reaches each Vault pod through the Kubernetes API server's pod proxy
  * (kube.ts). Only node built-ins, because the dynamic provider that uses it is serialised.
  */
-import * as http from "node:http";
-import * as https from "node:https";
+import { jsonRequest } from "../shared/json-http";
 
 export type HttpMethod = "GET" | "PUT" | "POST" | "DELETE" | "LIST";
 
@@ -43,39 +42,10 @@ export interface TransportOptions {
 /** An HttpClient over node:http(s). */
 export function nodeHttpClient(opts: TransportOptions): HttpClient {
   const base = opts.baseUrl.replace(/\/+$/, "");
-  return (req) =>
-    new Promise<VaultResponse>((resolve, reject) => {
-      const url = new URL(base + req.path);
-      const payload = req.body === undefined ? undefined : JSON.stringify(req.body);
-      const headers: Record<string, string> = { Accept: "application/json" };
-      if (payload !== undefined) {
-        headers["Content-Type"] = "application/json";
-        headers["Content-Length"] = String(Buffer.byteLength(payload));
-      }
-      if (req.token) headers["X-Vault-Token"] = req.token;
-      if (opts.bearerToken) headers.Authorization = `Bearer ${opts.bearerToken}`;
-      const lib = url.protocol === "https:" ? https : http;
-      const r = lib.request(
-        url,
-        { method: req.method, headers, ca: opts.ca, cert: opts.cert, key: opts.key, timeout: opts.timeoutMs ?? 15_000 },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            const text = Buffer.concat(chunks).toString("utf8");
-            let json: unknown;
-            try {
-              json = text.trim() === "" ? undefined : JSON.parse(text);
-            } catch {
-              json = { raw: text.slice(0, 200) };
-            }
-            resolve({ status: res.statusCode ?? 0, json });
-          });
-        },
-      );
-      r.on("timeout", () => r.destroy(new Error(`timed out after ${opts.timeoutMs ?? 15_000} ms`)));
-      r.on("error", reject);
-      if (payload !== undefined) r.write(payload);
-      r.end();
-    });
+  return (req) => {
+    const headers: Record<string, string> = {};
+    if (req.token) headers["X-Vault-Token"] = req.token;
+    if (opts.bearerToken) headers.Authorization = `Bearer ${opts.bearerToken}`;
+    return jsonRequest({ method: req.method, url: new URL(base + req.path), body: req.body, headers, ca: opts.ca, cert: opts.cert, key: opts.key, timeoutMs: opts.timeoutMs ?? 15_000 });
+  };
 }
