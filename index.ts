@@ -175,6 +175,8 @@ if (reportingClusters.length > 0) {
     clusters: reportingClusters.map((c) => ({ cluster: c.name, key: `${cfg.names.edgeClusterPrefix(c.name)}${EDGE_STATUS_FILE}` })),
     statusIntervalMinutes: cfg.edgeStatusIntervalMinutes,
     userName: `${cfg.names.prefix}-edgefleet-status`,
+    rrsa: foundation.rrsa,
+    stsEndpoint: foundation.stsEndpoint,
     monitoringStack: platform.monitoringStack,
   });
 }

@@ -135,7 +135,8 @@ export function rrsaPodParts(i: RrsaPodInput): RrsaPodParts {
     initContainer: {
       name: "sts-exchange",
       image: i.image,
-      command: ["node", `${RRSA_PATHS.clientDir}/${STS_CLIENT_FILE}`],
+      // --no-deprecation: the library's HTTP client uses url.parse, whose warning would only clutter the Job's log.
+      command: ["node", "--no-deprecation", `${RRSA_PATHS.clientDir}/${STS_CLIENT_FILE}`],
       env: [
         // The names @alicloud/credentials reads for its OIDC provider.
         { name: "ALIBABA_CLOUD_ROLE_ARN", value: i.roleArn },

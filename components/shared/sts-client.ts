@@ -11,16 +11,23 @@ import { buildSync } from "esbuild";
 import { STS_CLIENT } from "../versions";
 
 const ENTRY = path.join(__dirname, "sts-exchange.cjs");
-let cached: string | undefined;
+const cached = new Map<string, string>();
 
+/** sts-exchange.cjs with the library: the init container of the Jobs that run rclone. */
 export function stsClientBundle(): string {
-  if (cached !== undefined) return cached;
+  return bundleWithStsClient(ENTRY);
+}
+
+/** A CommonJS entry file bundled with the pinned credentials library (the fleet-status exporter uses it in-process). */
+export function bundleWithStsClient(entry: string): string {
+  const hit = cached.get(entry);
+  if (hit !== undefined) return hit;
   const pkg = JSON.parse(fs.readFileSync(require.resolve(`${STS_CLIENT.package}/package.json`), "utf8")) as { version: string };
   if (pkg.version !== STS_CLIENT.version) {
     throw new Error(`${STS_CLIENT.package} ${pkg.version} is installed, but components/versions.ts pins ${STS_CLIENT.version}: run npm ci`);
   }
   const result = buildSync({
-    entryPoints: [ENTRY],
+    entryPoints: [entry],
     bundle: true,
     platform: "node",
     format: "cjs",
@@ -30,6 +37,7 @@ export function stsClientBundle(): string {
     write: false,
     logLevel: "silent",
   });
-  cached = result.outputFiles[0].text;
-  return cached;
+  const text = result.outputFiles[0].text;
+  cached.set(entry, text);
+  return text;
 }
