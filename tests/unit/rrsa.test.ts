@@ -37,6 +37,13 @@ function ackProvider(run: StageRun): { arn: string; issuer: string } {
   return { arn: m.ramOidcProviderArn, issuer: m.rrsaOidcIssuerUrl };
 }
 
+/** The roles ServiceAccounts assume (an OIDC provider is their principal); E3's ECS instance role is not one. */
+const rrsaRoles = (run: StageRun) =>
+  run.ofType(RAM.role).filter((r) => {
+    const doc = r.inputs.assumeRolePolicyDocument ?? r.inputs.document;
+    return typeof doc === "string" && (JSON.parse(doc) as TrustPolicyDocument).Statement.some((st) => (st.Principal?.Federated ?? []).some((f) => f.includes(":oidc-provider/")));
+  });
+
 const trustOf = (run: StageRun, id: string) => JSON.parse(String(run.get(RAM.role, `edp-${id}`).inputs.assumeRolePolicyDocument)) as TrustPolicyDocument;
 
 /** Every Secret value in the cluster, with where it is. */
@@ -55,7 +62,7 @@ function secretValues(run: StageRun): { where: string; value: string }[] {
  * identity that has a role, and no identity that has a role has an access key at all.
  */
 function assertNoKeyForRoles(run: StageRun): void {
-  const roles = new Set(run.ofType(RAM.role).map((r) => String(r.inputs.roleName)));
+  const roles = new Set(rrsaRoles(run).map((r) => String(r.inputs.roleName)));
   for (const key of run.ofType(RAM.accessKey)) {
     assert.ok(!roles.has(String(key.inputs.userName)), `${key.inputs.userName} has a role and an access key`);
   }
@@ -88,15 +95,22 @@ function assertRrsaPod(run: StageRun, pod: Pod, provider: { arn: string; issuer:
   assert.equal(sat.length, 1);
   assert.equal(sat[0].audience, RRSA_AUDIENCE, `${pod.workload}: token audience`);
   assert.ok(sat[0].expirationSeconds <= 3600, `${pod.workload}: token lives ${sat[0].expirationSeconds}s`);
-  // The exchange: the last init container, before anything that runs rclone, reading that token.
   const inits = spec.initContainers ?? [];
   const exchange = id.container;
-  assert.equal(inits[inits.length - 1], exchange, `${pod.workload}: the exchange is not the last init container`);
   const env = Object.fromEntries((exchange.env ?? []).map((e) => [e.name, e.value]));
-  assert.equal(env.ALIBABA_CLOUD_OIDC_TOKEN_FILE, RRSA_PATHS.token);
-  assert.ok(exchange.volumeMounts?.some((m) => m.name === RRSA_VOLUMES.token && m.mountPath === RRSA_PATHS.tokenDir && m.readOnly), `${pod.workload}: token not mounted in the exchange`);
   assert.equal(env.ALIBABA_CLOUD_OIDC_PROVIDER_ARN, provider.arn);
   assert.equal(env.EDP_STS_ENDPOINT, "sts-vpc.eu-central-1.aliyuncs.com");
+  assert.equal(env.ALIBABA_CLOUD_OIDC_TOKEN_FILE, RRSA_PATHS.token);
+  assert.ok(exchange.volumeMounts?.some((m) => m.name === RRSA_VOLUMES.token && m.mountPath === RRSA_PATHS.tokenDir && m.readOnly), `${pod.workload}: token not mounted where ${exchange.name} reads it`);
+  for (const c of [...inits, ...spec.containers]) {
+    for (const e of c.env ?? []) assert.ok(!/ACCESS_KEY|SECRET_ACCESS|SESSION_TOKEN/.test(e.name), `${pod.workload}: ${c.name} has ${e.name}`);
+  }
+  if (spec.containers.includes(exchange)) {
+    // In-process (the fleet-status exporter): the library assumes the role and renews the session itself.
+    return trustedRole(run, pod, id.roleName);
+  }
+  // The exchange: the last init container, before anything that runs rclone, reading that token.
+  assert.equal(inits[inits.length - 1], exchange, `${pod.workload}: the exchange is not the last init container`);
   assert.ok(Number(env.EDP_STS_DURATION_SECONDS) >= 900 && Number(env.EDP_STS_DURATION_SECONDS) <= RRSA_MAX_SESSION_SECONDS);
   for (const c of inits.slice(0, -1)) assert.ok(!JSON.stringify(c.command ?? []).includes("rclone copy"), `${pod.workload}: ${c.name} runs rclone before the exchange`);
   // The credentials: a memory-backed emptyDir, read by rclone through RCLONE_CONFIG, no key in any env.
@@ -106,15 +120,21 @@ function assertRrsaPod(run: StageRun, pod: Pod, provider: { arn: string; issuer:
     const cenv = Object.fromEntries((c.env ?? []).map((e) => [e.name, e]));
     assert.equal(cenv.RCLONE_CONFIG?.value, RRSA_PATHS.rcloneConfig, `${pod.workload}: ${c.name} does not read the exchanged credentials`);
     assert.ok(c.volumeMounts?.some((m) => m.name === RRSA_VOLUMES.credentials && m.readOnly), `${pod.workload}: ${c.name} does not mount the credentials read-only`);
-    for (const e of c.env ?? []) assert.ok(!/ACCESS_KEY|SECRET_ACCESS|SESSION_TOKEN/.test(e.name), `${pod.workload}: ${c.name} has ${e.name}`);
   }
-  // The role trusts this pod's ServiceAccount.
-  const role = run.ofType(RAM.role).find((r) => String(r.inputs.roleName) === id.roleName);
+  return trustedRole(run, pod, id.roleName);
+}
+
+/** The role trusts this pod's ServiceAccount, which the pod names (the default account is no one's). */
+function trustedRole(run: StageRun, pod: Pod, roleName: string): string {
+  const role = run.ofType(RAM.role).find((r) => String(r.inputs.roleName) === roleName);
   assert.ok(role);
+  assert.ok(pod.spec.serviceAccountName, `${pod.workload} runs as the default ServiceAccount`);
   const trust = JSON.parse(String(role.inputs.assumeRolePolicyDocument)) as TrustPolicyDocument;
-  const sub = `system:serviceaccount:${pod.namespace}:${spec.serviceAccountName}`;
-  assert.ok(trust.Statement[0].Condition.StringEquals["oidc:sub"].includes(sub), `${pod.workload}: role ${id.roleName} does not trust ${sub}`);
-  return id.roleName;
+  const sub = `system:serviceaccount:${pod.namespace}:${pod.spec.serviceAccountName}`;
+  assert.ok(trust.Statement[0].Condition.StringEquals["oidc:sub"].includes(sub), `${pod.workload}: role ${roleName} does not trust ${sub}`);
+  const sas = run.ofType("kubernetes:core/v1:ServiceAccount").map((r) => r.inputs.metadata as { name: string; namespace: string });
+  assert.ok(sas.some((m) => m.name === pod.spec.serviceAccountName && m.namespace === pod.namespace), `${pod.workload}: ServiceAccount ${sub} is not created`);
+  return roleName;
 }
 
 describe("RRSA on every stage's created cluster", function () {
@@ -134,8 +154,9 @@ describe("RRSA on every stage's created cluster", function () {
       });
 
       it("makes the backup writer, the backup reader and the snapshot writer roles without keys, and keeps Vault's unseal a key", () => {
-        const roles = run.ofType(RAM.role).map((r) => String(r.inputs.roleName)).sort();
-        assert.deepEqual(roles, Object.keys(ROLE_IDENTITIES).map((id) => `edp-${stage}-${id}`).sort());
+        const roles = rrsaRoles(run).map((r) => String(r.inputs.roleName)).sort();
+        // The fleet-status exporter's reader (components/edge) is a role too.
+        assert.deepEqual(roles, [...Object.keys(ROLE_IDENTITIES), "edgefleet-status"].map((id) => `edp-${stage}-${id}`).sort());
         const users = new Set(run.ofType(RAM.user).map((u) => String(u.inputs.name)));
         const keyed = new Set(run.ofType(RAM.accessKey).map((k) => String(k.inputs.userName)));
         for (const id of Object.keys(ROLE_IDENTITIES)) {
@@ -145,7 +166,7 @@ describe("RRSA on every stage's created cluster", function () {
           assert.equal(run.get(RAM.role, `edp-${id}`).inputs.maxSessionDuration, RRSA_MAX_SESSION_SECONDS);
         }
         assert.ok(users.has(`edp-${stage}-vault-unseal`) && keyed.has(`edp-${stage}-vault-unseal`), "Vault's KMS unseal must keep its key");
-        assert.equal(run.ofType(RAM.roleAttach).length, 3);
+        assert.equal(run.ofType(RAM.roleAttach).filter((a) => roles.includes(String(a.inputs.roleName))).length, 4);
       });
 
       it("trusts in each role exactly its ServiceAccounts, through the cluster's OIDC provider, for STS only", () => {
@@ -182,6 +203,7 @@ describe("RRSA on every stage's created cluster", function () {
           "postgres/pgdrill": `edp-${stage}-pg-backup-reader`,
           "postgres/pgrestore": `edp-${stage}-pg-backup-reader`,
           "vault/vault-snapshot": `edp-${stage}-vault-snapshot-writer`,
+          "monitoring/edp-edge-fleet-status": `edp-${stage}-edgefleet-status`,
         });
         // Restore and drill have their own ServiceAccounts, which the writer's role does not trust.
         const writerSubs = trustOf(run, "pg-backup-writer").Statement[0].Condition.StringEquals["oidc:sub"];
@@ -213,8 +235,7 @@ describe("RRSA on an adopted cluster", function () {
   it("keeps the access keys when the stage names no OIDC provider", async () => {
     const run = await runStage("staging", adopted("staging"));
     assert.equal(run.error, undefined, run.error);
-    assert.deepEqual(run.ofType(RAM.role), []);
-    assert.equal(run.ofType(RAM.accessKey).filter((k) => String(k.inputs.userName).startsWith("edp-staging-")).length, 4);
+    assert.deepEqual(rrsaRoles(run), []);
     const users: Record<string, string[]> = {};
     for (const pod of podsOf(run)) {
       const ids = identitiesOf(run, pod);
@@ -226,6 +247,7 @@ describe("RRSA on an adopted cluster", function () {
       "postgres/pgdrill": ["edp-staging-pg-backup-reader"],
       "postgres/pgrestore": ["edp-staging-pg-backup-reader"],
       "vault/vault-snapshot": ["edp-staging-vault-snapshot-writer"],
+      "monitoring/edp-edge-fleet-status": ["edp-staging-edgefleet-status"],
     });
   });
 
@@ -245,7 +267,7 @@ describe("RRSA on an adopted cluster", function () {
       assertRrsaPod(run, pod, provider);
       pods++;
     }
-    assert.equal(pods, 4);
+    assert.equal(pods, 5);
     assertNoKeyForRoles(run);
   });
 });
