@@ -138,8 +138,13 @@ function createAck(scope: Scope, network: Network): CentralClusterParts {
   // Nothing reaches the API server before its access list is in place.
   const provider = providerFor(scope, kubeconfig, cluster.id, [...pools, aclBinding]);
   const rrsa = cluster.rrsaMetadata.apply((m): RrsaProvider => {
-    // Known only after the cluster exists; a cluster that reports no provider must not get roles nobody can assume.
-    if (!m?.enabled || !m.ramOidcProviderArn || !m.rrsaOidcIssuerUrl) throw new Error(`ACK cluster ${cfg.names.prefix}-central reports RRSA as not enabled (rrsaMetadata); the RRSA roles need its OIDC provider`);
+    if (!m?.enabled || !m.ramOidcProviderArn || !m.rrsaOidcIssuerUrl) {
+      // A preview of an imported cluster shows its state before this update enables RRSA; the
+      // roles' trust policies are then known only after the update, as for a new cluster.
+      if (pulumi.runtime.isDryRun()) return { oidcProviderArn: "(the cluster's OIDC provider, once RRSA is enabled)", issuer: "(the cluster's issuer, once RRSA is enabled)" };
+      // A cluster that reports no provider after the update must not get roles nobody can assume.
+      throw new Error(`ACK cluster ${cfg.names.prefix}-central reports RRSA as not enabled (rrsaMetadata); the RRSA roles need its OIDC provider`);
+    }
     return { oidcProviderArn: m.ramOidcProviderArn, issuer: m.rrsaOidcIssuerUrl };
   });
   return { provider, kubeconfig, clusterId: cluster.id, diskStorageClass: diskStorageClass(scope, provider), rrsa };

@@ -15,6 +15,7 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { bundleWithStsClient, stsClientBundle } from "../../components/shared/sts-client";
+import { STS_CLIENT } from "../../components/versions";
 
 const ROLE_ARN = "acs:ram::1234567890123456:role/edp-testing-pg-backup-writer";
 const PROVIDER_ARN = "acs:ram::1234567890123456:oidc-provider/ack-rrsa-c0123456789abcdef";
@@ -116,6 +117,13 @@ describe("RRSA token exchange, run for real against a stand-in STS", function ()
     EDP_STS_DURATION_SECONDS: "3300",
     EDP_RCLONE_REMOTE: "oss",
     EDP_RCLONE_CONFIG_OUT: out,
+  });
+
+  it("bundles the credentials library at the version versions.ts and package.json pin", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, "../../package.json"), "utf8")) as { dependencies: Record<string, string> };
+    assert.equal(pkg.dependencies[STS_CLIENT.package], STS_CLIENT.version);
+    assert.match(pkg.dependencies.esbuild ?? "", /^\d+\.\d+\.\d+$/, "esbuild, which bundles it, is pinned");
+    assert.match(stsClientBundle(), /AssumeRoleWithOIDC/);
   });
 
   it("exchanges the projected token anonymously and writes the STS credentials for rclone only, printing none of them", async () => {
