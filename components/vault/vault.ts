@@ -396,8 +396,11 @@ export class Vault extends pulumi.ComponentResource {
             rrsaPodParts({ roleArn, oidcProviderArn, stsEndpoint: args.stsEndpoint, deadlineSeconds, sessionName: "vault-snapshot", image: IMAGES.node, securityContext: containerSecurity }),
           )
         : undefined;
+    // No automounted token: the save container alone gets an API token (for Vault's Kubernetes
+    // login), projected; the upload container (rclone) gets none, under RRSA only the STS one.
     const sa = new k8s.core.v1.ServiceAccount(`${name}-snapshot`, {
       metadata: { name: serviceAccount, namespace: ns },
+      automountServiceAccountToken: false,
     }, { ...k, dependsOn: [namespace] });
     const rclone = Object.entries(rcloneEnvironment(args.ossInternalEndpoint)).map(([n, value]) => ({ name: n, value }));
     new k8s.batch.v1.CronJob(`${name}-snapshot`, {
@@ -416,6 +419,7 @@ export class Vault extends pulumi.ComponentResource {
               metadata: { labels: { "app.kubernetes.io/name": "vault-snapshot" } },
               spec: {
                 serviceAccountName: sa.metadata.name,
+                automountServiceAccountToken: false,
                 restartPolicy: "Never",
                 securityContext: podSecurity,
                 initContainers: [{
@@ -430,6 +434,7 @@ export class Vault extends pulumi.ComponentResource {
                     { name: "ca", mountPath: "/vault/ca", readOnly: true },
                     { name: "snapshots", mountPath: "/snapshots" },
                     { name: "tmp", mountPath: "/tmp" },
+                    { name: "vault-login-token", mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", readOnly: true },
                   ],
                 },
                 // Under RRSA: the token exchange, last, right before rclone.
@@ -463,6 +468,8 @@ export class Vault extends pulumi.ComponentResource {
                   { name: "ca", configMap: { name: caConfigMap.metadata.name } },
                   { name: "snapshots", emptyDir: {} },
                   { name: "tmp", emptyDir: {} },
+                  // The API server's audience: what Vault's Kubernetes auth reviews (TokenReview).
+                  { name: "vault-login-token", projected: { sources: [{ serviceAccountToken: { path: "token", expirationSeconds: 600 } }] } },
                   ...(rrsa ? [0, 1, 2].map((n) => rrsa.apply((p) => p.volumes[n])) : []),
                 ],
               },

@@ -132,8 +132,13 @@ function trustedRole(run: StageRun, pod: Pod, roleName: string): string {
   const trust = JSON.parse(String(role.inputs.assumeRolePolicyDocument)) as TrustPolicyDocument;
   const sub = `system:serviceaccount:${pod.namespace}:${pod.spec.serviceAccountName}`;
   assert.ok(trust.Statement[0].Condition.StringEquals["oidc:sub"].includes(sub), `${pod.workload}: role ${roleName} does not trust ${sub}`);
-  const sas = run.ofType("kubernetes:core/v1:ServiceAccount").map((r) => r.inputs.metadata as { name: string; namespace: string });
-  assert.ok(sas.some((m) => m.name === pod.spec.serviceAccountName && m.namespace === pod.namespace), `${pod.workload}: ServiceAccount ${sub} is not created`);
+  const sa = run
+    .ofType("kubernetes:core/v1:ServiceAccount")
+    .find((r) => (r.inputs.metadata as { name: string }).name === pod.spec.serviceAccountName && (r.inputs.metadata as { namespace: string }).namespace === pod.namespace);
+  assert.ok(sa, `${pod.workload}: ServiceAccount ${sub} is not created`);
+  // Its own account, with no API token mounted by default; only the restore's pod mounts one (kubectl pauses the pooler).
+  assert.equal(sa.inputs.automountServiceAccountToken, false, `${pod.workload}: ${sub} automounts its token`);
+  assert.equal(pod.spec.automountServiceAccountToken, pod.name === "pgrestore", `${pod.workload}: automountServiceAccountToken`);
   return roleName;
 }
 
