@@ -82,6 +82,10 @@ export const IMAGES = {
   // with kubectl at /usr/local/bin/kubectl (fluxcd/flux2's Dockerfile), the Flux release the edge
   // clusters run (the flux2 chart's appVersion).
   fluxCli: "ghcr.io/fluxcd/flux-cli:v2.7.2",
+  // EdgeMesh's agent (components/kubeedge, edp:kubeEdge.edgeMesh). v1.17.0 is upstream's newest
+  // release; it has no KubeEdge compatibility matrix: it needs KubeEdge >= 1.7 and talks only
+  // Kubernetes APIs (through EdgeCore's metaServer on edge nodes), which 1.23 still serves.
+  edgeMeshAgent: "docker.io/kubeedge/edgemesh-agent:v1.17.0",
 } satisfies Record<string, string>;
 
 /**

@@ -449,6 +449,12 @@ const pullCredentials: CheckFn = (cfg, { secrets }) => {
     : [{ key: "edp:dockerPullJson", message: `has no credentials for ${host}, the registry of edp:images.registry (it has: ${registries.join(", ")})` }];
 };
 
+/** A PSK given for EdgeMesh while EdgeMesh is off is a mistake in one of the two keys. */
+const edgeMeshPskUsed = (cfg: StageInput, { secrets }: CrossCheckContext): ConfigProblem[] =>
+  secrets.edgeMeshPsk !== undefined && cfg.kubeEdge?.edgeMesh !== true
+    ? [{ key: "edp:edgeMeshPsk", message: "is set, but edp:kubeEdge.edgeMesh is not true, so nothing uses it; enable EdgeMesh or remove the key" }]
+    : [];
+
 const CHECKS: Check[] = [
   { needs: ["stage"], run: stageMatchesStack },
   { needs: ["stage", "bucketPrefix", "dns"], run: bucketNames },
@@ -466,6 +472,7 @@ const CHECKS: Check[] = [
   { needs: ["images"], run: pullCredentials },
   { needs: ["stage", "bucketPrefix", "dns", "network", "cluster", "existing"], run: (cfg, { secrets }) => existingProblems(cfg, secrets.clusterKubeconfig !== undefined) },
   { needs: ["stage", "kubeEdge", "chartTemplates"], run: kubeEdgeProblems },
+  { needs: [], run: edgeMeshPskUsed },
   { needs: ["stage", "alerting"], run: alerting },
 ];
 

@@ -4,6 +4,7 @@
  * The schema is here, with the rules that relate its keys to the rest of the stage; schema.ts
  * and checks.ts take it in one line each.
  */
+import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import type { ConfigProblem } from "./load";
 import { CLOUDCORE_REPLICAS, HELM_RELEASE_NAME_MAX, LABEL_VALUE_MAX } from "./limits";
@@ -12,6 +13,16 @@ import { isDns1123Label } from "./validators";
 
 /** Label EdgeCore puts on every KubeEdge node; the guide's DaemonSet fix keys on it. */
 export const EDGE_ROLE_LABEL = "node-role.kubernetes.io/edge";
+
+/**
+ * The EdgeMesh peer name of the relay on the central cluster. EdgeMesh derives a peer's identity
+ * from its node name; the cloud relay is no node, so it takes this name, which no KubeEdge node may have.
+ */
+export const EDGEMESH_CLOUD_RELAY_NAME = "edp-edgemesh-relay";
+/** EdgeMesh's tunnel port (edgeTunnel.listenPort): relays are dialled on it. */
+export const EDGEMESH_TUNNEL_PORT = 20006;
+/** Shortest PSK the program accepts: `openssl rand -base64 32` gives 44 characters. */
+export const EDGEMESH_PSK_MIN_LENGTH = 32;
 
 const NAME = "[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?";
 /** Kubernetes qualified name: an optional DNS-subdomain prefix and `/`, then a name of at most 63 characters. */
@@ -53,6 +64,11 @@ const nodeSchema = z.strictObject({
   taints: z.array(taintSchema).default([]).describe("Taints the node registers with, besides the edge role taint every KubeEdge node gets."),
 });
 
+const relayNodeSchema = z.strictObject({
+  node: nodeName.describe("Name of a node in edp:kubeEdge.nodes that relays EdgeMesh traffic for the others."),
+  addresses: z.array(z.string()).min(1).describe(`IP addresses the other nodes reach it at, on ${EDGEMESH_TUNNEL_PORT}/TCP (its site's public address behind a port forward, or a LAN address).`),
+});
+
 const kubeEdgeDeploymentSchema = z.strictObject({
   name: nodeName.describe("Deployment name (the Helm release on the central cluster; at most 53 characters)."),
   template: z.string().describe("Key of edp:chartTemplates."),
@@ -72,7 +88,15 @@ export const kubeEdgeSchema = z.strictObject({
     .describe("Specification of the dedicated SLB."),
   replicas: z.number().int().min(CLOUDCORE_REPLICAS.min).max(CLOUDCORE_REPLICAS.max).default(1).describe("CloudCore pods; production needs at least 2."),
   hubProtocol: z.enum(["websocket", "quic"]).default("websocket").describe("How EdgeCore reaches CloudHub: websocket (10000/TCP) or quic (10001/UDP)."),
-  edgeMesh: z.boolean().default(false).describe("Prepare CloudCore and EdgeCore for EdgeMesh (dynamicController, metaServer); off by default."),
+  edgeMesh: z
+    .boolean()
+    .default(false)
+    .describe("EdgeMesh: Services between KubeEdge nodes (the agent on every node, CloudCore's dynamicController, EdgeCore's metaServer and DNS); off by default. Its PSK is edp:edgeMeshPsk, or generated."),
+  edgeMeshCloudRelay: z
+    .boolean()
+    .default(true)
+    .describe(`With edgeMesh: an EdgeMesh relay on the central cluster, reached by the nodes through CloudCore's load balancer on ${EDGEMESH_TUNNEL_PORT}/TCP, for nodes that cannot reach each other directly.`),
+  edgeMeshRelayNodes: z.array(relayNodeSchema).default([]).describe("With edgeMesh: KubeEdge nodes that relay too, each with the addresses the others reach it at."),
   runtimeEndpoint: z
     .string()
     .regex(/^unix:\/\/\/[A-Za-z0-9._/-]+\.sock$/, "is not a CRI socket such as unix:///run/containerd/containerd.sock")
@@ -112,6 +136,7 @@ export function kubeEdgeProblems(cfg: { stage: string; kubeEdge?: KubeEdgeInput;
       taints.add(id);
     });
   });
+  out.push(...edgeMeshProblems(ke, first));
   const names = new Set<string>();
   ke.deployments.forEach((d, i) => {
     const key = at(`deployments[${i}]`);
@@ -125,4 +150,53 @@ export function kubeEdgeProblems(cfg: { stage: string; kubeEdge?: KubeEdgeInput;
     for (const p of placeholderProblems(d.values, `${key}.values`)) out.push({ key: p.path, message: `${p.message} (deployment ${d.name})` });
   });
   return out;
+}
+
+const UNDIALLABLE: Record<string, string> = { unspecified: "an unspecified", loopback: "a loopback", multicast: "a multicast", linkLocal: "a link-local", broadcast: "the broadcast" };
+
+/** Why an EdgeMesh relay address is unusable, or undefined: an IP literal the other nodes can dial. */
+export function relayAddressProblem(address: string): string | undefined {
+  const v4 = ipaddr.IPv4.isValidFourPartDecimal(address);
+  if (!v4 && !ipaddr.IPv6.isValid(address)) return "is not an IP address (EdgeMesh dials relays by address, not by name)";
+  const what = UNDIALLABLE[ipaddr.parse(address).range()];
+  return what ? `is ${what} address, which another node cannot dial` : undefined;
+}
+
+/** Rules of EdgeMesh's keys: relays that exist, can be dialled, and are used. */
+function edgeMeshProblems(ke: KubeEdgeInput, nodeIndex: Map<string, number>): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const at = (path: string) => `edp:kubeEdge.${path}`;
+  if (!ke.edgeMesh) {
+    if (ke.edgeMeshRelayNodes.length > 0) out.push({ key: at("edgeMeshRelayNodes"), message: "lists relays, but edp:kubeEdge.edgeMesh is false, so nothing runs them; set edgeMesh: true or remove the list" });
+    return out;
+  }
+  if (!ke.edgeMeshCloudRelay && ke.edgeMeshRelayNodes.length === 0) {
+    out.push({ key: at("edgeMeshCloudRelay"), message: "is false and edgeMeshRelayNodes is empty: EdgeMesh agents in different networks find each other only through a relay; keep the cloud relay or list relay nodes" });
+  }
+  if (ke.edgeMeshCloudRelay && nodeIndex.has(EDGEMESH_CLOUD_RELAY_NAME)) {
+    out.push({ key: at(`nodes[${nodeIndex.get(EDGEMESH_CLOUD_RELAY_NAME)}].name`), message: `${EDGEMESH_CLOUD_RELAY_NAME} is the EdgeMesh name of the cloud relay (edgeMeshCloudRelay); EdgeMesh would take the node for it` });
+  }
+  const relays = new Map<string, number>();
+  ke.edgeMeshRelayNodes.forEach((r, i) => {
+    const key = at(`edgeMeshRelayNodes[${i}]`);
+    if (!nodeIndex.has(r.node)) out.push({ key: `${key}.node`, message: `${JSON.stringify(r.node)} is not in edp:kubeEdge.nodes (${[...nodeIndex.keys()].join(", ") || "none listed"})` });
+    const seen = relays.get(r.node);
+    if (seen !== undefined) out.push({ key: `${key}.node`, message: `${r.node} is already a relay (edp:kubeEdge.edgeMeshRelayNodes[${seen}]); list each node once` });
+    else relays.set(r.node, i);
+    const addresses = new Set<string>();
+    r.addresses.forEach((a, j) => {
+      const problem = relayAddressProblem(a);
+      if (problem) out.push({ key: `${key}.addresses[${j}]`, message: `${JSON.stringify(a)} ${problem}` });
+      if (addresses.has(a)) out.push({ key: `${key}.addresses[${j}]`, message: `${a} is listed twice` });
+      addresses.add(a);
+    });
+  });
+  return out;
+}
+
+/** Why a PSK from edp:edgeMeshPsk is unusable, or undefined. Never quotes the value. */
+export function edgeMeshPskProblem(psk: string): string | undefined {
+  if (psk.trim().length < EDGEMESH_PSK_MIN_LENGTH) return `is shorter than ${EDGEMESH_PSK_MIN_LENGTH} characters; make one with \`openssl rand -base64 32\``;
+  if (/[\r\n]/.test(psk.trim())) return "spans several lines; it is one line (every agent hashes the same text)";
+  return undefined;
 }

@@ -12,6 +12,7 @@ import { crossChecks } from "./checks";
 import { type StageNames, stageNames } from "./naming";
 import { SECRET_KEYS, type SecretKey, type StageInput, stageSchema } from "./schema";
 import { type PlatformPasswordVariable, parseVaultKeys, platformPasswordProblems, vaultKeysProblem } from "./existing-secrets";
+import { edgeMeshPskProblem } from "./kubeedge";
 import { caProblems, clusterKubeconfigProblem, dockerConfigProblem, kubeconfigProblem } from "./secrets";
 import { readSealedSecretRefs, type SealedSecretObject } from "./sealed-secrets";
 import { CONFIG_NAMESPACE } from "./stages";
@@ -52,6 +53,8 @@ export interface StageSecrets {
   /** Keys of an already initialised Vault (edp:vaultKeys). */
   vaultKeys?: pulumi.Output<string[]>;
   alertingSecrets?: pulumi.Output<Record<string, string>>;
+  /** EdgeMesh's pre-shared key (edp:edgeMeshPsk), trimmed; generated when absent. */
+  edgeMeshPsk?: pulumi.Output<string>;
 }
 
 export interface StageConfig extends StageInput {
@@ -255,7 +258,9 @@ function readSecrets(raw: RawConfig, problems: ConfigProblem[]): Record<SecretKe
             ? dockerConfigProblem(rawValue)
             : name === "vaultKeys"
               ? vaultKeysProblem(rawValue)
-              : undefined;
+              : name === "edgeMeshPsk"
+                ? edgeMeshPskProblem(rawValue)
+                : undefined;
       if (problem) problems.push({ key: fullKey, message: problem });
       out[name] = rawValue;
       continue;
@@ -350,6 +355,7 @@ export function parseStageConfig(raw: RawConfig): StageConfig {
       ),
       vaultKeys: typeof secretValues.vaultKeys === "string" ? pulumi.secret(parseVaultKeys(secretValues.vaultKeys)) : undefined,
       alertingSecrets: secretOf<Record<string, string>>(secretValues.alertingSecrets),
+      edgeMeshPsk: typeof secretValues.edgeMeshPsk === "string" ? pulumi.secret(secretValues.edgeMeshPsk.trim()) : undefined,
     },
   };
 }

@@ -427,6 +427,8 @@ export const SECRET_KEYS = {
   vaultKeys: "string",
   /** Alertmanager's credentials: { smtpPassword, webhookUrl, deadMansSwitchUrl }, as edp:alerting needs them. */
   alertingSecrets: "object",
+  /** EdgeMesh's pre-shared key (edp:kubeEdge.edgeMesh); generated when absent. */
+  edgeMeshPsk: "string",
 } as const;
 export type SecretKey = keyof typeof SECRET_KEYS;
 
@@ -444,6 +446,8 @@ export const SECRET_KEY_DOCS: Record<SecretKey, string> = {
     "Adopting: the unseal (Shamir) or recovery (KMS seal) keys of a Vault whose storage is already initialised, one base64 key per line; the bootstrap unseals with them, makes a root token with them to apply its configuration, and revokes it.",
   alertingSecrets:
     "Alertmanager's credentials { smtpPassword, webhookUrl, deadMansSwitchUrl }: each one edp:alerting needs (smtpPassword when email.username is set, webhookUrl for webhook, deadMansSwitchUrl for deadMansSwitch); the URLs https://.",
+  edgeMeshPsk:
+    "EdgeMesh's pre-shared key (edp:kubeEdge.edgeMesh: true): every agent and relay must hold the same one to connect; one line of at least 32 characters (`openssl rand -base64 32`); generated (random, 32 bytes) when absent.",
 };
 
 export const REQUIRED_IMAGE_SERVICES = EDP_SERVICES;

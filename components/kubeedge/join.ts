@@ -4,6 +4,7 @@
  * `--set` paths are EdgeCore's configuration (v1alpha2), merged by keadm before it validates
  * the file strictly, so a misspelled path fails the join instead of being ignored.
  */
+import { CLUSTER_DOMAIN, EDGEMESH_DNS_ADDRESS } from "./edgemesh";
 import { EDGE_TAINT } from "./values";
 
 export interface JoinNode {
@@ -28,7 +29,8 @@ export interface JoinInput {
 
 const HUB_PORT = { websocket: 10000, quic: 10001 } as const;
 const CERT_PORT = 10002;
-const TAINTS_PATH = "modules.edged.tailoredKubeletConfig.registerWithTaints";
+const KUBELET_PATH = "modules.edged.tailoredKubeletConfig";
+const TAINTS_PATH = `${KUBELET_PATH}.registerWithTaints`;
 
 /** Arguments after `keadm`, as the program hands them to keadm (no shell involved). */
 export function joinArgs(input: JoinInput): string[] {
@@ -47,8 +49,13 @@ export function joinArgs(input: JoinInput): string[] {
   if (labels.length > 0) args.push(`--labels=${labels.map(([k, v]) => `${k}=${v}`).join(",")}`);
   // kubectl logs/exec (the guide's §2.7): EdgeCore's tunnel to CloudStream is off by default.
   args.push("--set=modules.edgeStream.enable=true");
-  // EdgeMesh (the guide's §2.8) reads services through EdgeCore's metaServer.
-  if (input.edgeMesh) args.push("--set=modules.metaManager.metaServer.enable=true");
+  if (input.edgeMesh) {
+    // EdgeMesh (the guide's §2.8) reads the API through EdgeCore's metaServer, and pods on the
+    // node resolve Service names at EdgeMesh's DNS on its bridge address (EdgeMesh's
+    // "Edge Kube-API Endpoint" guide, step 3; EdgeCore has no cluster DNS otherwise).
+    args.push("--set=modules.metaManager.metaServer.enable=true");
+    args.push(`--set=${KUBELET_PATH}.clusterDNS[0]=${EDGEMESH_DNS_ADDRESS},${KUBELET_PATH}.clusterDomain=${CLUSTER_DOMAIN}`);
+  }
   [EDGE_TAINT, ...n.taints].forEach((t, i) => {
     const at = `${TAINTS_PATH}[${i}]`;
     args.push(`--set=${at}.key=${t.key},${at}.value=${t.value},${at}.effect=${t.effect}`);

@@ -10,10 +10,31 @@ import { createHash } from "node:crypto";
 import * as alicloud from "@pulumi/alicloud";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import type { StageConfig } from "../../config";
 import type { KubeEdgeInput } from "../../config/kubeedge";
 import { CHARTS, KUBEEDGE_VERSION } from "../versions";
+import {
+  destinationRuleCrd,
+  EDGEMESH_AGENT,
+  EDGEMESH_PROXY_NAME_LABEL,
+  EDGEMESH_PSK_SECRET,
+  EDGEMESH_RELAY,
+  EDGEMESH_RELAY_NODE_PORT,
+  EDGEMESH_TUNNEL_PORT,
+  edgeMeshAgentConfig,
+  edgeMeshAgentDaemonSet,
+  edgeMeshAgentTolerations,
+  edgeMeshClusterRole,
+  edgeMeshClusterRoleBinding,
+  edgeMeshConfigMap,
+  edgeMeshRelayDeployment,
+  edgeMeshRelayPolicy,
+  edgeMeshRelays,
+  edgeMeshRelayService,
+  edgeMeshServiceAccount,
+} from "./edgemesh";
 import { joinCommand } from "./join";
 import { cloudHubService, kubeEdgeNetworkPolicies, nodePortOf } from "./manifests";
 import { EdgeDaemonSetExclusion, KubeEdgeNodeMembership, KubeEdgeToken } from "./resources";
@@ -210,6 +231,62 @@ export class KubeEdge extends pulumi.ComponentResource {
     );
     // Removal: a node that leaves the config is cordoned, its Node deleted and the token rotated.
     for (const n of ke.nodes) new KubeEdgeNodeMembership(`${name}-node-${n.name}`, { kubeconfig: args.kubeconfig, node: n.name }, { ...child, dependsOn: [this.release] });
+
+    // --- EdgeMesh (optional): the agent on the edge nodes, a relay behind CloudCore's load balancer ---
+    if (ke.edgeMesh) {
+      const sha = (text: string) => createHash("sha256").update(text).digest("hex");
+      const meshOpts = { ...k8sOpts, dependsOn: [namespace] };
+      // Every agent and the relay must hold the same key: the operator's, or one generated once.
+      const psk = cfg.secrets.edgeMeshPsk ?? new random.RandomBytes(`${name}-edgemesh-psk`, { length: 32 }, child).base64;
+      const pskSecret = new k8s.core.v1.Secret(
+        `${name}-edgemesh-psk`,
+        { metadata: { name: EDGEMESH_PSK_SECRET, namespace: KUBEEDGE_NAMESPACE }, type: "Opaque", stringData: { psk: pulumi.secret(psk) } },
+        meshOpts,
+      );
+      const crd = new k8s.apiextensions.v1.CustomResourceDefinition(`${name}-edgemesh-destinationrules`, destinationRuleCrd(), k8sOpts);
+      const account = new k8s.core.v1.ServiceAccount(`${name}-edgemesh-account`, edgeMeshServiceAccount(), meshOpts);
+      const role = new k8s.rbac.v1.ClusterRole(`${name}-edgemesh-role`, edgeMeshClusterRole(), k8sOpts);
+      const binding = new k8s.rbac.v1.ClusterRoleBinding(`${name}-edgemesh-binding`, edgeMeshClusterRoleBinding(), { ...k8sOpts, dependsOn: [role, account] });
+      // EdgeMesh's getting-started: the API server's own Service stays kube-proxy's.
+      new k8s.core.v1.ServicePatch(
+        `${name}-edgemesh-kubernetes-service`,
+        { metadata: { name: "kubernetes", namespace: "default", labels: { [EDGEMESH_PROXY_NAME_LABEL]: "" }, annotations: { "pulumi.com/patchForce": "true" } } },
+        k8sOpts,
+      );
+      const relays = this.cloudCoreAddress.apply((address) => edgeMeshRelays({ cloudRelay: ke.edgeMeshCloudRelay, loadBalancerAddress: address, relayNodes: ke.edgeMeshRelayNodes }));
+      const agentConfig = relays.apply((r) => edgeMeshAgentConfig(r, "agent"));
+      const agentCfg = new k8s.core.v1.ConfigMap(`${name}-edgemesh-agent-cfg`, edgeMeshConfigMap(`${EDGEMESH_AGENT}-cfg`, agentConfig), meshOpts);
+      new k8s.apps.v1.DaemonSet(
+        `${name}-edgemesh-agent`,
+        edgeMeshAgentDaemonSet({ configHash: agentConfig.apply(sha), tolerations: edgeMeshAgentTolerations(ke.nodes) }),
+        // EdgeCore's metaServer answers the agent only once CloudCore's dynamicController runs.
+        { ...k8sOpts, dependsOn: [agentCfg, pskSecret, binding, crd, this.release] },
+      );
+      if (ke.edgeMeshCloudRelay) {
+        const relayConfig = relays.apply((r) => edgeMeshAgentConfig(r, "relay"));
+        const relayCfg = new k8s.core.v1.ConfigMap(`${name}-edgemesh-relay-cfg`, edgeMeshConfigMap(`${EDGEMESH_RELAY}-cfg`, relayConfig), meshOpts);
+        new k8s.apps.v1.Deployment(
+          `${name}-edgemesh-relay`,
+          edgeMeshRelayDeployment({ configHash: relayConfig.apply(sha) }),
+          { ...k8sOpts, dependsOn: [relayCfg, pskSecret, binding, crd] },
+        );
+        new k8s.core.v1.Service(`${name}-edgemesh-relay-service`, edgeMeshRelayService(loadBalancerId), meshOpts);
+        new k8s.networking.v1.NetworkPolicy(`${name}-netpol-allow-edgemesh-relay`, edgeMeshRelayPolicy(), meshOpts);
+        new alicloud.ecs.SecurityGroupRule(
+          `${name}-sg-edgemesh-relay`,
+          {
+            securityGroupId: args.nodeSecurityGroupId,
+            type: "ingress",
+            ipProtocol: "tcp",
+            portRange: `${EDGEMESH_RELAY_NODE_PORT}/${EDGEMESH_RELAY_NODE_PORT}`,
+            cidrIp: "0.0.0.0/0",
+            policy: "accept",
+            description: `EdgeMesh relay (${EDGEMESH_TUNNEL_PORT}) from the devices`,
+          },
+          child,
+        );
+      }
+    }
 
     // --- Chart-template deployments pinned to KubeEdge nodes ---
     if (ke.deployments.length > 0) {

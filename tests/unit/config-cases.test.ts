@@ -320,6 +320,16 @@ const cases: Case[] = [
   { what: "Vault keys that are not base64", edit: (c) => c.secret("edp:vaultKeys", "cnVubmluZy12YXVsdC1rZXktMQ==\nhunter2 not a key!"), key: "edp:vaultKeys", says: /line 2 is not a base64 key/ },
   { what: "the same Vault key twice", edit: (c) => c.secret("edp:vaultKeys", "cnVubmluZy12YXVsdC1rZXktMQ==\ncnVubmluZy12YXVsdC1rZXktMQ=="), key: "edp:vaultKeys", says: /twice/ },
   { what: "an unknown key under edp:existing", edit: (c) => c.put("edp:existing", { slb: { id: "lb-gw8abcdefghijklmnop" } }), key: "edp:existing.slb", says: /not a key of this project/ },
+
+  // EdgeMesh (edp:kubeEdge.edgeMesh): its PSK and its relays.
+  { what: "an EdgeMesh PSK in plaintext", edit: (c) => c.set("edp:kubeEdge", ["edgeMesh"], true).plain("edp:edgeMeshPsk", "hunter2-edgemesh-psk-0123456789abcdefghij"), key: "edp:edgeMeshPsk", says: /plaintext/ },
+  { what: "an EdgeMesh PSK that is too short", edit: (c) => c.set("edp:kubeEdge", ["edgeMesh"], true).secret("edp:edgeMeshPsk", "hunter2-edgemesh-psk"), key: "edp:edgeMeshPsk", says: /shorter than 32 characters/ },
+  { what: "an EdgeMesh PSK of several lines", edit: (c) => c.set("edp:kubeEdge", ["edgeMesh"], true).secret("edp:edgeMeshPsk", "hunter2-edgemesh-psk-0123456789\nabcdefghij-second-line"), key: "edp:edgeMeshPsk", says: /several lines/ },
+  { what: "an EdgeMesh PSK while EdgeMesh is off", edit: (c) => c.secret("edp:edgeMeshPsk", "hunter2-edgemesh-psk-0123456789abcdefghij"), key: "edp:edgeMeshPsk", says: /edp:kubeEdge.edgeMesh is not true/ },
+  { what: "an EdgeMesh relay that is not a KubeEdge node", edit: (c) => c.set("edp:kubeEdge", ["edgeMesh"], true).set("edp:kubeEdge", ["edgeMeshRelayNodes"], [{ node: "lab-kubeedge-09", addresses: ["203.0.113.7"] }]), key: "edp:kubeEdge.edgeMeshRelayNodes[0].node", says: /"lab-kubeedge-09" is not in edp:kubeEdge.nodes \(lab-kubeedge-01, lab-kubeedge-02\)/ },
+  { what: "an EdgeMesh relay address that is a host name", edit: (c) => c.set("edp:kubeEdge", ["edgeMesh"], true).set("edp:kubeEdge", ["edgeMeshRelayNodes"], [{ node: "lab-kubeedge-01", addresses: ["gw.lab.example-edp.net"] }]), key: "edp:kubeEdge.edgeMeshRelayNodes[0].addresses[0]", says: /is not an IP address/ },
+  { what: "EdgeMesh without any relay", edit: (c) => c.set("edp:kubeEdge", ["edgeMesh"], true).set("edp:kubeEdge", ["edgeMeshCloudRelay"], false), key: "edp:kubeEdge.edgeMeshCloudRelay", says: /find each other only through a relay/ },
+  { what: "EdgeMesh relays while EdgeMesh is off", edit: (c) => c.set("edp:kubeEdge", ["edgeMeshRelayNodes"], [{ node: "lab-kubeedge-01", addresses: ["203.0.113.7"] }]), key: "edp:kubeEdge.edgeMeshRelayNodes", says: /edp:kubeEdge.edgeMesh is false/ },
 ];
 
 interface Run {

@@ -17,9 +17,24 @@ import { excludeEdgeFromDaemonSet, kubeClient, readToken, removeNode } from "../
 import { type JoinInput, joinArgs, joinCommand } from "../../components/kubeedge/join";
 import { _providers } from "../../components/kubeedge/resources";
 import { cloudHubService, kubeEdgeNetworkPolicies } from "../../components/kubeedge/manifests";
+import {
+  edgeMeshAgentConfig,
+  edgeMeshAgentDaemonSet,
+  edgeMeshAgentTolerations,
+  edgeMeshClusterRole,
+  edgeMeshClusterRoleBinding,
+  edgeMeshConfigMap,
+  edgeMeshRelayDeployment,
+  edgeMeshRelayPolicy,
+  edgeMeshRelays,
+  edgeMeshRelayService,
+  edgeMeshServiceAccount,
+} from "../../components/kubeedge/edgemesh";
 import { CLOUDCORE_PORTS, EDGE_ROLE_LABEL, excludeEdgeNodes, keepsOffEdgeNodes } from "../../components/kubeedge/values";
 import { kubeEdgeDeploymentUuid, kubeEdgeDeploymentValues } from "../../components/kubeedge/workloads";
-import { KUBEEDGE_VERSION } from "../../components/versions";
+import { IMAGES, KUBEEDGE_VERSION } from "../../components/versions";
+import YAML from "yaml";
+import { edgePlacementProblems, floatingImages, missingLimits } from "../harness/platform-rules";
 import { RESOURCE_OUTPUTS } from "../../scripts/lib/mock-outputs";
 import { stageRawConfig } from "../harness/config";
 import { validateObject } from "../harness/k8s-schema";
@@ -58,8 +73,8 @@ describe("KubeEdge config (edp:kubeEdge)", () => {
     const ke = parseStageConfig(raw).kubeEdge;
     assert.ok(ke);
     assert.deepEqual(
-      { lb: ke.loadBalancer, proto: ke.hubProtocol, cri: ke.runtimeEndpoint, cg: ke.cgroupDriver, mesh: ke.edgeMesh, nodes: ke.nodes.length },
-      { lb: "dedicated", proto: "websocket", cri: "unix:///run/containerd/containerd.sock", cg: "systemd", mesh: false, nodes: 2 },
+      { lb: ke.loadBalancer, proto: ke.hubProtocol, cri: ke.runtimeEndpoint, cg: ke.cgroupDriver, mesh: ke.edgeMesh, cloudRelay: ke.edgeMeshCloudRelay, relays: ke.edgeMeshRelayNodes, nodes: ke.nodes.length },
+      { lb: "dedicated", proto: "websocket", cri: "unix:///run/containerd/containerd.sock", cg: "systemd", mesh: false, cloudRelay: true, relays: [], nodes: 2 },
     );
   });
 
@@ -79,6 +94,20 @@ describe("KubeEdge config (edp:kubeEdge)", () => {
     ["a deployment on a node that is not listed", "testing", { nodes: [{ name: "a" }], deployments: [{ name: "d", template: "opcua-collector", node: "b" }] }, [/deployments\[0\]\.node: "b" is not in edp:kubeEdge\.nodes \(a\)/]],
     ["a deployment of an unknown template", "testing", { nodes: [{ name: "a" }], deployments: [{ name: "d", template: "nope", node: "a" }] }, [/deployments\[0\]\.template: "nope" is not in edp:chartTemplates/]],
     ["two deployments of one name", "testing", { nodes: [{ name: "a" }], deployments: [{ name: "d", template: "opcua-collector", node: "a" }, { name: "d", template: "opcua-collector", node: "a" }] }, [/deployments\[1\]\.name: d is used by another KubeEdge deployment/]],
+    ["EdgeMesh with the cloud relay and a relay node", "testing", { edgeMesh: true, nodes: [{ name: "a" }, { name: "b" }], edgeMeshRelayNodes: [{ node: "a", addresses: ["203.0.113.7", "192.168.10.2", "2001:db8::7"] }] }, []],
+    ["EdgeMesh with relay nodes only", "testing", { edgeMesh: true, edgeMeshCloudRelay: false, nodes: [{ name: "a" }], edgeMeshRelayNodes: [{ node: "a", addresses: ["203.0.113.7"] }] }, []],
+    ["EdgeMesh without any relay", "testing", { edgeMesh: true, edgeMeshCloudRelay: false, nodes: [{ name: "a" }] }, [/edgeMeshCloudRelay: is false and edgeMeshRelayNodes is empty/]],
+    ["EdgeMesh relays while EdgeMesh is off", "testing", { nodes: [{ name: "a" }], edgeMeshRelayNodes: [{ node: "a", addresses: ["203.0.113.7"] }] }, [/edgeMeshRelayNodes: lists relays, but edp:kubeEdge\.edgeMesh is false/]],
+    ["a relay that is no listed node", "testing", { edgeMesh: true, nodes: [{ name: "a" }], edgeMeshRelayNodes: [{ node: "b", addresses: ["203.0.113.7"] }] }, [/edgeMeshRelayNodes\[0\]\.node: "b" is not in edp:kubeEdge\.nodes \(a\)/]],
+    ["a relay listed twice", "testing", { edgeMesh: true, nodes: [{ name: "a" }], edgeMeshRelayNodes: [{ node: "a", addresses: ["203.0.113.7"] }, { node: "a", addresses: ["203.0.113.8"] }] }, [/edgeMeshRelayNodes\[1\]\.node: a is already a relay \(edp:kubeEdge\.edgeMeshRelayNodes\[0\]\)/]],
+    ["a relay without addresses", "testing", { edgeMesh: true, nodes: [{ name: "a" }], edgeMeshRelayNodes: [{ node: "a", addresses: [] }] }, [/edgeMeshRelayNodes\[0\]\.addresses:/]],
+    ["a relay address that is a host name", "testing", { edgeMesh: true, nodes: [{ name: "a" }], edgeMeshRelayNodes: [{ node: "a", addresses: ["gw.example-edp.net"] }] }, [/addresses\[0\]: "gw\.example-edp\.net" is not an IP address/]],
+    ["a relay address in a short IPv4 form", "testing", { edgeMesh: true, nodes: [{ name: "a" }], edgeMeshRelayNodes: [{ node: "a", addresses: ["10.1"] }] }, [/addresses\[0\]: "10\.1" is not an IP address/]],
+    ["a loopback relay address", "testing", { edgeMesh: true, nodes: [{ name: "a" }], edgeMeshRelayNodes: [{ node: "a", addresses: ["203.0.113.7", "127.0.0.1"] }] }, [/addresses\[1\]: "127\.0\.0\.1" is a loopback address/]],
+    ["an unspecified relay address", "testing", { edgeMesh: true, nodes: [{ name: "a" }], edgeMeshRelayNodes: [{ node: "a", addresses: ["::"] }] }, [/addresses\[0\]: "::" is an unspecified address/]],
+    ["a relay address twice", "testing", { edgeMesh: true, nodes: [{ name: "a" }], edgeMeshRelayNodes: [{ node: "a", addresses: ["203.0.113.7", "203.0.113.7"] }] }, [/addresses\[1\]: 203\.0\.113\.7 is listed twice/]],
+    ["a node named as the cloud relay", "testing", { edgeMesh: true, nodes: [{ name: "edp-edgemesh-relay" }] }, [/nodes\[0\]\.name: edp-edgemesh-relay is the EdgeMesh name of the cloud relay/]],
+    ["a node named as the cloud relay without EdgeMesh", "testing", { nodes: [{ name: "edp-edgemesh-relay" }] }, []],
     ["an unknown placeholder in a deployment", "testing", { nodes: [{ name: "a" }], deployments: [{ name: "d", template: "opcua-collector", node: "a", values: { x: "{{site}}" } }] }, [/deployments\[0\]\.values\.x: .*\{\{site\}\}.*\(deployment d\)/]],
   ];
   for (const [what, stage, kubeEdge, expected] of cases) {
@@ -135,11 +164,17 @@ describe("KubeEdge join command", () => {
     ]);
   });
 
-  it("uses quic's port and turns on the metaServer for EdgeMesh", () => {
+  it("uses quic's port and, for EdgeMesh, turns on the metaServer and points the node's pods at EdgeMesh's DNS", () => {
     const args = joinArgs({ ...JOIN, hubProtocol: "quic", edgeMesh: true });
     assert.ok(args.includes("--cloudcore-ipport=edp-cloudcore.api.testing.example-edp.net:10001"));
     assert.ok(args.includes("--hub-protocol=quic"));
     assert.ok(args.includes("--set=modules.metaManager.metaServer.enable=true"));
+    assert.ok(args.includes("--set=modules.edged.tailoredKubeletConfig.clusterDNS[0]=169.254.96.16,modules.edged.tailoredKubeletConfig.clusterDomain=cluster.local"));
+  });
+
+  it("leaves the metaServer and the node's DNS alone without EdgeMesh", () => {
+    const args = joinArgs(JOIN);
+    assert.ok(!args.some((a) => a.includes("metaServer") || a.includes("clusterDNS") || a.includes("clusterDomain")), args.join(" "));
   });
 
   it("leaves --labels out for a node without labels", () => assert.ok(!joinArgs({ ...JOIN, node: { ...JOIN.node, labels: {} } }).some((a) => a.startsWith("--labels"))));
@@ -472,6 +507,189 @@ describe("KubeEdge on the central cluster, per stage (mocks)", function () {
       const bad = await runStage("testing", { config: { "edp:kubeEdge": { nodes: [{ name: "a" }], deployments: [{ name: "d", template: "opcua-collector", node: "b" }] } } });
       assert.match(bad.error ?? "", /edp:kubeEdge\.deployments\[0\]\.node/);
       assert.equal(bad.resources.length, 0);
+    });
+  });
+
+  describe("EdgeMesh (edp:kubeEdge.edgeMesh)", () => {
+    /**
+     * Testing's two nodes with EdgeMesh on, one of them a relay too: with the cloud relay and the
+     * operator's PSK (`on`), and without the cloud relay and with a generated PSK (`nodeRelaysOnly`).
+     */
+    const MESH = {
+      edgeMesh: true,
+      edgeMeshRelayNodes: [{ node: "lab-kubeedge-01", addresses: ["203.0.113.7"] }],
+      nodes: [
+        { name: "lab-kubeedge-01", labels: { "edp.daim.io/site": "lab" } },
+        { name: "lab-kubeedge-02", taints: [{ key: "edp/specialised", effect: "NoSchedule" }, { key: "edp.daim.io/maintenance", effect: "NoExecute" }] },
+      ],
+    };
+    const PSK = "operator-edgemesh-psk-0123456789abcdefghijklmnop";
+    let off: StageRun;
+    let on: StageRun;
+    let nodeRelaysOnly: StageRun;
+    before(async () => {
+      [off, on, nodeRelaysOnly] = await Promise.all([
+        runStage("testing"),
+        runStage("testing", { config: { "edp:kubeEdge": MESH }, secrets: { "edp:edgeMeshPsk": `${PSK}\n` } }),
+        runStage("testing", { config: { "edp:kubeEdge": { ...MESH, edgeMeshCloudRelay: false } } }),
+      ]);
+      for (const r of [off, on, nodeRelaysOnly]) assert.equal(r.error, undefined, r.error);
+    });
+    const meshOf = (r: StageRun) => r.resources.filter((x) => /edgemesh/i.test(x.name) || JSON.stringify(x.inputs).includes("edgemesh"));
+    const get = (r: StageRun, type: string, name: string) => r.get(type, name);
+    const agentConfig = (r: StageRun) => YAML.parse(String((get(r, "kubernetes:core/v1:ConfigMap", "kubeedge-edgemesh-agent-cfg").inputs.data as Record<string, string>)["edgemesh-agent.yaml"])) as { modules: Record<string, { enable: boolean; relayNodes?: unknown; psk?: unknown; listenPort?: number }>; commonConfig: { bridgeDeviceIP: string } };
+
+    it("is off in the stack files: nothing of EdgeMesh is registered, CloudCore and the join commands are not changed for it", async () => {
+      assert.deepEqual(meshOf(off).map((r) => r.name), []);
+      assert.equal(off.ofType("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition").filter((r) => String((r.inputs.metadata as { name: string }).name).endsWith("istio.io")).length, 0);
+      const values = get(off, "kubernetes:helm.sh/v3:Release", "kubeedge-cloudcore").inputs.values as { cloudCore: { modules: { dynamicController: { enable: boolean } } } };
+      assert.equal(values.cloudCore.modules.dynamicController.enable, false);
+      for (const command of Object.values(off.output("kubeEdgeJoinCommands").value as Record<string, string>)) assert.doesNotMatch(command, /metaServer|clusterDNS/);
+      for (const stage of ["staging", "production"]) {
+        const run = await runStage(stage);
+        assert.deepEqual(meshOf(run).map((r) => r.name), [], stage);
+      }
+    });
+
+    it("runs the pinned agent on every KubeEdge node and nowhere else: edge role required, the edge taint and each node's taints tolerated", () => {
+      const ds = get(on, "kubernetes:apps/v1:DaemonSet", "kubeedge-edgemesh-agent").inputs as { metadata: { namespace: string }; spec: { template: { spec: Record<string, unknown> & { containers: { image: string; env: { name: string }[]; volumeMounts: { name: string; mountPath: string }[] }[]; volumes: Record<string, unknown>[] } } } };
+      assert.equal(ds.metadata.namespace, "kubeedge");
+      const pod = ds.spec.template.spec;
+      assert.deepEqual(pod.affinity, { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: EDGE_ROLE_LABEL, operator: "Exists" }] }] } } });
+      assert.deepEqual(pod.tolerations, [
+        { key: EDGE_ROLE_LABEL, operator: "Exists", effect: "NoSchedule" },
+        { key: "edp/specialised", operator: "Exists", effect: "NoSchedule" },
+        { key: "edp.daim.io/maintenance", operator: "Exists", effect: "NoExecute" },
+      ]);
+      assert.equal(pod.hostNetwork, true);
+      assert.equal(pod.serviceAccountName, "edgemesh-agent");
+      assert.equal(pod.containers[0].image, IMAGES.edgeMeshAgent);
+      assert.match(IMAGES.edgeMeshAgent, /:v1\.17\.0$/);
+      assert.deepEqual(pod.containers[0].env.map((e) => e.name), ["NODE_NAME", "NAMESPACE"]);
+      // The PSK comes from the Secret; the configuration from the ConfigMap.
+      const volumes = Object.fromEntries(pod.volumes.map((v) => [String(v.name), v]));
+      assert.deepEqual(volumes.psk.secret, { secretName: "edgemesh-psk", defaultMode: 0o400, items: [{ key: "psk", path: "psk" }] });
+      assert.deepEqual(volumes.config.configMap, { name: "edgemesh-agent-cfg" });
+      const mounts = Object.fromEntries(pod.containers[0].volumeMounts.map((m) => [m.name, m.mountPath]));
+      assert.equal(`${mounts.psk}/psk`, (agentConfig(on).modules.edgeTunnel.psk as { path: string }).path);
+      assert.equal(mounts.config, "/etc/edgemesh/config");
+      // The platform's rules: limits, a pinned image, and no central workload on edge nodes by accident.
+      const objects = on.kubernetesObjects().map((o) => o.manifest).filter((o) => (o.metadata as { namespace?: string }).namespace === "kubeedge");
+      assert.ok(objects.filter((o) => ["DaemonSet", "Deployment"].includes(String(o.kind))).length >= 2);
+      assert.deepEqual(objects.flatMap((o) => [...edgePlacementProblems(o, EDGE_ROLE_LABEL, keepsOffEdgeNodes), ...missingLimits(o), ...floatingImages(o)]), []);
+    });
+
+    it("configures the agents with the relays (the cloud relay at the load balancer's address, then the relay nodes), the tunnel's PSK file, DNS on the bridge address", () => {
+      const address = String(on.output("kubeEdgeCloudCoreAddress").value);
+      const cfg = agentConfig(on);
+      assert.equal(cfg.commonConfig.bridgeDeviceIP, "169.254.96.16");
+      assert.deepEqual(cfg.modules.edgeTunnel, {
+        enable: true,
+        listenPort: 20006,
+        relayNodes: [
+          { nodeName: "edp-edgemesh-relay", advertiseAddress: [address] },
+          { nodeName: "lab-kubeedge-01", advertiseAddress: ["203.0.113.7"] },
+        ],
+        psk: { enable: true, path: "/etc/edgemesh/psk-secret/psk" },
+      });
+      assert.equal(cfg.modules.edgeProxy.enable, true);
+      assert.equal(cfg.modules.edgeDNS.enable, true);
+      const withoutCloud = agentConfig(nodeRelaysOnly);
+      assert.deepEqual(withoutCloud.modules.edgeTunnel.relayNodes, [{ nodeName: "lab-kubeedge-01", advertiseAddress: ["203.0.113.7"] }]);
+    });
+
+    it("keeps the PSK in a Secret, as a Pulumi secret: generated once, or the operator's edp:edgeMeshPsk (trimmed); never in a ConfigMap or a pod spec", () => {
+      for (const run of [on, nodeRelaysOnly]) {
+        const secret = get(run, "kubernetes:core/v1:Secret", "kubeedge-edgemesh-psk");
+        assert.equal((secret.inputs.metadata as { namespace: string }).namespace, "kubeedge");
+        assert.ok(secret.secretPaths.some((p) => p === "stringData" || p.startsWith("stringData")), "the PSK is not a secret input");
+      }
+      const generated = (get(nodeRelaysOnly, "kubernetes:core/v1:Secret", "kubeedge-edgemesh-psk").inputs.stringData as { psk: string }).psk;
+      const bytes = get(nodeRelaysOnly, "random:index/randomBytes:RandomBytes", "kubeedge-edgemesh-psk");
+      assert.equal(bytes.inputs.length, 32);
+      assert.equal(generated, RESOURCE_OUTPUTS["random:index/randomBytes:RandomBytes"](bytes.name, bytes.inputs).base64);
+      const operators = get(on, "kubernetes:core/v1:Secret", "kubeedge-edgemesh-psk");
+      assert.equal((operators.inputs.stringData as { psk: string }).psk, PSK);
+      assert.equal(on.ofType("random:index/randomBytes:RandomBytes").filter((r) => r.name === "kubeedge-edgemesh-psk").length, 0, "a PSK is generated although the operator gave one");
+      for (const [run, psk] of [[nodeRelaysOnly, generated], [on, PSK]] as const) {
+        const leaks = run.resources.filter((r) => r.type !== "kubernetes:core/v1:Secret" && JSON.stringify(r.inputs).includes(psk));
+        assert.deepEqual(leaks.map((r) => r.name), [], "the PSK appears outside its Secret");
+      }
+    });
+
+    it("grants the agent read-only access to what it watches, bound to its account in kubeedge, and defines the DestinationRule kind it watches", () => {
+      const role = get(on, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "kubeedge-edgemesh-role").inputs as { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
+      for (const rule of role.rules) assert.deepEqual(rule.verbs, ["get", "list", "watch"]);
+      assert.deepEqual(role.rules.flatMap((r) => r.resources.map((x) => `${r.apiGroups[0] || "core"}/${x}`)).sort(), ["core/endpoints", "core/namespaces", "core/nodes", "core/pods", "core/services", "networking.istio.io/destinationrules"]);
+      const binding = get(on, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", "kubeedge-edgemesh-binding").inputs as { roleRef: { name: string }; subjects: unknown[] };
+      assert.equal(binding.roleRef.name, "edgemesh-agent");
+      assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: "edgemesh-agent", namespace: "kubeedge" }]);
+      const crd = get(on, "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition", "kubeedge-edgemesh-destinationrules").inputs as { spec: { group: string; names: { plural: string }; versions: { name: string; served: boolean }[] } };
+      assert.deepEqual([crd.spec.group, crd.spec.names.plural, crd.spec.versions.map((v) => `${v.name}:${v.served}`)], ["networking.istio.io", "destinationrules", ["v1alpha3:true"]]);
+      const patch = get(on, "kubernetes:core/v1:ServicePatch", "kubeedge-edgemesh-kubernetes-service").inputs as { metadata: { name: string; namespace: string; labels: Record<string, string> } };
+      assert.deepEqual([patch.metadata.namespace, patch.metadata.name, patch.metadata.labels], ["default", "kubernetes", { "service.edgemesh.kubeedge.io/service-proxy-name": "" }]);
+    });
+
+    it("makes CloudCore and EdgeCore ready for it: dynamicController, metaServer, and EdgeMesh's DNS as the nodes' cluster DNS", () => {
+      const values = get(on, "kubernetes:helm.sh/v3:Release", "kubeedge-cloudcore").inputs.values as { cloudCore: { modules: { dynamicController: { enable: boolean } } } };
+      assert.equal(values.cloudCore.modules.dynamicController.enable, true);
+      const commands = on.output("kubeEdgeJoinCommands").value as Record<string, string>;
+      for (const command of Object.values(commands)) {
+        const argv = argvThroughShell(command);
+        assert.ok(argv.includes("--set=modules.metaManager.metaServer.enable=true"));
+        assert.ok(argv.includes("--set=modules.edged.tailoredKubeletConfig.clusterDNS[0]=169.254.96.16,modules.edged.tailoredKubeletConfig.clusterDomain=cluster.local"));
+      }
+      const ds = get(on, "kubernetes:apps/v1:DaemonSet", "kubeedge-edgemesh-agent");
+      assert.ok(ds.options.dependsOn.includes(get(on, "kubernetes:helm.sh/v3:Release", "kubeedge-cloudcore").urn), "the agents start before CloudCore serves their metaServer");
+      assert.equal(agentConfig(on).commonConfig.bridgeDeviceIP, "169.254.96.16", "the nodes' cluster DNS is not EdgeDNS's address");
+    });
+
+    it("puts the cloud relay on cloud nodes behind CloudCore's load balancer on 20006 only, opens its node port and allows it past the namespace's default-deny", () => {
+      const relay = get(on, "kubernetes:apps/v1:Deployment", "kubeedge-edgemesh-relay").inputs as { spec: { replicas: number; strategy: { type: string }; template: { spec: { hostNetwork?: boolean; affinity: unknown; containers: { env: { name: string; value?: string }[]; securityContext: { privileged: boolean } }[] } } } };
+      assert.equal(relay.spec.replicas, 1);
+      assert.equal(relay.spec.strategy.type, "Recreate");
+      assert.ok(keepsOffEdgeNodes(relay.spec.template.spec.affinity as never));
+      assert.notEqual(relay.spec.template.spec.hostNetwork, true);
+      assert.equal(relay.spec.template.spec.containers[0].securityContext.privileged, false);
+      assert.deepEqual(relay.spec.template.spec.containers[0].env.find((e) => e.name === "NODE_NAME"), { name: "NODE_NAME", value: "edp-edgemesh-relay" });
+      const relayCfg = YAML.parse(String((get(on, "kubernetes:core/v1:ConfigMap", "kubeedge-edgemesh-relay-cfg").inputs.data as Record<string, string>)["edgemesh-agent.yaml"])) as { modules: Record<string, { enable: boolean; relayNodes?: unknown }> };
+      assert.deepEqual([relayCfg.modules.edgeDNS.enable, relayCfg.modules.edgeProxy.enable, relayCfg.modules.edgeTunnel.enable], [false, false, true]);
+      assert.deepEqual(relayCfg.modules.edgeTunnel.relayNodes, agentConfig(on).modules.edgeTunnel.relayNodes);
+      const svc = get(on, "kubernetes:core/v1:Service", "kubeedge-edgemesh-relay-service").inputs as { metadata: { annotations: Record<string, string> }; spec: { ports: { port: number; protocol: string; nodePort: number }[]; selector: unknown } };
+      const cloudHub = get(on, "kubernetes:core/v1:Service", "kubeedge-cloudhub-service").inputs as { metadata: { annotations: Record<string, string> } };
+      assert.equal(svc.metadata.annotations["service.beta.kubernetes.io/alibaba-cloud-loadbalancer-id"], cloudHub.metadata.annotations["service.beta.kubernetes.io/alibaba-cloud-loadbalancer-id"]);
+      assert.equal(svc.metadata.annotations["service.beta.kubernetes.io/alibaba-cloud-loadbalancer-force-override-listeners"], "false", "the relay's Service would take CloudCore's listeners off");
+      assert.deepEqual(svc.spec.ports.map((p) => `${p.port}/${p.protocol}->${p.nodePort}`), ["20006/TCP->30006"]);
+      const rules = on.ofType("alicloud:ecs/securityGroupRule:SecurityGroupRule").filter((r) => r.name.startsWith("kubeedge-"));
+      assert.deepEqual(rules.map((r) => `${String(r.inputs.ipProtocol)} ${String(r.inputs.portRange)}`).sort(), ["tcp 30000/30000", "tcp 30002/30002", "tcp 30003/30003", "tcp 30004/30004", "tcp 30006/30006", "udp 30001/30001"]);
+      const policies = on.ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy").map((r) => r.inputs as { metadata: { name: string; namespace: string }; spec: { podSelector: { matchLabels?: unknown }; ingress?: { ports: { port: number; protocol: string }[] }[] } });
+      const inKubeEdge = policies.filter((p) => p.metadata.namespace === "kubeedge");
+      assert.ok(inKubeEdge.some((p) => p.metadata.name === "default-deny-ingress"));
+      const allow = inKubeEdge.find((p) => p.metadata.name === "allow-edgemesh-relay");
+      assert.deepEqual(allow?.spec.podSelector.matchLabels, svc.spec.selector);
+      assert.deepEqual(allow?.spec.ingress?.flatMap((i) => i.ports.map((p) => `${p.port}/${p.protocol}`)), ["20006/TCP"]);
+    });
+
+    it("has no cloud relay with edgeMeshCloudRelay: false: no relay pod, listener, node port or policy", () => {
+      const names = meshOf(nodeRelaysOnly).map((r) => r.name);
+      assert.ok(names.includes("kubeedge-edgemesh-agent"));
+      assert.deepEqual(names.filter((n) => n.includes("relay")), []);
+    });
+
+    it("writes objects the Kubernetes schemas accept", async () => {
+      const relays = edgeMeshRelays({ cloudRelay: true, loadBalancerAddress: "203.0.113.9", relayNodes: [{ node: "a", addresses: ["192.168.1.2"] }] });
+      const objects = [
+        edgeMeshServiceAccount(),
+        edgeMeshClusterRole(),
+        edgeMeshClusterRoleBinding(),
+        edgeMeshConfigMap("edgemesh-agent-cfg", edgeMeshAgentConfig(relays, "agent")),
+        edgeMeshAgentDaemonSet({ configHash: "0".repeat(64), tolerations: edgeMeshAgentTolerations([{ taints: [{ key: "x", effect: "NoSchedule" }] }, { taints: [{ key: "x", effect: "NoSchedule" }] }]) }),
+        edgeMeshRelayDeployment({ configHash: "0".repeat(64) }),
+        edgeMeshRelayService("lb-0123456789abcdef"),
+        edgeMeshRelayPolicy(),
+      ];
+      for (const o of objects) await validateObject(o as unknown as Record<string, unknown>);
+      assert.deepEqual(edgeMeshAgentTolerations([{ taints: [{ key: "x", effect: "NoSchedule" }] }, { taints: [{ key: "x", effect: "NoSchedule" }] }]).length, 2, "a taint two nodes share is tolerated once");
     });
   });
 });
