@@ -45,6 +45,7 @@ const postgres = new Postgres("postgres", {
   ossEndpoint: foundation.ossInternalEndpoint,
   backupWriter: foundation.identities.backupWriter,
   backupReader: foundation.identities.backupReader,
+  stsEndpoint: foundation.stsEndpoint,
 });
 
 // Vault's Ingress waits for the platform's ingress controller, built after Vault (the platform
@@ -57,6 +58,7 @@ const vault = new Vault("vault", {
   unsealIdentity: foundation.identities.vaultUnseal,
   snapshotBucket: foundation.buckets.vaultSnapshots,
   snapshotIdentity: foundation.identities.vaultSnapshots,
+  stsEndpoint: foundation.stsEndpoint,
   ossInternalEndpoint: foundation.ossInternalEndpoint,
   allowedSourceRanges: [foundation.vpcCidr],
   // Vault is VPC-internal: E3 reaches its CRL and health through the intranet load balancer.
@@ -173,6 +175,8 @@ if (reportingClusters.length > 0) {
     clusters: reportingClusters.map((c) => ({ cluster: c.name, key: `${cfg.names.edgeClusterPrefix(c.name)}${EDGE_STATUS_FILE}` })),
     statusIntervalMinutes: cfg.edgeStatusIntervalMinutes,
     userName: `${cfg.names.prefix}-edgefleet-status`,
+    rrsa: foundation.rrsa,
+    stsEndpoint: foundation.stsEndpoint,
     monitoringStack: platform.monitoringStack,
   });
 }

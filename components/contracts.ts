@@ -11,6 +11,29 @@ export interface AccessKeyPair {
   accessKeySecret: pulumi.Output<string>;
 }
 
+/** A Kubernetes ServiceAccount, by namespace and name. */
+export interface ServiceAccountRef {
+  namespace: string;
+  name: string;
+}
+
+/**
+ * A RAM role that pods of the central cluster assume with their ServiceAccount's token through
+ * the cluster's RRSA OIDC provider (STS AssumeRoleWithOIDC); it has no access key.
+ */
+export interface RrsaRole {
+  roleArn: pulumi.Output<string>;
+  oidcProviderArn: pulumi.Output<string>;
+  /** The ServiceAccounts the role's trust policy names; no other may assume it. */
+  serviceAccounts: readonly ServiceAccountRef[];
+}
+
+/**
+ * How a workload of the central cluster reaches the cloud: a RAM role through RRSA where the
+ * cluster supports it, otherwise a RAM user's access key (kept in a Kubernetes Secret).
+ */
+export type WorkloadIdentity = { kind: "rrsa"; role: RrsaRole } | { kind: "accessKey"; key: AccessKeyPair };
+
 /** The central Kubernetes cluster, reachable only through this explicit provider. */
 export interface CentralCluster {
   provider: k8s.Provider;
@@ -37,16 +60,21 @@ export interface FoundationOutputs {
   ossInternalEndpoint: string;
   /** KMS key for Vault auto-unseal only (the buckets use their own key: whoever reads an SSE-KMS bucket needs Decrypt on its key). */
   kmsKeyId: pulumi.Output<string>;
-  /** Access keys of least-privilege RAM users. */
+  /** STS endpoint the pods exchange their RRSA token at (the VPC one of the region). */
+  stsEndpoint: string;
+  /** Least-privilege identities: RRSA roles where the cluster has RRSA, access keys otherwise. */
   identities: {
     /** Writes and reads <backup-bucket>/<stage>/ only (no delete: expiry is the lifecycle rule's). */
-    backupWriter: AccessKeyPair;
+    backupWriter: WorkloadIdentity;
     /** Reads <backup-bucket>/<stage>/ only: the restore and restore-drill Jobs. */
-    backupReader: AccessKeyPair;
-    /** Encrypt/Decrypt/DescribeKey on the KMS key only. */
+    backupReader: WorkloadIdentity;
+    /**
+     * Encrypt/Decrypt/DescribeKey on the KMS key only. Always an access key: Vault's alicloudkms
+     * seal reads its credentials once at start-up and keeps them (foundation README).
+     */
     vaultUnseal: AccessKeyPair;
     /** Writes and reads the Vault snapshot bucket only. */
-    vaultSnapshots: AccessKeyPair;
+    vaultSnapshots: WorkloadIdentity;
   };
   /** Elastic IP reserved for the E3 host; the E3 component associates it with its instance. */
   e3Eip: { id: pulumi.Output<string>; ipAddress: pulumi.Output<string> };

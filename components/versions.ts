@@ -51,6 +51,12 @@ export const CHARTS = {
 /** Flux release the script-mode bootstrap installs (`flux install --version`): the flux2 chart's appVersion. */
 export const FLUX_VERSION = "v2.7.2";
 
+/**
+ * The client pods use to exchange their RRSA ServiceAccount token for STS credentials
+ * (components/shared/sts-client.ts bundles it; package.json pins the same version).
+ */
+export const STS_CLIENT = { package: "@alicloud/credentials", version: "2.4.7" } as const;
+
 export const IMAGES = {
   // Vault: server, and the CLI in the configuration and snapshot jobs (same binary, same version).
   vault: "hashicorp/vault:1.19.0",

@@ -114,6 +114,9 @@ const cluster: CheckFn = (cfg, { secrets }) => {
     return [{ key: "edp:cluster.create", message: "is missing: set edp:cluster.create to create an ACK cluster, or edp:clusterKubeconfig (secret) to adopt one" }];
   }
   const out: ConfigProblem[] = [];
+  if (create && cfg.cluster.rrsa !== undefined) {
+    out.push({ key: "edp:cluster.rrsa", message: "is for an adopted cluster only: the program enables RRSA on the cluster it creates and reads the OIDC provider from ACK" });
+  }
   const names = new Set<string>();
   cfg.cluster.create?.nodePools.forEach((p, i) => {
     if (p.minSize > p.maxSize) out.push({ key: `edp:cluster.create.nodePools[${i}].minSize`, message: `${p.minSize} is larger than maxSize ${p.maxSize}` });

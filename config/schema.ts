@@ -83,6 +83,17 @@ const clusterCreateSchema = z.strictObject({
     .describe("Admin networks (operators, the CI runner that runs pulumi up) allowed to reach the API server, besides the VPC and ACK's control plane; none larger than a /8."),
 });
 
+const clusterRrsaSchema = z.strictObject({
+  oidcProviderArn: z
+    .string()
+    .regex(/^acs:ram::[0-9]{16}:oidc-provider\/[A-Za-z0-9._-]{1,128}$/, "is not a RAM OIDC provider ARN such as acs:ram::1234567890123456:oidc-provider/ack-rrsa-c0123456789abcdef")
+    .describe("ARN of the cluster's RRSA OIDC provider in RAM (ACK console: cluster information, RRSA; usually ack-rrsa-<cluster id>)."),
+  issuer: z
+    .string()
+    .regex(/^https:\/\/[a-z0-9.-]+(\/[A-Za-z0-9._-]+)*$/, "is not an https issuer URL such as https://oidc-ack-eu-central-1.oss-eu-central-1.aliyuncs.com/c0123456789abcdef")
+    .describe("Issuer URL of the cluster's ServiceAccount tokens (the provider's issuer, oidc:iss in the roles' trust policies)."),
+});
+
 const imagesSchema = z.strictObject({
   registry: z
     .string()
@@ -341,7 +352,12 @@ export const stageSchema = z.strictObject({
     })
     .describe("The stage's VPC, vSwitches and cluster address ranges; all disjoint."),
   cluster: z
-    .strictObject({ create: clusterCreateSchema.optional().describe("Create an ACK managed cluster; omit to adopt one from edp:clusterKubeconfig.") })
+    .strictObject({
+      create: clusterCreateSchema.optional().describe("Create an ACK managed cluster; omit to adopt one from edp:clusterKubeconfig."),
+      rrsa: clusterRrsaSchema
+        .optional()
+        .describe("RRSA of an adopted cluster (edp:clusterKubeconfig): its OIDC provider, so the backup and snapshot Jobs assume RAM roles instead of holding access keys; omit to keep access keys. A created cluster has RRSA enabled and needs none."),
+    })
     .default({})
     .describe("The central Kubernetes cluster."),
   ingress: z

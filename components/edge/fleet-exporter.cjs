@@ -4,7 +4,10 @@
 // cluster's status object from the manifests bucket (GET of one key, OSS signature V1, the
 // scheme the official SDK ali-oss uses) and serves, on /metrics, how many clusters are stale,
 // failed, reporting or unreadable. Prometheus in the same namespace scrapes it; nothing else can
-// reach it. No dependencies: Node's own http, https and crypto.
+// reach it. Node's own http, https and crypto; under RRSA (no OSS_ACCESS_KEY_ID, but
+// ALIBABA_CLOUD_ROLE_ARN) Alibaba's credentials library, bundled in by the program, assumes the
+// exporter's RAM role with its projected ServiceAccount token and renews the STS credentials
+// before they expire (re-reading the token the kubelet rotates).
 const { Buffer } = require("node:buffer");
 const crypto = require("node:crypto");
 const http = require("node:http");
@@ -44,21 +47,52 @@ function classify(status, now, staleAfterMs) {
   return { state: "reporting", reason: "" };
 }
 
-/** OSS signature V1 of a GET without body: HMAC-SHA1 over verb, (no MD5, no type), date and /bucket/key. */
-function authorization(accessKeyId, accessKeySecret, date, bucket, key) {
-  const stringToSign = "GET\n\n\n" + date + "\n/" + bucket + "/" + key;
+/**
+ * OSS signature V1 of a GET without body: HMAC-SHA1 over verb, (no MD5, no type), date, the
+ * x-oss- headers (with STS credentials: x-oss-security-token) and /bucket/key.
+ */
+function authorization(accessKeyId, accessKeySecret, date, bucket, key, securityToken) {
+  const ossHeaders = securityToken ? "x-oss-security-token:" + securityToken + "\n" : "";
+  const stringToSign = "GET\n\n\n" + date + "\n" + ossHeaders + "/" + bucket + "/" + key;
   return "OSS " + accessKeyId + ":" + crypto.createHmac("sha1", accessKeySecret).update(stringToSign, "utf8").digest("base64");
 }
 
+/** Where the credentials come from: a static key, or the RRSA role (renewed by the library). */
+function credentialSource(env) {
+  if (env.OSS_ACCESS_KEY_ID) {
+    const fixed = { accessKeyId: env.OSS_ACCESS_KEY_ID, accessKeySecret: need("OSS_ACCESS_KEY_SECRET") };
+    return async () => fixed;
+  }
+  need("ALIBABA_CLOUD_ROLE_ARN");
+  need("ALIBABA_CLOUD_OIDC_PROVIDER_ARN");
+  need("ALIBABA_CLOUD_OIDC_TOKEN_FILE");
+  // Required here, not at the top: the key-based exporter ships without the library.
+  const { OIDCRoleArnCredentialsProvider } = require("@alicloud/credentials");
+  const provider = OIDCRoleArnCredentialsProvider.builder().withStsEndpoint(need("EDP_STS_ENDPOINT")).build();
+  return async () => {
+    const c = await provider.getCredentials();
+    return { accessKeyId: c.accessKeyId, accessKeySecret: c.accessKeySecret, securityToken: c.securityToken };
+  };
+}
+
 /** One object: { status: 200, body } | { status: 404 } | { status: other, body } (the error text). */
-function getObject(cfg, key) {
+async function getObject(cfg, key) {
+  let creds;
+  try {
+    creds = await cfg.credentials();
+  } catch (e) {
+    // The library's message carries STS's answer, never the token or a key.
+    return { status: 0, body: "no credentials: " + (e && e.message ? e.message : String(e)) };
+  }
   const date = new Date().toUTCString();
   const url = new URL(cfg.baseUrl + "/" + key.split("/").map(encodeURIComponent).join("/"));
   const client = url.protocol === "https:" ? https : http;
+  const headers = { Date: date, Authorization: authorization(creds.accessKeyId, creds.accessKeySecret, date, cfg.bucket, key, creds.securityToken) };
+  if (creds.securityToken) headers["x-oss-security-token"] = creds.securityToken;
   return new Promise((resolve) => {
     const req = client.request(
       url,
-      { method: "GET", timeout: 20000, headers: { Date: date, Authorization: authorization(cfg.accessKeyId, cfg.accessKeySecret, date, cfg.bucket, key) } },
+      { method: "GET", timeout: 20000, headers },
       (res) => {
         const chunks = [];
         res.on("data", (c) => chunks.push(c));
@@ -134,8 +168,7 @@ async function main() {
     staleAfterMs: Number(need("EDP_STALE_AFTER_SECONDS")) * 1000,
     pollMs: Number(need("EDP_POLL_SECONDS")) * 1000,
     port: Number(need("EDP_METRICS_PORT")),
-    accessKeyId: need("OSS_ACCESS_KEY_ID"),
-    accessKeySecret: need("OSS_ACCESS_KEY_SECRET"),
+    credentials: credentialSource(process.env),
   };
   let latest;
   const server = http.createServer((req, res) => {

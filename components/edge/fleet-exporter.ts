@@ -16,11 +16,14 @@ import * as alicloud from "@pulumi/alicloud";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { edgeFleetStatusReaderPolicy, renderPolicy } from "../foundation/policies";
+import { RRSA_AUDIENCE, RRSA_MAX_SESSION_SECONDS, RRSA_PATHS, RRSA_TOKEN_SECONDS, RRSA_VOLUMES, type RrsaProvider, rrsaTrustPolicy } from "../shared/rrsa";
+import { bundleWithStsClient } from "../shared/sts-client";
 import { IMAGES } from "../versions";
 import { STATUS_FILE } from "./status";
 
 /** The exporter's program: a plain CommonJS file so it runs in the Node image as shipped. */
-export const FLEET_EXPORTER_SCRIPT = fs.readFileSync(path.join(__dirname, "fleet-exporter.cjs"), "utf8");
+const FLEET_EXPORTER_FILE = path.join(__dirname, "fleet-exporter.cjs");
+export const FLEET_EXPORTER_SCRIPT = fs.readFileSync(FLEET_EXPORTER_FILE, "utf8");
 export const FLEET_EXPORTER = "edp-edge-fleet-status";
 export const FLEET_EXPORTER_PORT = 9402;
 /** Same default as `npm run fleet -- status --stale-after`: three status intervals without a report. */
@@ -35,8 +38,11 @@ export interface FleetExporterInput {
   /** Every edge cluster of the stage and its status object's key. */
   clusters: { cluster: string; key: string }[];
   statusIntervalMinutes: number;
-  /** Name of the Secret with accessKeyId / accessKeySecret of the reader identity. */
-  credentialsSecret: string;
+  /**
+   * The reader identity: the Secret with accessKeyId / accessKeySecret of its RAM user, or, under
+   * RRSA, the role the exporter's ServiceAccount (named FLEET_EXPORTER) assumes in-process.
+   */
+  credentials: { kind: "accessKey"; secret: string } | { kind: "rrsa"; roleArn: string; oidcProviderArn: string; stsEndpoint: string };
   /** Labels the Prometheus ruleSelector matches, if any. */
   ruleLabels?: Record<string, string>;
 }
@@ -50,14 +56,27 @@ export const staleAfterSeconds = (statusIntervalMinutes: number) => STALE_AFTER_
 /** The ConfigMap with the script, the Deployment and the PodMonitor (pure). */
 export function fleetExporterObjects(i: FleetExporterInput): Obj[] {
   const labels = { "app.kubernetes.io/name": FLEET_EXPORTER, "app.kubernetes.io/part-of": "edp" };
-  const secretEnv = (name: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: i.credentialsSecret, key } } });
-  const checksum = createHash("sha256").update(FLEET_EXPORTER_SCRIPT).digest("hex").slice(0, 16);
+  const creds = i.credentials;
+  const secretEnv = (name: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: creds.kind === "accessKey" ? creds.secret : "", key } } });
+  // Under RRSA the exporter runs with the credentials library bundled in (the image has no node_modules).
+  const script = creds.kind === "rrsa" ? bundleWithStsClient(FLEET_EXPORTER_FILE) : FLEET_EXPORTER_SCRIPT;
+  const checksum = createHash("sha256").update(script).digest("hex").slice(0, 16);
+  const credentialEnv =
+    creds.kind === "accessKey"
+      ? [secretEnv("OSS_ACCESS_KEY_ID", "accessKeyId"), secretEnv("OSS_ACCESS_KEY_SECRET", "accessKeySecret")]
+      : [
+          { name: "ALIBABA_CLOUD_ROLE_ARN", value: creds.roleArn },
+          { name: "ALIBABA_CLOUD_OIDC_PROVIDER_ARN", value: creds.oidcProviderArn },
+          { name: "ALIBABA_CLOUD_OIDC_TOKEN_FILE", value: RRSA_PATHS.token },
+          { name: "ALIBABA_CLOUD_ROLE_SESSION_NAME", value: FLEET_EXPORTER },
+          { name: "EDP_STS_ENDPOINT", value: creds.stsEndpoint },
+        ];
   return [
     {
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: { name: `${FLEET_EXPORTER}-script`, namespace: i.namespace, labels },
-      data: { "exporter.cjs": FLEET_EXPORTER_SCRIPT },
+      data: { "exporter.cjs": script },
     },
     {
       apiVersion: "apps/v1",
@@ -69,13 +88,14 @@ export function fleetExporterObjects(i: FleetExporterInput): Obj[] {
         template: {
           metadata: { labels, annotations: { "edp/script-checksum": checksum } },
           spec: {
+            ...(creds.kind === "rrsa" ? { serviceAccountName: FLEET_EXPORTER } : {}),
             automountServiceAccountToken: false,
             securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
             containers: [
               {
                 name: "exporter",
                 image: IMAGES.node,
-                command: ["node", "/exporter/exporter.cjs"],
+                command: creds.kind === "rrsa" ? ["node", "--no-deprecation", "/exporter/exporter.cjs"] : ["node", "/exporter/exporter.cjs"],
                 ports: [{ name: "metrics", containerPort: FLEET_EXPORTER_PORT, protocol: "TCP" }],
                 env: [
                   { name: "EDP_STAGE", value: i.stage },
@@ -86,16 +106,24 @@ export function fleetExporterObjects(i: FleetExporterInput): Obj[] {
                   { name: "EDP_STALE_AFTER_SECONDS", value: String(staleAfterSeconds(i.statusIntervalMinutes)) },
                   { name: "EDP_POLL_SECONDS", value: String(pollSeconds(i.statusIntervalMinutes)) },
                   { name: "EDP_METRICS_PORT", value: String(FLEET_EXPORTER_PORT) },
-                  secretEnv("OSS_ACCESS_KEY_ID", "accessKeyId"),
-                  secretEnv("OSS_ACCESS_KEY_SECRET", "accessKeySecret"),
+                  ...credentialEnv,
                 ],
                 readinessProbe: { httpGet: { path: "/metrics", port: "metrics" }, periodSeconds: 30 },
                 resources: { requests: { cpu: "10m", memory: "48Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
                 securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-                volumeMounts: [{ name: "script", mountPath: "/exporter", readOnly: true }],
+                volumeMounts: [
+                  { name: "script", mountPath: "/exporter", readOnly: true },
+                  ...(creds.kind === "rrsa" ? [{ name: RRSA_VOLUMES.token, mountPath: RRSA_PATHS.tokenDir, readOnly: true }] : []),
+                ],
               },
             ],
-            volumes: [{ name: "script", configMap: { name: `${FLEET_EXPORTER}-script` } }],
+            volumes: [
+              { name: "script", configMap: { name: `${FLEET_EXPORTER}-script` } },
+              // The kubelet renews this token before it expires; the library re-reads it for each new session.
+              ...(creds.kind === "rrsa"
+                ? [{ name: RRSA_VOLUMES.token, projected: { sources: [{ serviceAccountToken: { audience: RRSA_AUDIENCE, expirationSeconds: RRSA_TOKEN_SECONDS, path: "token" } }] } }]
+                : []),
+            ],
           },
         },
       },
@@ -187,18 +215,21 @@ export interface EdgeFleetStatusArgs {
   /** Each cluster and its status key. */
   clusters: { cluster: string; key: string }[];
   statusIntervalMinutes: number;
-  /** RAM user name of the reader (≤ 64 characters). */
+  /** RAM user (or, under RRSA, role) name of the reader (≤ 64 characters). */
   userName: string;
+  /** The central cluster's RRSA OIDC provider (FoundationOutputs' rrsa): the reader is then a role, without a key. */
+  rrsa?: pulumi.Output<RrsaProvider>;
+  /** STS endpoint for the RRSA exchange (FoundationOutputs.stsEndpoint). */
+  stsEndpoint: string;
   /** The monitoring stack: the PodMonitor and PrometheusRule CRDs come with it. */
   monitoringStack: pulumi.Resource;
 }
 
-/** The reader identity, its Secret, the exporter and its alerts: fixed per stage, not per cluster. */
+/** The reader identity (a role under RRSA, else a user and its key in a Secret), the exporter and its alerts: fixed per stage, not per cluster. */
 export class EdgeFleetStatus extends pulumi.ComponentResource {
   constructor(name: string, args: EdgeFleetStatusArgs, opts?: pulumi.ComponentResourceOptions) {
     super("edp:edge:EdgeFleetStatus", name, {}, opts);
     const child = { parent: this };
-    const user = new alicloud.ram.User(name, { name: args.userName, comments: `Reads the status object of every ${args.stage} edge cluster for Prometheus`, force: true }, child);
     const policy = new alicloud.ram.Policy(
       name,
       {
@@ -209,20 +240,45 @@ export class EdgeFleetStatus extends pulumi.ComponentResource {
       },
       child,
     );
-    new alicloud.ram.UserPolicyAttachment(name, { userName: user.name, policyName: policy.policyName, policyType: "Custom" }, child);
-    const key = new alicloud.ram.AccessKey(name, { userName: user.name }, child);
-
     // Everything lives in the monitoring namespace, which exists once the monitoring stack does.
     const k = { parent: this, provider: args.provider, dependsOn: [args.monitoringStack] };
-    const secret = new k8s.core.v1.Secret(
-      `${name}-credentials`,
-      {
-        metadata: { name: `${FLEET_EXPORTER}-credentials`, namespace: args.namespace },
-        stringData: { accessKeyId: key.id, accessKeySecret: pulumi.secret(key.secret) },
-      },
-      k,
-    );
-    const objects = pulumi.output(args.bucket).apply((bucket) =>
+    const description = `Reads the status object of every ${args.stage} edge cluster for Prometheus`;
+    let credentials: pulumi.Output<FleetExporterInput["credentials"]>;
+    let waitFor: pulumi.Resource;
+    if (args.rrsa !== undefined) {
+      // RRSA: a role only the exporter's ServiceAccount assumes; no user, no key, no Secret.
+      const serviceAccounts = [{ namespace: args.namespace, name: FLEET_EXPORTER }];
+      const role = new alicloud.ram.Role(
+        name,
+        {
+          roleName: args.userName,
+          description,
+          assumeRolePolicyDocument: args.rrsa.apply((p) => JSON.stringify(rrsaTrustPolicy(p, serviceAccounts))),
+          maxSessionDuration: RRSA_MAX_SESSION_SECONDS,
+          force: true,
+        },
+        child,
+      );
+      new alicloud.ram.RolePolicyAttachment(name, { roleName: role.roleName, policyName: policy.policyName, policyType: "Custom" }, child);
+      waitFor = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata: { name: FLEET_EXPORTER, namespace: args.namespace }, automountServiceAccountToken: false }, k);
+      credentials = pulumi
+        .all([role.arn, args.rrsa])
+        .apply(([roleArn, p]) => ({ kind: "rrsa" as const, roleArn, oidcProviderArn: p.oidcProviderArn, stsEndpoint: args.stsEndpoint }));
+    } else {
+      const user = new alicloud.ram.User(name, { name: args.userName, comments: description, force: true }, child);
+      new alicloud.ram.UserPolicyAttachment(name, { userName: user.name, policyName: policy.policyName, policyType: "Custom" }, child);
+      const key = new alicloud.ram.AccessKey(name, { userName: user.name }, child);
+      waitFor = new k8s.core.v1.Secret(
+        `${name}-credentials`,
+        {
+          metadata: { name: `${FLEET_EXPORTER}-credentials`, namespace: args.namespace },
+          stringData: { accessKeyId: key.id, accessKeySecret: pulumi.secret(key.secret) },
+        },
+        k,
+      );
+      credentials = pulumi.output({ kind: "accessKey" as const, secret: `${FLEET_EXPORTER}-credentials` });
+    }
+    const objects = pulumi.all([args.bucket, credentials]).apply(([bucket, creds]) =>
       fleetExporterObjects({
         stage: args.stage,
         namespace: args.namespace,
@@ -230,12 +286,12 @@ export class EdgeFleetStatus extends pulumi.ComponentResource {
         endpoint: args.endpoint,
         clusters: args.clusters,
         statusIntervalMinutes: args.statusIntervalMinutes,
-        credentialsSecret: `${FLEET_EXPORTER}-credentials`,
+        credentials: creds,
       }),
     );
     const [configMap, deployment, podMonitor] = [0, 1, 2].map((n) => objects.apply((o) => o[n]));
     new k8s.core.v1.ConfigMap(`${name}-script`, { metadata: configMap.apply((c) => c.metadata), data: configMap.apply((c) => c.data as Record<string, string>) }, k);
-    new k8s.apps.v1.Deployment(name, { metadata: deployment.apply((d) => d.metadata), spec: deployment.apply((d) => d.spec as k8s.types.input.apps.v1.DeploymentSpec) }, { ...k, dependsOn: [args.monitoringStack, secret] });
+    new k8s.apps.v1.Deployment(name, { metadata: deployment.apply((d) => d.metadata), spec: deployment.apply((d) => d.spec as k8s.types.input.apps.v1.DeploymentSpec) }, { ...k, dependsOn: [args.monitoringStack, waitFor] });
     new k8s.apiextensions.CustomResource(name, { apiVersion: "monitoring.coreos.com/v1", kind: "PodMonitor", metadata: podMonitor.apply((p) => p.metadata), spec: podMonitor.apply((p) => p.spec) }, k);
     const rules = fleetAlertRules({ stage: args.stage, namespace: args.namespace, statusIntervalMinutes: args.statusIntervalMinutes });
     new k8s.apiextensions.CustomResource(`${name}-alerts`, { apiVersion: rules.apiVersion, kind: rules.kind, metadata: rules.metadata, spec: rules.spec }, k);

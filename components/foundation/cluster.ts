@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { adoptOptions, importIds } from "../shared/adopt";
 import { diskStorageClassArgs } from "../shared/storage";
 import { API_SERVER_PORT, ApiServerAclBinding, apiServerAclEntries } from "./api-server-acl";
+import type { RrsaProvider } from "../shared/rrsa";
 import type { Network } from "./network";
 import type { Scope } from "./scope";
 
@@ -20,6 +21,8 @@ export interface CentralClusterParts {
   kubeconfig: pulumi.Output<string>;
   /** The ACK cluster id; undefined when the cluster is adopted. */
   clusterId?: pulumi.Output<string>;
+  /** The cluster's RRSA OIDC provider; undefined for an adopted cluster whose stage names none (edp:cluster.rrsa). */
+  rrsa?: pulumi.Output<RrsaProvider>;
 }
 
 /**
@@ -79,6 +82,10 @@ function createAck(scope: Scope, network: Network): CentralClusterParts {
       slbInternetEnabled: true,
       securityGroupId: network.clusterSecurityGroup.id,
       deletionProtection: cfg.protect,
+      // RRSA: ACK registers the cluster's OIDC provider in RAM, so the backup and snapshot Jobs
+      // assume RAM roles with their ServiceAccount tokens instead of holding access keys.
+      // Irreversible by ACK's design, and harmless to workloads that do not use it.
+      enableRrsa: true,
       addons: ACK_ADDONS,
       // The ingress SLB is the stage's own (cfg.ingress.loadBalancerId); deleting the cluster must not take it along.
       deleteOptions: [{ resourceType: "SLB", deleteMode: "retain" }],
@@ -130,7 +137,17 @@ function createAck(scope: Scope, network: Network): CentralClusterParts {
   const kubeconfig = pulumi.secret(credential.kubeConfig);
   // Nothing reaches the API server before its access list is in place.
   const provider = providerFor(scope, kubeconfig, cluster.id, [...pools, aclBinding]);
-  return { provider, kubeconfig, clusterId: cluster.id, diskStorageClass: diskStorageClass(scope, provider) };
+  const rrsa = cluster.rrsaMetadata.apply((m): RrsaProvider => {
+    if (!m?.enabled || !m.ramOidcProviderArn || !m.rrsaOidcIssuerUrl) {
+      // A preview of an imported cluster shows its state before this update enables RRSA; the
+      // roles' trust policies are then known only after the update, as for a new cluster.
+      if (pulumi.runtime.isDryRun()) return { oidcProviderArn: "(the cluster's OIDC provider, once RRSA is enabled)", issuer: "(the cluster's issuer, once RRSA is enabled)" };
+      // A cluster that reports no provider after the update must not get roles nobody can assume.
+      throw new Error(`ACK cluster ${cfg.names.prefix}-central reports RRSA as not enabled (rrsaMetadata); the RRSA roles need its OIDC provider`);
+    }
+    return { oidcProviderArn: m.ramOidcProviderArn, issuer: m.rrsaOidcIssuerUrl };
+  });
+  return { provider, kubeconfig, clusterId: cluster.id, diskStorageClass: diskStorageClass(scope, provider), rrsa };
 }
 
 function adopt(scope: Scope): CentralClusterParts {
@@ -138,7 +155,10 @@ function adopt(scope: Scope): CentralClusterParts {
   if (given === undefined) throw new pulumi.ResourceError("edp:clusterKubeconfig (secret) is missing but the cluster is to be adopted", scope.parent);
   const kubeconfig = pulumi.secret(given);
   const provider = providerFor(scope, kubeconfig, `${scope.cfg.names.prefix}-central-adopted`);
-  return { provider, kubeconfig, diskStorageClass: diskStorageClass(scope, provider) };
+  // RRSA of an adopted cluster only when the stage names its OIDC provider (edp:cluster.rrsa).
+  const named = scope.cfg.cluster.rrsa;
+  const rrsa = named === undefined ? undefined : pulumi.output<RrsaProvider>({ oidcProviderArn: named.oidcProviderArn, issuer: named.issuer });
+  return { provider, kubeconfig, diskStorageClass: diskStorageClass(scope, provider), rrsa };
 }
 
 export function createCentralCluster(scope: Scope, network: Network): CentralClusterParts {

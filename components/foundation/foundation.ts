@@ -6,11 +6,13 @@
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import type { StageConfig } from "../../config";
-import type { AccessKeyPair, CentralCluster, FoundationOutputs } from "../contracts";
+import type { CentralCluster, FoundationOutputs, WorkloadIdentity } from "../contracts";
 import { adoptOptions } from "../shared/adopt";
+import type { RamPolicyDocument } from "../shared/ram-policy";
+import { type RrsaIdentityName, type RrsaProvider, stsVpcEndpoint, WORKLOAD_SERVICE_ACCOUNTS } from "../shared/rrsa";
 import { createCentralCluster } from "./cluster";
 import { createDnsRecords, lookupIngressAddress } from "./dns";
-import { createIdentity } from "./identities";
+import { createIdentity, createRrsaRole } from "./identities";
 import { createInternalIngressBalancer } from "./internal-ingress";
 import { createKeys } from "./kms";
 import { createNetwork } from "./network";
@@ -43,6 +45,9 @@ export class Foundation extends pulumi.ComponentResource implements FoundationOu
   /** ARN of the bucket key, for RAM policies such as edgeClusterReadPolicy. */
   public readonly bucketKmsKeyArn: pulumi.Output<string>;
   public readonly identities: FoundationOutputs["identities"];
+  public readonly stsEndpoint: string;
+  /** The central cluster's RRSA OIDC provider, when the workloads use roles (created cluster, or edp:cluster.rrsa). */
+  public readonly rrsa?: pulumi.Output<RrsaProvider>;
   public readonly e3Eip: FoundationOutputs["e3Eip"];
   public readonly ingressAddress: pulumi.Output<string>;
   /** The intranet load balancer of the internal ingress controller (VPC-internal names). */
@@ -87,28 +92,43 @@ export class Foundation extends pulumi.ComponentResource implements FoundationOu
     this.ossEndpoint = `oss-${cfg.region}.aliyuncs.com`;
     this.ossInternalEndpoint = `oss-${cfg.region}-internal.aliyuncs.com`;
 
-    const identity = (id: string, description: string, document: Parameters<typeof createIdentity>[3]): AccessKeyPair => {
-      const made = createIdentity(scope, id, description, document);
-      return { accessKeyId: made.accessKeyId, accessKeySecret: made.accessKeySecret };
+    this.stsEndpoint = stsVpcEndpoint(cfg.region);
+    this.rrsa = central.rrsa;
+    // A workload identity: a RAM role its ServiceAccounts assume where the cluster has RRSA,
+    // else a RAM user's access key. Never both: an identity with a role has no key anywhere.
+    const workload = (id: string, which: RrsaIdentityName, description: string, document: pulumi.Output<RamPolicyDocument>): WorkloadIdentity => {
+      const serviceAccounts = WORKLOAD_SERVICE_ACCOUNTS[which];
+      if (central.rrsa === undefined) {
+        const made = createIdentity(scope, id, description, document);
+        return { kind: "accessKey", key: { accessKeyId: made.accessKeyId, accessKeySecret: made.accessKeySecret } };
+      }
+      const made = createRrsaRole(scope, id, description, document, central.rrsa, serviceAccounts);
+      return { kind: "rrsa", role: { roleArn: made.role.arn, oidcProviderArn: central.rrsa.apply((p) => p.oidcProviderArn), serviceAccounts } };
     };
+    const unseal = createIdentity(scope, "vault-unseal", "Vault auto-unseal with its KMS key only", keys.vaultUnseal.arn.apply(vaultUnsealPolicy));
     this.identities = {
-      backupWriter: identity(
+      backupWriter: workload(
         "pg-backup-writer",
+        "backupWriter",
         `PostgreSQL dumps to ${cfg.names.backupBucket}/${cfg.stage}/ only`,
         pulumi
           .all([this.buckets.backup, keys.buckets.arn])
           .apply(([bucket, arn]) => backupWriterPolicy({ bucket, prefix: `${cfg.stage}/`, kmsKeyArn: arn })),
       ),
-      backupReader: identity(
+      backupReader: workload(
         "pg-backup-reader",
+        "backupReader",
         `PostgreSQL restore and drill: reads ${cfg.names.backupBucket}/${cfg.stage}/ only`,
         pulumi
           .all([this.buckets.backup, keys.buckets.arn])
           .apply(([bucket, arn]) => backupReaderPolicy({ bucket, prefix: `${cfg.stage}/`, kmsKeyArn: arn })),
       ),
-      vaultUnseal: identity("vault-unseal", "Vault auto-unseal with its KMS key only", keys.vaultUnseal.arn.apply(vaultUnsealPolicy)),
-      vaultSnapshots: identity(
+      // Always a key: Vault's alicloudkms seal reads credentials once at start-up and keeps its
+      // client, so temporary STS credentials would expire under a running Vault (README).
+      vaultUnseal: { accessKeyId: unseal.accessKeyId, accessKeySecret: unseal.accessKeySecret },
+      vaultSnapshots: workload(
         "vault-snapshot-writer",
+        "vaultSnapshots",
         `Vault raft snapshots to ${cfg.names.vaultSnapshotBucket} only`,
         pulumi.all([this.buckets.vaultSnapshots, keys.buckets.arn]).apply(([bucket, arn]) => vaultSnapshotWriterPolicy({ bucket, kmsKeyArn: arn })),
       ),

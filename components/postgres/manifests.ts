@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as k8s from "@pulumi/kubernetes";
+import { rrsaPodParts } from "../shared/rrsa";
 import { IMAGES } from "../versions";
 import { type DatabasePlan, type JobTimings, serviceHost } from "./plan";
 
@@ -20,11 +21,14 @@ export interface PostgresNames {
   cluster: string;
   /** basic-auth Secret of the superuser (postgres). */
   superuserSecret: string;
-  /** Secrets with the backup bucket's access keys (accessKeyId, accessKeySecret). */
+  /** Secrets with the backup bucket's access keys (accessKeyId, accessKeySecret); only where the cluster has no RRSA. */
   writerSecret: string;
   readerSecret: string;
   scriptsConfigMap: string;
+  /** Service account of the backup Jobs (the writer's role trusts it under RRSA). */
   serviceAccount: string;
+  /** Service account of the drill Jobs (the reader's role trusts it, never the writer's). */
+  drillServiceAccount: string;
   /** Service account of the restore Jobs: the only one with an API token, allowed to pause the pooler. */
   restoreServiceAccount: string;
   pooler: string;
@@ -39,6 +43,7 @@ export function postgresNames(namespace = "postgres"): PostgresNames {
     readerSecret: "pgbackup-oss-reader",
     scriptsConfigMap: "pgbackup-scripts",
     serviceAccount: "pgbackup",
+    drillServiceAccount: "pgdrill",
     restoreServiceAccount: "pgrestore",
     pooler: "postgres-pooler-rw",
   };
@@ -116,6 +121,19 @@ export function poolerSpec(names: PostgresNames, instances: number): Record<stri
 
 export type JobKind = "backup" | "drill" | "restore";
 
+/** The service account each kind of Job runs as. */
+export const jobServiceAccount = (kind: JobKind, names: PostgresNames) =>
+  ({ backup: names.serviceAccount, drill: names.drillServiceAccount, restore: names.restoreServiceAccount })[kind];
+
+/**
+ * How a Job reaches the bucket: the access key in its Secret (writerSecret for the backup,
+ * readerSecret for the drill and the restore), or, under RRSA, the RAM role its service account
+ * assumes (the writer's for the backup, the reader's for the drill and the restore).
+ */
+export type JobCredentials =
+  | { kind: "accessKey" }
+  | { kind: "rrsa"; roleArn: string; oidcProviderArn: string; stsEndpoint: string };
+
 export interface JobInput {
   names: PostgresNames;
   stage: string;
@@ -129,6 +147,9 @@ export interface JobInput {
   databases: readonly string[];
   /** Age of the newest complete backup above which the drill fails (two backup intervals). */
   drillMaxAgeSeconds: number;
+  credentials: JobCredentials;
+  /** The Job's deadline: under RRSA its STS session lasts that long. */
+  deadlineSeconds: number;
 }
 
 const secretEnv = (name: string, secret: string, key: string): EnvVar => ({ name, valueFrom: { secretKeyRef: { name: secret, key } } });
@@ -155,8 +176,10 @@ export function jobEnv(kind: JobKind, input: JobInput): EnvVar[] {
     // The keys may not list or create buckets; the bucket is the foundation's.
     { name: "RCLONE_CONFIG_OSS_NO_CHECK_BUCKET", value: "true" },
     { name: "RCLONE_CONFIG_OSS_ACL", value: "private" },
-    secretEnv("RCLONE_CONFIG_OSS_ACCESS_KEY_ID", keys, "accessKeyId"),
-    secretEnv("RCLONE_CONFIG_OSS_SECRET_ACCESS_KEY", keys, "accessKeySecret"),
+    // Under RRSA the credentials come from the file the sts-exchange init container wrote (RCLONE_CONFIG).
+    ...(input.credentials.kind === "accessKey"
+      ? [secretEnv("RCLONE_CONFIG_OSS_ACCESS_KEY_ID", keys, "accessKeyId"), secretEnv("RCLONE_CONFIG_OSS_SECRET_ACCESS_KEY", keys, "accessKeySecret")]
+      : []),
     // One name per line; plan.ts's names need no quoting (pglib.sh checks them again).
     ...(kind === "restore" ? [] : [{ name: "PGBACKUP_DATABASES", value: input.databases.join("\n") }]),
     ...(kind === "drill" ? [{ name: "PGDRILL_MAX_AGE_SECONDS", value: String(input.drillMaxAgeSeconds) }] : []),
@@ -193,29 +216,46 @@ const copyTool = (tool: string, image: string) => ({
   resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
 });
 
-/** The pod of a Job: rclone (and for the restore, kubectl) copied in by init containers, the script run in the server's image. */
+/**
+ * The pod of a Job: rclone (and for the restore, kubectl) copied in by init containers, under
+ * RRSA the token exchange last, then the script run in the server's image.
+ */
 export function jobPodSpec(kind: JobKind, input: JobInput): PodSpec {
-  const { names } = input;
+  const { names, credentials } = input;
+  const rrsa =
+    credentials.kind === "rrsa"
+      ? rrsaPodParts({
+          roleArn: credentials.roleArn,
+          oidcProviderArn: credentials.oidcProviderArn,
+          stsEndpoint: credentials.stsEndpoint,
+          deadlineSeconds: input.deadlineSeconds,
+          sessionName: CRONJOB_NAME[kind],
+          image: IMAGES.node,
+          securityContext: restricted,
+        })
+      : undefined;
   return {
-    // Only the restore talks to the API server (to pause the pooler); backup and drill get no token.
-    serviceAccountName: kind === "restore" ? names.restoreServiceAccount : names.serviceAccount,
+    // Only the restore talks to the API server (to pause the pooler); backup and drill get no
+    // API token. Under RRSA each pod gets its own audience-bound token for STS only.
+    serviceAccountName: jobServiceAccount(kind, names),
     automountServiceAccountToken: kind === "restore",
     restartPolicy: "Never",
     // uid 26 is the postgres user of the CloudNativePG images.
     securityContext: { runAsNonRoot: true, runAsUser: 26, runAsGroup: 26, fsGroup: 26, seccompProfile: { type: "RuntimeDefault" } },
-    initContainers: [copyTool("rclone", IMAGES.rclone), ...(kind === "restore" ? [copyTool("kubectl", IMAGES.fluxCli)] : [])],
+    initContainers: [copyTool("rclone", IMAGES.rclone), ...(kind === "restore" ? [copyTool("kubectl", IMAGES.fluxCli)] : []), ...(rrsa ? [rrsa.initContainer] : [])],
     containers: [
       {
         name: kind,
         image: IMAGES.postgres,
         command: ["bash", `/scripts/${SCRIPT_OF[kind]}`],
-        env: jobEnv(kind, input),
+        env: [...jobEnv(kind, input), ...(rrsa?.env ?? [])],
         securityContext: restricted,
         volumeMounts: [
           { name: "scripts", mountPath: "/scripts", readOnly: true },
           { name: "tools", mountPath: "/tools", readOnly: true },
           { name: "spool", mountPath: "/spool" },
           { name: "postgres-ca", mountPath: "/etc/postgres-ca", readOnly: true },
+          ...(rrsa ? [rrsa.volumeMount] : []),
         ],
         resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },
       },
@@ -226,6 +266,7 @@ export function jobPodSpec(kind: JobKind, input: JobInput): PodSpec {
       { name: "spool", emptyDir: { sizeLimit: `${input.spoolGb}Gi` } },
       // CNPG's CA Secret of the cluster: <cluster>-ca holds ca.crt.
       { name: "postgres-ca", secret: { secretName: `${names.cluster}-ca`, items: [{ key: "ca.crt", path: "ca.crt" }] } },
+      ...(rrsa?.volumes ?? []),
     ],
   };
 }

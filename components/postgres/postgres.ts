@@ -7,7 +7,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { StageConfig } from "../../config";
-import type { AccessKeyPair } from "../contracts";
+import type { AccessKeyPair, WorkloadIdentity } from "../contracts";
+import { STS_CLIENT_CONFIGMAP, STS_CLIENT_FILE } from "../shared/rrsa";
+import { stsClientBundle } from "../shared/sts-client";
 import { CHARTS } from "../versions";
 import {
   CRONJOB_NAME,
@@ -15,7 +17,9 @@ import {
   cronJobAlerts,
   cronJobSpec,
   databaseSpec,
+  type JobCredentials,
   type JobKind,
+  jobServiceAccount,
   jobScripts,
   POSTGRES_PORT,
   poolerSpec,
@@ -33,10 +37,12 @@ export interface PostgresArgs {
   backupBucket: pulumi.Input<string>;
   /** OSS endpoint the Jobs reach the bucket through: the VPC-internal one (FoundationOutputs.ossInternalEndpoint). */
   ossEndpoint: string;
-  /** Access key that may write <bucket>/<stage>/ (FoundationOutputs.identities.backupWriter); used by the backup Job. */
-  backupWriter: AccessKeyPair;
-  /** Access key that may only list and read <bucket>/<stage>/ (identities.backupReader): the restore and the drill never hold the writer's. */
-  backupReader: AccessKeyPair;
+  /** Identity that may write <bucket>/<stage>/ (FoundationOutputs.identities.backupWriter); used by the backup Job. */
+  backupWriter: WorkloadIdentity;
+  /** Identity that may only list and read <bucket>/<stage>/ (identities.backupReader): the restore and the drill never hold the writer's. */
+  backupReader: WorkloadIdentity;
+  /** STS endpoint the Jobs exchange their RRSA token at (FoundationOutputs.stsEndpoint); used when an identity is a role. */
+  stsEndpoint: string;
   /** Password of the superuser postgres (the manual's POSTGRES_ADMIN_PASSWORD); generated when absent. */
   adminPassword?: pulumi.Input<string>;
   /** Passwords of the database owner roles, by role name; each one absent is generated. */
@@ -197,12 +203,42 @@ export class Postgres extends pulumi.ComponentResource {
         { metadata: inNs(metaName), type: "Opaque", stringData: { accessKeyId: key.accessKeyId, accessKeySecret: pulumi.secret(key.accessKeySecret) } },
         { ...child, dependsOn: [ns] },
       );
-    const writer = keySecret(names.writerSecret, args.backupWriter);
-    const reader = keySecret(names.readerSecret, args.backupReader);
+    // A role must trust exactly the service accounts the Jobs run as; anything else could never assume it.
+    const identityOf = (kind: JobKind) => (kind === "backup" ? args.backupWriter : args.backupReader);
+    for (const kind of ["backup", "drill", "restore"] as const) {
+      const identity = identityOf(kind);
+      const sa = jobServiceAccount(kind, names);
+      if (identity.kind === "rrsa" && !identity.role.serviceAccounts.some((r) => r.namespace === names.namespace && r.name === sa)) {
+        const trusted = identity.role.serviceAccounts.map((r) => `${r.namespace}/${r.name}`).join(", ");
+        throw new pulumi.ResourceError(`the ${kind} Job runs as ${names.namespace}/${sa}, but its RAM role trusts only ${trusted}`, this);
+      }
+    }
+    const credentialsOf = (kind: JobKind): pulumi.Output<JobCredentials> => {
+      const identity = identityOf(kind);
+      return identity.kind === "accessKey"
+        ? pulumi.output<JobCredentials>({ kind: "accessKey" })
+        : pulumi
+            .all([identity.role.roleArn, identity.role.oidcProviderArn])
+            .apply(([roleArn, oidcProviderArn]): JobCredentials => ({ kind: "rrsa", roleArn, oidcProviderArn, stsEndpoint: args.stsEndpoint }));
+    };
+    // Access keys live in Secrets only for identities without a role.
+    const secretOf = (metaName: string, identity: WorkloadIdentity) => (identity.kind === "accessKey" ? [keySecret(metaName, identity.key)] : []);
+    const writer = secretOf(names.writerSecret, args.backupWriter);
+    const reader = secretOf(names.readerSecret, args.backupReader);
+    const stsClient =
+      args.backupWriter.kind === "rrsa" || args.backupReader.kind === "rrsa"
+        ? [new k8s.core.v1.ConfigMap(`${name}-sts-exchange`, { metadata: inNs(STS_CLIENT_CONFIGMAP), data: { [STS_CLIENT_FILE]: stsClientBundle() } }, { ...child, dependsOn: [ns] })]
+        : [];
     const scripts = new k8s.core.v1.ConfigMap(`${name}-scripts`, { metadata: inNs(names.scriptsConfigMap), data: jobScripts() }, { ...child, dependsOn: [ns] });
     const sa = new k8s.core.v1.ServiceAccount(
       `${name}-jobs-sa`,
       { metadata: inNs(names.serviceAccount), automountServiceAccountToken: false },
+      { ...child, dependsOn: [ns] },
+    );
+    // The drill's own identity: under RRSA it assumes the reader's role, which the backup's cannot.
+    const drillSa = new k8s.core.v1.ServiceAccount(
+      `${name}-drill-sa`,
+      { metadata: inNs(names.drillServiceAccount), automountServiceAccountToken: false },
       { ...child, dependsOn: [ns] },
     );
     // The restore Jobs' identity: patch exactly the one Pooler (to pause it for the swap).
@@ -234,8 +270,10 @@ export class Postgres extends pulumi.ComponentResource {
         `${name}-${CRONJOB_NAME[kind]}`,
         {
           metadata: inNs(CRONJOB_NAME[kind], { "app.kubernetes.io/name": CRONJOB_NAME[kind] }),
-          spec: pulumi.output(args.backupBucket).apply((bucket) =>
+          spec: pulumi.all([args.backupBucket, credentialsOf(kind)]).apply(([bucket, credentials]) =>
             cronJobSpec(kind, {
+              credentials,
+              deadlineSeconds: timings.activeDeadlineSeconds,
               names,
               stage: cfg.stage,
               bucket,
@@ -248,7 +286,10 @@ export class Postgres extends pulumi.ComponentResource {
             }),
           ),
         },
-        { ...child, dependsOn: [cluster, superuser, kind === "backup" ? writer : reader, scripts, ...(kind === "restore" ? [restoreBinding] : [sa])] },
+        {
+          ...child,
+          dependsOn: [cluster, superuser, ...(kind === "backup" ? writer : reader), scripts, ...stsClient, ...(kind === "restore" ? [restoreBinding] : [kind === "drill" ? drillSa : sa])],
+        },
       );
     cronJob("backup", cfg.postgres.backup.schedule, backupTimings);
     cronJob("drill", cfg.postgres.backup.drillSchedule, drillTimings);

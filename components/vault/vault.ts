@@ -12,7 +12,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { CertificateAndKey, StageConfig } from "../../config";
 import { DEVICE_CA_VALIDITY_DAYS } from "../../config/limits";
-import type { AccessKeyPair, CentralCluster } from "../contracts";
+import type { AccessKeyPair, CentralCluster, WorkloadIdentity } from "../contracts";
+import { rrsaPodParts, STS_CLIENT_CONFIGMAP, STS_CLIENT_FILE } from "../shared/rrsa";
+import { stsClientBundle } from "../shared/sts-client";
 import { afterIngressReady, type IngressReady } from "../shared/ingress";
 import { CHARTS, IMAGES } from "../versions";
 import { VaultBootstrap } from "./bootstrap-resource";
@@ -44,9 +46,11 @@ export interface VaultArgs {
   kmsKeyId: pulumi.Input<string>;
   /** RAM identity allowed Encrypt/Decrypt/DescribeKey on that key only. */
   unsealIdentity: AccessKeyPair;
-  /** Bucket for raft snapshots and the RAM identity that may write it. */
+  /** Bucket for raft snapshots and the RAM identity that may write it (a role under RRSA, else an access key). */
   snapshotBucket: pulumi.Input<string>;
-  snapshotIdentity: AccessKeyPair;
+  snapshotIdentity: WorkloadIdentity;
+  /** STS endpoint the snapshot Job exchanges its RRSA token at (FoundationOutputs.stsEndpoint). */
+  stsEndpoint: string;
   /** VPC-internal OSS endpoint, e.g. oss-eu-central-1-internal.aliyuncs.com. */
   ossInternalEndpoint: string;
   /** Only addresses in these ranges reach Vault through the ingress (the VPC). */
@@ -365,12 +369,38 @@ export class Vault extends pulumi.ComponentResource {
       metadata: { name: "vault-snapshot", namespace: ns },
       data: scripts,
     }, { ...k, dependsOn: [namespace] });
-    const secret = new k8s.core.v1.Secret(`${name}-snapshot-oss`, {
-      metadata: { name: "vault-snapshot-oss", namespace: ns },
-      stringData: { accessKeyId: args.snapshotIdentity.accessKeyId, accessKeySecret: args.snapshotIdentity.accessKeySecret },
-    }, { ...k, dependsOn: [namespace] });
+    const identity = args.snapshotIdentity;
+    if (identity.kind === "rrsa" && !identity.role.serviceAccounts.some((r) => r.namespace === ns && r.name === serviceAccount)) {
+      const trusted = identity.role.serviceAccounts.map((r) => `${r.namespace}/${r.name}`).join(", ");
+      throw new pulumi.ResourceError(`the snapshot Job runs as ${ns}/${serviceAccount}, but its RAM role trusts only ${trusted}`, this);
+    }
+    // An access key lives in a Secret only for an identity without a role.
+    const secret =
+      identity.kind === "accessKey"
+        ? new k8s.core.v1.Secret(`${name}-snapshot-oss`, {
+            metadata: { name: "vault-snapshot-oss", namespace: ns },
+            stringData: { accessKeyId: identity.key.accessKeyId, accessKeySecret: identity.key.accessKeySecret },
+          }, { ...k, dependsOn: [namespace] })
+        : undefined;
+    const stsClient =
+      identity.kind === "rrsa"
+        ? new k8s.core.v1.ConfigMap(`${name}-sts-exchange`, {
+            metadata: { name: STS_CLIENT_CONFIGMAP, namespace: ns },
+            data: { [STS_CLIENT_FILE]: stsClientBundle() },
+          }, { ...k, dependsOn: [namespace] })
+        : undefined;
+    const deadlineSeconds = 1800;
+    const rrsa =
+      identity.kind === "rrsa"
+        ? pulumi.all([identity.role.roleArn, identity.role.oidcProviderArn]).apply(([roleArn, oidcProviderArn]) =>
+            rrsaPodParts({ roleArn, oidcProviderArn, stsEndpoint: args.stsEndpoint, deadlineSeconds, sessionName: "vault-snapshot", image: IMAGES.node, securityContext: containerSecurity }),
+          )
+        : undefined;
+    // No automounted token: the save container alone gets an API token (for Vault's Kubernetes
+    // login), projected; the upload container (rclone) gets none, under RRSA only the STS one.
     const sa = new k8s.core.v1.ServiceAccount(`${name}-snapshot`, {
       metadata: { name: serviceAccount, namespace: ns },
+      automountServiceAccountToken: false,
     }, { ...k, dependsOn: [namespace] });
     const rclone = Object.entries(rcloneEnvironment(args.ossInternalEndpoint)).map(([n, value]) => ({ name: n, value }));
     new k8s.batch.v1.CronJob(`${name}-snapshot`, {
@@ -384,11 +414,12 @@ export class Vault extends pulumi.ComponentResource {
         jobTemplate: {
           spec: {
             backoffLimit: 2,
-            activeDeadlineSeconds: 1800,
+            activeDeadlineSeconds: deadlineSeconds,
             template: {
               metadata: { labels: { "app.kubernetes.io/name": "vault-snapshot" } },
               spec: {
                 serviceAccountName: sa.metadata.name,
+                automountServiceAccountToken: false,
                 restartPolicy: "Never",
                 securityContext: podSecurity,
                 initContainers: [{
@@ -403,16 +434,24 @@ export class Vault extends pulumi.ComponentResource {
                     { name: "ca", mountPath: "/vault/ca", readOnly: true },
                     { name: "snapshots", mountPath: "/snapshots" },
                     { name: "tmp", mountPath: "/tmp" },
+                    { name: "vault-login-token", mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", readOnly: true },
                   ],
-                }],
+                },
+                // Under RRSA: the token exchange, last, right before rclone.
+                ...(rrsa ? [rrsa.apply((p) => p.initContainer)] : [])],
                 containers: [{
                   name: "upload",
                   image: IMAGES.rclone,
                   command: ["/bin/sh", "/scripts/upload.sh"],
                   env: [
                     ...rclone,
-                    { name: "RCLONE_CONFIG_OSS_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "accessKeyId" } } },
-                    { name: "RCLONE_CONFIG_OSS_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "accessKeySecret" } } },
+                    ...(secret
+                      ? [
+                          { name: "RCLONE_CONFIG_OSS_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "accessKeyId" } } },
+                          { name: "RCLONE_CONFIG_OSS_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "accessKeySecret" } } },
+                        ]
+                      : []),
+                    ...(rrsa ? [rrsa.apply((p) => p.env[0])] : []),
                     { name: "HOME", value: "/tmp" },
                   ],
                   resources: SNAPSHOT_RESOURCES,
@@ -421,6 +460,7 @@ export class Vault extends pulumi.ComponentResource {
                     { name: "scripts", mountPath: "/scripts", readOnly: true },
                     { name: "snapshots", mountPath: "/snapshots", readOnly: true },
                     { name: "tmp", mountPath: "/tmp" },
+                    ...(rrsa ? [rrsa.apply((p) => p.volumeMount)] : []),
                   ],
                 }],
                 volumes: [
@@ -428,13 +468,16 @@ export class Vault extends pulumi.ComponentResource {
                   { name: "ca", configMap: { name: caConfigMap.metadata.name } },
                   { name: "snapshots", emptyDir: {} },
                   { name: "tmp", emptyDir: {} },
+                  // The API server's audience: what Vault's Kubernetes auth reviews (TokenReview).
+                  { name: "vault-login-token", projected: { sources: [{ serviceAccountToken: { path: "token", expirationSeconds: 600 } }] } },
+                  ...(rrsa ? [0, 1, 2].map((n) => rrsa.apply((p) => p.volumes[n])) : []),
                 ],
               },
             },
           },
         },
       },
-    }, { ...k, dependsOn: [bootstrap] });
+    }, { ...k, dependsOn: [bootstrap, ...(stsClient ? [stsClient] : [])] });
   }
 
   /** The Shamir unsealer: KMS ciphertexts of KEY_THRESHOLD keys, and a Deployment that decrypts them when a pod is sealed. */

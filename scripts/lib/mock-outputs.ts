@@ -66,7 +66,20 @@ export const RESOURCE_OUTPUTS: Record<string, OutputFn> = {
   "alicloud:ecs/instance:Instance": (name) => ({ privateIp: privateIp(name), publicIp: "" }),
   "alicloud:ram/accessKey:AccessKey": (name) => ({ secret: `mock-secret-${hex(name, 30)}`, status: "Active" }),
   "alicloud:kms/key:Key": (name) => ({ arn: `acs:kms:eu-central-1:1234567890123456:key/key-${hex(name, 24)}` }),
-  "alicloud:cs/managedKubernetes:ManagedKubernetes": (name) => ({ vpcId: `vpc-${hex(`${name}vpc`, 17)}`, slbInternet: docIp(name), slbId: `lb-${hex(`${name}apiserver`, 20)}` }),
+  "alicloud:cs/managedKubernetes:ManagedKubernetes": (name, i) => {
+    const id = `c${hex(`${name}cluster`, 32)}`;
+    // With RRSA on, ACK registers an OIDC provider named ack-rrsa-<cluster id> in RAM.
+    const rrsaMetadata = i.enableRrsa
+      ? {
+          enabled: true,
+          ramOidcProviderName: `ack-rrsa-${id}`,
+          ramOidcProviderArn: `acs:ram::1234567890123456:oidc-provider/ack-rrsa-${id}`,
+          rrsaOidcIssuerUrl: `https://oidc-ack-eu-central-1.oss-eu-central-1.aliyuncs.com/${id}`,
+        }
+      : { enabled: false, ramOidcProviderName: "", ramOidcProviderArn: "", rrsaOidcIssuerUrl: "" };
+    return { vpcId: `vpc-${hex(`${name}vpc`, 17)}`, slbInternet: docIp(name), slbId: `lb-${hex(`${name}apiserver`, 20)}`, rrsaMetadata };
+  },
+  "alicloud:ram/role:Role": (_name, i) => ({ arn: `acs:ram::1234567890123456:role/${String(i.roleName ?? i.name ?? "role").toLowerCase()}`, roleId: "3001234567890123456" }),
   "alicloud:vpc/natGateway:NatGateway": (name) => ({ snatTableIds: `stb-${hex(`${name}snat`, 17)}`, forwardTableIds: `ftb-${hex(`${name}fwd`, 17)}`, status: "Available" }),
   "alicloud:vpc/switch:Switch": () => ({ status: "Available" }),
   "alicloud:ecs/securityGroup:SecurityGroup": () => ({ securityGroupType: "normal" }),

@@ -25,6 +25,7 @@ import { STAGES } from "../../config";
 import { parseIpv4Cidr } from "../../config/validators";
 import { mockId } from "../../scripts/lib/mock-outputs";
 import { DependencyGraph } from "../harness/graph";
+import { identitiesOf, podsOf } from "../harness/workload-identity";
 import { ROOT, runStage } from "../harness/stage";
 
 const stackFile = (stage: string) =>
@@ -64,26 +65,15 @@ describe("cloud access of every stage", function () {
         assert.ok(new DependencyGraph(run.resources).waitsFor(central.urn).has(bindings[0].urn), "the central provider must wait for the API server's access list");
       });
 
-      it("gives the restore and the drill a read-only identity and only the backup the writer's key", async () => {
+      it("gives the restore and the drill a read-only identity and only the backup the writer's", async () => {
         const run = await runStage(stage);
-        const secrets = new Map(
-          run.ofType("kubernetes:core/v1:Secret")
-            .filter((s) => (s.inputs.metadata as { namespace?: string }).namespace === "postgres")
-            .map((s) => [(s.inputs.metadata as { name: string }).name, s.inputs.stringData as Record<string, string> | undefined]),
-        );
-        const keyIdOf = (user: string) => mockId("alicloud:ram/accessKey:AccessKey", `edp-${user}`);
-        const usedBy = new Map<string, string>();
-        for (const cj of run.ofType("kubernetes:batch/v1:CronJob")) {
-          const meta = cj.inputs.metadata as { name: string; namespace: string };
-          if (meta.namespace !== "postgres") continue;
-          const env = ((cj.inputs.spec as { jobTemplate: { spec: { template: { spec: { containers: { env?: { name: string; valueFrom?: { secretKeyRef?: { name: string } } }[] }[] } } } } }).jobTemplate.spec.template.spec
-            .containers[0].env ?? []);
-          const ref = env.find((e) => e.name === "RCLONE_CONFIG_OSS_ACCESS_KEY_ID")?.valueFrom?.secretKeyRef?.name;
-          assert.ok(ref, `${meta.name} has no OSS key`);
-          usedBy.set(meta.name, String(secrets.get(ref)?.accessKeyId));
+        // Whatever form the identities take (RRSA roles on a created cluster, keys otherwise).
+        const usedBy = new Map<string, string[]>();
+        for (const pod of podsOf(run).filter((p) => p.namespace === "postgres")) {
+          usedBy.set(pod.name, identitiesOf(run, pod).map((i) => (i.kind === "accessKey" ? i.user : i.roleName)));
         }
-        assert.equal(usedBy.get("pgbackup"), keyIdOf("pg-backup-writer"));
-        for (const job of ["pgrestore", "pgdrill"]) assert.equal(usedBy.get(job), keyIdOf("pg-backup-reader"), job);
+        assert.deepEqual(usedBy.get("pgbackup"), [`edp-${stage}-pg-backup-writer`]);
+        for (const job of ["pgrestore", "pgdrill"]) assert.deepEqual(usedBy.get(job), [`edp-${stage}-pg-backup-reader`], job);
         const policy = run.ofType("alicloud:ram/policy:Policy").find((p) => p.name === "edp-pg-backup-reader");
         assert.ok(policy, "no reader policy");
         const actions = (JSON.parse(String(policy.inputs.policyDocument)) as { Statement: { Action: string[] }[] }).Statement.flatMap((s) => s.Action);

@@ -273,6 +273,32 @@ const cases: Case[] = [
   { what: "an adopted cluster without the adopted VPC", stages: ["testing", "staging", "production"], edit: (c) => c.put("edp:existing", { cluster: { id: `c${"0".repeat(32)}` } }), key: "edp:existing.cluster", says: /needs edp:existing.vpc/ },
   { what: "an adopted cluster without a vSwitch for every zone", edit: (c) => c.put("edp:existing", { vpc: { id: "vpc-gw8abcdefghij" }, vswitches: { "eu-central-1a": "vsw-gw8abcdefghij" }, cluster: { id: `c${"0".repeat(32)}` } }), key: "edp:existing.cluster", says: /missing: edp:existing.vswitches.eu-central-1b/ },
   { what: "a cluster adopted twice (edp:existing.cluster and a kubeconfig)", edit: (c) => kubeWithoutCreate(c, testKubeconfig()).put("edp:existing", { vpc: { id: "vpc-gw8abcdefghij" }, cluster: { id: `c${"0".repeat(32)}` } }), key: "edp:existing.cluster", says: /both adopt the cluster/ },
+  // RRSA of an adopted cluster (edp:cluster.rrsa).
+  {
+    what: "an RRSA provider named for a cluster the program creates",
+    stages: ["testing", "staging", "production"],
+    edit: (c) => c.set("edp:cluster", ["rrsa"], { oidcProviderArn: "acs:ram::1234567890123456:oidc-provider/ack-rrsa-c0123", issuer: "https://oidc-ack-eu-central-1.oss-eu-central-1.aliyuncs.com/c0123" }),
+    key: "edp:cluster.rrsa",
+    says: /adopted cluster only/,
+  },
+  {
+    what: "an RRSA provider that is a role ARN",
+    edit: (c) => kubeWithoutCreate(c, testKubeconfig()).put("edp:cluster", { rrsa: { oidcProviderArn: "acs:ram::1234567890123456:role/ack-rrsa-c0123", issuer: "https://oidc-ack-eu-central-1.oss-eu-central-1.aliyuncs.com/c0123" } }),
+    key: "edp:cluster.rrsa.oidcProviderArn",
+    says: /is not a RAM OIDC provider ARN/,
+  },
+  {
+    what: "an RRSA issuer over plain HTTP",
+    edit: (c) => kubeWithoutCreate(c, testKubeconfig()).put("edp:cluster", { rrsa: { oidcProviderArn: "acs:ram::1234567890123456:oidc-provider/ack-rrsa-c0123", issuer: "http://oidc-ack-eu-central-1.oss-eu-central-1.aliyuncs.com/c0123" } }),
+    key: "edp:cluster.rrsa.issuer",
+    says: /is not an https issuer URL/,
+  },
+  {
+    what: "an RRSA provider without its issuer",
+    edit: (c) => kubeWithoutCreate(c, testKubeconfig()).put("edp:cluster", { rrsa: { oidcProviderArn: "acs:ram::1234567890123456:oidc-provider/ack-rrsa-c0123" } }),
+    key: "edp:cluster.rrsa.issuer",
+    says: /is required/,
+  },
   { what: "a kubeconfig-adopted cluster with a new VPC", edit: (c) => kubeWithoutCreate(c, testKubeconfig()), key: "edp:existing.vpc", says: /E3 and the PrivateZone would land outside/ },
   { what: "an adopted E3 host without its EIP", stages: ["testing", "production"], edit: (c) => c.put("edp:existing", { vpc: { id: "vpc-gw8abcdefghij" }, vswitches: { "eu-central-1a": "vsw-gw8abcdefghij" }, e3: { instanceId: "i-gw8abcdefghij", dataDiskId: "d-gw8abcdefghij", securityGroupId: "sg-gw8abcdefghij" } }), key: "edp:existing.e3", says: /needs edp:existing.e3Eip/ },
   { what: "an adopted vSwitch without its VPC", edit: (c) => c.put("edp:existing", { vswitches: { "eu-central-1a": "vsw-gw8abcdefghij" } }), key: "edp:existing.vswitches", says: /needs edp:existing.vpc/ },

@@ -206,7 +206,7 @@ describe("edge fleet status in Prometheus: the exporter", () => {
       endpoint: "oss-cn-hangzhou-internal.aliyuncs.com",
       clusters: [{ cluster: "a", key: "testing/clusters/a/status.json" }],
       statusIntervalMinutes: 5,
-      credentialsSecret: "s",
+      credentials: { kind: "accessKey", secret: "s" },
     });
     for (const o of objs) await validateObject(o);
     const [, deployment, podMonitor] = objs as unknown as [unknown, { spec: { template: { metadata: { labels: Record<string, string> }; spec: { containers: { ports: { name: string }[]; env: { name: string; value?: string }[] }[] } } } }, { spec: { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: { port: string }[] } }];

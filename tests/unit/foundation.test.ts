@@ -46,6 +46,8 @@ const T = {
   policy: "alicloud:ram/policy:Policy",
   attach: "alicloud:ram/userPolicyAttachment:UserPolicyAttachment",
   accessKey: "alicloud:ram/accessKey:AccessKey",
+  role: "alicloud:ram/role:Role",
+  roleAttach: "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment",
   dns: "alicloud:dns/alidnsRecord:AlidnsRecord",
   zone: "alicloud:pvtz/zone:Zone",
   zoneAttach: "alicloud:pvtz/zoneAttachment:ZoneAttachment",
@@ -241,9 +243,16 @@ describe("foundation per stage", function () {
             for (const a of s.Action) assert.ok(!a.includes("*"), `${id}: wildcard action ${a}`);
             for (const r of s.Resource) assert.ok(allowed.includes(r), `${id}: resource ${r} outside its scope`);
           }
-          const attach = run.get(T.attach, `edp-${id}`);
-          assert.deepEqual([attach.inputs.userName, attach.inputs.policyName, attach.inputs.policyType], [`edp-${stage}-${id}`, `edp-${stage}-${id}`, "Custom"]);
-          assert.equal(run.get(T.accessKey, `edp-${id}`).inputs.userName, `edp-${stage}-${id}`);
+          // The created cluster has RRSA: the Jobs' identities are roles, Vault's unseal stays a user with a key (README).
+          if (id === "vault-unseal") {
+            const attach = run.get(T.attach, `edp-${id}`);
+            assert.deepEqual([attach.inputs.userName, attach.inputs.policyName, attach.inputs.policyType], [`edp-${stage}-${id}`, `edp-${stage}-${id}`, "Custom"]);
+            assert.equal(run.get(T.accessKey, `edp-${id}`).inputs.userName, `edp-${stage}-${id}`);
+          } else {
+            const attach = run.get(T.roleAttach, `edp-${id}`);
+            assert.deepEqual([attach.inputs.roleName, attach.inputs.policyName, attach.inputs.policyType], [`edp-${stage}-${id}`, `edp-${stage}-${id}`, "Custom"]);
+            assert.equal(run.get(T.role, `edp-${id}`).inputs.roleName, `edp-${stage}-${id}`);
+          }
         }
         assert.deepEqual(policyOf(run, "vault-unseal").Statement[0].Action, ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"]);
         // Restore and drill read only: no action that writes, deletes or makes a data key.
@@ -285,16 +294,23 @@ describe("foundation per stage", function () {
 
 describe("foundation access keys", function () {
   this.timeout(300_000);
-  it("hands out each identity's access key with the secret kept secret", async () => {
-    const run = await runStage("staging", { program: path.join(ROOT, "tests/fixtures/programs/foundation-identities.ts") });
+  it("hands out each identity's access key with the secret kept secret (an adopted cluster without RRSA)", async () => {
+    const existing = fullExisting("staging");
+    const run = await runStage("staging", {
+      program: path.join(ROOT, "tests/fixtures/programs/foundation-identities.ts"),
+      unset: ["edp:cluster"],
+      secrets: { "edp:clusterKubeconfig": mockKubeconfig("adopted-central") },
+      config: { "edp:existing": { vpc: existing.vpc, vswitches: existing.vswitches } },
+    });
     assert.equal(run.error, undefined, run.error);
     const identities = run.output("identities");
     assert.equal(identities.secret, true, "the access key secrets make the output secret");
-    const value = identities.value as Record<string, { accessKeyId: string; accessKeySecret: string }>;
+    const value = identities.value as Record<string, { kind?: string; key?: { accessKeyId: string; accessKeySecret: string }; accessKeyId?: string; accessKeySecret?: string }>;
     assert.deepEqual(Object.keys(value).sort(), ["backupReader", "backupWriter", "vaultSnapshots", "vaultUnseal"]);
     for (const [id, name] of [["backupWriter", "pg-backup-writer"], ["backupReader", "pg-backup-reader"], ["vaultUnseal", "vault-unseal"], ["vaultSnapshots", "vault-snapshot-writer"]]) {
-      assert.equal(value[id].accessKeyId, idOf(T.accessKey, `edp-${name}`));
-      assert.match(value[id].accessKeySecret, /^mock-secret-/);
+      const pair = id === "vaultUnseal" ? value[id] : (assert.equal(value[id].kind, "accessKey", id), value[id].key);
+      assert.equal(pair?.accessKeyId, idOf(T.accessKey, `edp-${name}`));
+      assert.match(String(pair?.accessKeySecret), /^mock-secret-/);
     }
     assert.equal(run.output("kmsKeyId").value, idOf(T.key, "edp-vault-unseal"), "kmsKeyId is the Vault unseal key");
     assert.equal(run.output("bucketKmsKeyId").value, idOf(T.key, "edp-buckets"));

@@ -135,7 +135,8 @@ describe("the PostgreSQL component per stage (mocks)", function () {
         assert.deepEqual([env.POOLER_NAME, env.POOLER_NAMESPACE, env.KUBECTL], [pooler.name, pooler.namespace, "/tools/kubectl"]);
         for (const name of ["pgbackup", "pgdrill"]) {
           const other = cronJob(r, name).spec.jobTemplate.spec.template.spec as unknown as { serviceAccountName: string; initContainers: Container[] };
-          assert.equal(other.serviceAccountName, "pgbackup");
+          // Each its own account: under RRSA the writer's role trusts pgbackup, the reader's pgdrill.
+          assert.equal(other.serviceAccountName, name);
           assert.deepEqual(other.initContainers.map((c) => c.name), ["rclone"]);
         }
         const role = r.get("kubernetes:rbac.authorization.k8s.io/v1:Role", "postgres-restore-role").inputs as { rules: unknown[] };

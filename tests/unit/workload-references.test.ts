@@ -13,7 +13,12 @@ interface PodSpec {
   automountServiceAccountToken?: boolean;
   containers?: Container[];
   initContainers?: Container[];
-  volumes?: { name: string; secret?: { secretName?: string }; configMap?: { name?: string }; projected?: { sources?: { secret?: { name?: string }; configMap?: { name?: string } }[] } }[];
+  volumes?: {
+    name: string;
+    secret?: { secretName?: string };
+    configMap?: { name?: string };
+    projected?: { sources?: { secret?: { name?: string }; configMap?: { name?: string }; serviceAccountToken?: { audience?: string; path: string } }[] };
+  }[];
   imagePullSecrets?: { name: string }[];
 }
 interface Container {
@@ -156,8 +161,15 @@ describe("workload references in every stage", function () {
           const users = workloads(run).filter((w) => w.namespace === r.namespace && w.pod.serviceAccountName === r.serviceAccount);
           assert.ok(users.length > 0, `Vault role ${r.role}: no workload runs as ${r.namespace}/${r.serviceAccount}`);
           for (const w of users) {
-            const mounted: boolean = w.pod.automountServiceAccountToken ?? (sa.manifest.automountServiceAccountToken as boolean | undefined) ?? true;
-            assert.equal(mounted, true, `${w.kind} ${w.namespace}/${w.name} runs as ${r.serviceAccount} without its token`);
+            const automounted: boolean = w.pod.automountServiceAccountToken ?? (sa.manifest.automountServiceAccountToken as boolean | undefined) ?? true;
+            // Or an API-audience token projected where the Vault login reads it, into the containers that log in.
+            const apiTokens = new Set(
+              (w.pod.volumes ?? []).filter((v) => v.projected?.sources?.some((src) => src.serviceAccountToken && !src.serviceAccountToken.audience && src.serviceAccountToken.path === "token")).map((v) => v.name),
+            );
+            const projected = [...(w.pod.initContainers ?? []), ...(w.pod.containers ?? [])].some((c) =>
+              (c.volumeMounts ?? []).some((m) => apiTokens.has(m.name) && m.mountPath === "/var/run/secrets/kubernetes.io/serviceaccount"),
+            );
+            assert.ok(automounted || projected, `${w.kind} ${w.namespace}/${w.name} runs as ${r.serviceAccount} without its token`);
           }
         }
       });
