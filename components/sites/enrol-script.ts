@@ -283,7 +283,11 @@ main() {
   put ${q(K3S_CONFIG)} 0600 ${heredoc(renderK3sConfig(input), "K3S")}
   k3s_changed=$changed
 ${serverSteps}
-  if k3s --version 2>/dev/null | head -n 1 | grep -qF " $K3S_VERSION "; then
+  # The whole output is read first: k3s prints two lines, and a reader that stops after the first
+  # (head -n 1) makes k3s's second write fail, which pipefail turned into "not installed".
+  local k3s_installed
+  k3s_installed="$(k3s --version 2>/dev/null || true)"
+  if [[ "\${k3s_installed%%$'\\n'*}" == *" $K3S_VERSION "* ]]; then
     if [ "$k3s_changed" = 1 ]; then
       step "K3s config changed: restarting ${unit}"
       systemctl restart ${unit}

@@ -46,7 +46,8 @@ case "$name" in
       *) exit 22 ;;
     esac
     ;;
-  k3s) [ -f "$FAKE_STATE/k3s-version" ] && printf 'k3s version %s (fake)\ngo version go1.22\n' "$(cat "$FAKE_STATE/k3s-version")" || exit 1 ;;
+  # As the real binary: two lines, in two writes (the pause makes a reader that stops after the first certain to have stopped).
+  k3s) [ -f "$FAKE_STATE/k3s-version" ] || exit 1; printf 'k3s version %s (fake)\n' "$(cat "$FAKE_STATE/k3s-version")"; sleep 0.2; printf 'go version go1.22\n' ;;
   systemctl)
     unit="$(printf '%s' "$*" | awk '{print $NF}')"
     case "$args" in
