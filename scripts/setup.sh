@@ -26,11 +26,12 @@ fi
 
 # The E3-in-a-box test's Debian root (tests/harness/e3-box.ts): the longest step on a fresh
 # machine, mostly one core of dpkg, so it runs in the background (detached: it may outlast this
-# script) while the rest of setup and the first tests use the other core. The box test waits for
-# it under the same lock; a root already in the cache is reused at once.
+# script) while the rest of setup and the first tests run. It runs at nice 10: the tests, which
+# use both cores, come first, and it takes what they leave. The box test waits for it under the
+# same lock; a root already in the cache is reused at once.
 mkdir -p .cache
 if [ "$(id -u)" -eq 0 ]; then
-  setsid nohup npx tsx tests/harness/e3-box-root.ts > .cache/e3-box-root.log 2>&1 < /dev/null &
+  setsid nohup nice -n 10 npx tsx tests/harness/e3-box-root.ts > .cache/e3-box-root.log 2>&1 < /dev/null &
 fi
 
 bash scripts/install-helm.sh
