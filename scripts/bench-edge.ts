@@ -17,7 +17,7 @@
  * The program defaults to the real index.ts; `--program tests/fixtures/programs/edge.ts` measures
  * the edge component alone (fake foundation).
  */
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -106,7 +106,7 @@ function shardStackFile(dir: string, stage: string, shard: string, first: number
 async function fleetBench(stage: string, total: number, shardSize: number, parallel: number) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edp-bench-fleet-"));
   try {
-    const central = await runChildAsync(dir, "central", { stage, root: ROOT, program: path.join(ROOT, "index.ts"), clusters: 0, config: edgeOverride(0), fleetOutput: path.join(dir, "edge-fleet.json") });
+    const central = await runChild(dir, "central", { stage, root: ROOT, program: path.join(ROOT, "index.ts"), clusters: 0, config: edgeOverride(0), fleetOutput: path.join(dir, "edge-fleet.json") });
     const edgeFleet = JSON.parse(fs.readFileSync(path.join(dir, "edge-fleet.json"), "utf8")) as unknown;
     const shards = Array.from({ length: Math.ceil(total / shardSize) }, (_, i) => ({ i, name: `shard-${String(i + 1).padStart(3, "0")}`, first: i * shardSize, n: Math.min(shardSize, total - i * shardSize) }));
     const results: (ChildResult & { wallS: number; shard: string })[] = [];
@@ -116,7 +116,7 @@ async function fleetBench(stage: string, total: number, shardSize: number, paral
       while (next < shards.length) {
         const s = shards[next++];
         const stackFile = shardStackFile(dir, stage, s.name, s.first, s.n);
-        const r = await runChildAsync(dir, s.name, {
+        const r = await runChild(dir, s.name, {
           stage,
           root: path.join(ROOT, "fleet"),
           program: path.join(ROOT, "fleet/index.ts"),
@@ -150,13 +150,17 @@ async function fleetBench(stage: string, total: number, shardSize: number, paral
   }
 }
 
-function runChildAsync(dir: string, name: string, options: object): Promise<ChildResult & { wallS: number }> {
+type Measured = ChildResult & { wallS: number };
+
+/** One measured child process: writes its options, runs it, and reads its result. */
+function runChild(dir: string, name: string, options: object, env: NodeJS.ProcessEnv = {}): Promise<Measured> {
   const optionsFile = path.join(dir, `options-${name}.json`);
   const resultFile = path.join(dir, `result-${name}.json`);
   fs.writeFileSync(optionsFile, JSON.stringify(options));
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [...PROF_ARGS, "--import", "tsx", __filename, "--child", optionsFile, resultFile], { cwd: ROOT, maxBuffer: 256 * 1024 * 1024 }, (err, _out, stderr) => {
+    const opts = { cwd: ROOT, env: { ...process.env, ...env }, maxBuffer: 256 * 1024 * 1024 };
+    execFile(process.execPath, [...PROF_ARGS, "--import", "tsx", __filename, "--child", optionsFile, resultFile], opts, (err, _out, stderr) => {
       if (err) return reject(new Error(`${name}: ${stderr || err.message}`));
       const r = JSON.parse(fs.readFileSync(resultFile, "utf8")) as ChildResult;
       if (r.error) return reject(new Error(`${name}: ${r.error}`));
@@ -180,31 +184,24 @@ function parent(argv: string[]) {
     return;
   }
   const sizes = arg("--sizes", "1,10,100,1000").split(",").map(Number);
+  sizesBench(stage, program, sizes).catch((e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}
+
+/** Each size in turn: the program, then the floor twice (SDK as shipped; the program's stack setting). */
+async function sizesBench(stage: string, program: string, sizes: number[]) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edp-bench-"));
-  type Measured = ChildResult & { wallS: number };
+  const records = path.join(dir, "records.json");
   const rows: (Measured & { floor: Measured; floorSameStacks: Measured })[] = [];
-  const runChild = (name: string, options: object, env: NodeJS.ProcessEnv = {}): Measured => {
-    const optionsFile = path.join(dir, `options-${name}.json`);
-    const resultFile = path.join(dir, `result-${name}.json`);
-    fs.writeFileSync(optionsFile, JSON.stringify(options));
-    const started = Date.now();
-    execFileSync(process.execPath, [...PROF_ARGS, "--import", "tsx", __filename, "--child", optionsFile, resultFile], {
-      cwd: ROOT,
-      stdio: ["ignore", "ignore", "inherit"],
-      env: { ...process.env, ...env, EDP_FLOOR_RECORDS: path.join(dir, "records.json") },
-      maxBuffer: 256 * 1024 * 1024,
-    });
-    const r = JSON.parse(fs.readFileSync(resultFile, "utf8")) as ChildResult;
-    if (r.error) throw new Error(`${name}: ${r.error}`);
-    return { ...r, wallS: (Date.now() - started) / 1000 };
-  };
   try {
     for (const n of sizes) {
-      const real = runChild(`${n}`, { stage, root: ROOT, program, config: edgeOverride(n), clusters: n, recordsFile: path.join(dir, "records.json") });
+      const real = await runChild(dir, `${n}`, { stage, root: ROOT, program, config: edgeOverride(n), clusters: n, recordsFile: records });
       // Same stack file and overrides, so the floor's config (and its parsing) costs the same.
       const floorOptions = { stage, root: ROOT, program: FLOOR_PROGRAM, config: edgeOverride(n), clusters: n };
-      const floor = runChild(`${n}-floor`, floorOptions);
-      const floorSameStacks = runChild(`${n}-floor-stacks`, floorOptions, { EDP_FLOOR_SDK_STACKS: "program" });
+      const floor = await runChild(dir, `${n}-floor`, floorOptions, { EDP_FLOOR_RECORDS: records });
+      const floorSameStacks = await runChild(dir, `${n}-floor-stacks`, floorOptions, { EDP_FLOOR_RECORDS: records, EDP_FLOOR_SDK_STACKS: "program" });
       rows.push({ ...real, floor, floorSameStacks });
       process.stderr.write(`measured ${n} cluster(s)\n`);
     }
