@@ -8,6 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import type { RecordedResource, RunOptions, RunResult } from "../../scripts/lib/mock-runtime";
+import { sharedRun, sharedRunDir } from "./run-cache";
 
 export type { RecordedResource, RunResult } from "../../scripts/lib/mock-runtime";
 
@@ -56,34 +57,44 @@ export class StageRun {
 
 const cache = new Map<string, Promise<StageRun>>();
 
-/** Runs index.ts for a stage with its Pulumi.<stage>.yaml (plus overrides) in a child process. */
+/**
+ * Runs index.ts for a stage with its Pulumi.<stage>.yaml (plus overrides) in a child process.
+ * Within `npm test` a run is made once for all workers (./run-cache.ts); otherwise once per process.
+ */
 export function runStage(stage: string, options: StageRunOptions = {}): Promise<StageRun> {
   const key = JSON.stringify([stage, options]);
   const hit = cache.get(key);
   if (hit) return hit;
+  const shared = sharedRunDir();
   const promise = (async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edp-run-"));
-    try {
-      const optionsFile = path.join(dir, "options.json");
-      const resultFile = path.join(dir, "result.json");
-      fs.writeFileSync(optionsFile, JSON.stringify({ ...options, stage, root: ROOT }));
-      try {
-        await run(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts/lib/run-cli.ts"), optionsFile, resultFile], {
-          cwd: ROOT,
-          maxBuffer: 64 * 1024 * 1024,
-        });
-      } catch (e) {
-        // After a failed program, Pulumi's exit hook reports the stack's unfinished promises and
-        // sets a non-zero exit code; the result file is what counts, when it was written.
-        if (!fs.existsSync(resultFile)) throw e;
-      }
-      return new StageRun(JSON.parse(fs.readFileSync(resultFile, "utf8")) as RunResult);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    const text = shared ? await sharedRun(shared, key, () => runInChild(stage, options)) : await runInChild(stage, options);
+    return new StageRun(JSON.parse(text) as RunResult);
   })();
   cache.set(key, promise);
   return promise;
+}
+
+/** One program run in a fresh process; the RunResult as JSON text. */
+async function runInChild(stage: string, options: StageRunOptions): Promise<string> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edp-run-"));
+  try {
+    const optionsFile = path.join(dir, "options.json");
+    const resultFile = path.join(dir, "result.json");
+    fs.writeFileSync(optionsFile, JSON.stringify({ ...options, stage, root: ROOT }));
+    try {
+      await run(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts/lib/run-cli.ts"), optionsFile, resultFile], {
+        cwd: ROOT,
+        maxBuffer: 64 * 1024 * 1024,
+      });
+    } catch (e) {
+      // After a failed program, Pulumi's exit hook reports the stack's unfinished promises and
+      // sets a non-zero exit code; the result file is what counts, when it was written.
+      if (!fs.existsSync(resultFile)) throw e;
+    }
+    return fs.readFileSync(resultFile, "utf8");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Stand-in secret config (the same values runProgram fills in for required secrets). */
