@@ -21,6 +21,8 @@ import * as path from "node:path";
 const ENV = "EDP_STAGE_RUN_CACHE";
 const OWNER = "owner.pid";
 const POLL_MS = 50;
+/** One line per result a process read from the directory rather than made (tests/harness/reporter.cjs counts them). */
+const SERVED = "served.log";
 
 /** The shared directory, when this process belongs to the mocha run that made it. */
 export function sharedRunDir(): string | undefined {
@@ -54,8 +56,12 @@ export async function sharedRun(dir: string, key: string, produce: () => Promise
   const hash = createHash("sha256").update(key).digest("hex").slice(0, 40);
   const result = path.join(dir, `${hash}.json`);
   const lock = path.join(dir, `${hash}.lock`);
+  const served = () => {
+    fs.appendFileSync(path.join(dir, SERVED), `${hash}\n`);
+    return fs.readFileSync(result, "utf8");
+  };
   for (;;) {
-    if (fs.existsSync(result)) return fs.readFileSync(result, "utf8");
+    if (fs.existsSync(result)) return served();
     let fd: number;
     try {
       fd = fs.openSync(lock, "wx");
@@ -76,7 +82,7 @@ export async function sharedRun(dir: string, key: string, produce: () => Promise
     fs.writeSync(fd, String(process.pid));
     fs.closeSync(fd);
     // A process that held the lock before a dead owner's was removed may have written it.
-    if (fs.existsSync(result)) return fs.readFileSync(result, "utf8");
+    if (fs.existsSync(result)) return served();
     let text: string;
     try {
       text = await produce();

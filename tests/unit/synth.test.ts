@@ -31,13 +31,21 @@ describe("offline synth", function () {
     const { stdout } = await run(process.execPath, ["--import", "tsx", path.join(root, "scripts/synth.ts"), "--stack", stage, "--out", dir, ...extra], { cwd: root });
     return stdout;
   };
+  // A stage's synth of this checkout, made once: the vhost test compares its changed copy with
+  // the same files the two-runs test wrote first.
+  const firstSynths = new Map<string, Promise<string>>();
+  const firstSynth = async (stage: string) => {
+    const dir = path.join(out, "a");
+    const made = firstSynths.get(stage) ?? synthInto(dir, stage);
+    firstSynths.set(stage, made);
+    return { dir, stdout: await made };
+  };
 
   for (const stage of ["testing", "staging", "production"]) {
     it(`writes ${stage} twice with identical files, says it is not pulumi preview, and leaks no secret`, async () => {
-      const a = path.join(out, "a");
       const b = path.join(out, "b");
-      const stdout = await synthInto(a, stage);
-      await synthInto(b, stage);
+      // Independent processes: the two synths and the stage's run go side by side.
+      const [{ dir: a, stdout }, , run] = await Promise.all([firstSynth(stage), synthInto(b, stage), runStage(stage)]);
       assert.match(stdout, /NOT `pulumi preview`/);
       assert.match(stdout, new RegExp(`stage ${stage}: [0-9]+ resources`));
 
@@ -48,7 +56,6 @@ describe("offline synth", function () {
 
       const tree = fs.readFileSync(path.join(a, stage, "resources.txt"), "utf8");
       assert.match(tree, /NOT `pulumi preview`/);
-      const run = await runStage(stage);
       assert.match(tree, new RegExp(`# ${run.resources.length} resources by type`));
 
       // Every secret value the run made or was handed (and its base64 and JSON-escaped forms)
@@ -92,17 +99,16 @@ describe("offline synth", function () {
   it("shows a change to one E3 vhost in the synth of the changed program", async () => {
     // The pull-request case: a copy of the repository with one line of the git vhost changed.
     const head = path.join(out, "head-repo");
-    fs.cpSync(ROOT, head, { recursive: true, filter: (src) => !/\/(node_modules|\.git|out)$/.test(src) });
+    // Not the ignored build caches either (.cache holds Helm and the charts: 80 MB synth never reads).
+    fs.cpSync(ROOT, head, { recursive: true, filter: (src) => !/\/(node_modules|\.git|\.cache|out)$/.test(src) });
     fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(head, "node_modules"));
     const apache = path.join(head, "components/e3/render/apache.ts");
     const before = fs.readFileSync(apache, "utf8");
     const changed = before.replace('"SetEnv GIT_HTTP_EXPORT_ALL 1",', '"SetEnv GIT_HTTP_EXPORT_ALL 1",\n      "SetEnv EDP_REVIEW_PROBE reviewed-vhost-line",');
     assert.notEqual(changed, before, "the git vhost line to change is gone from apache.ts");
     fs.writeFileSync(apache, changed);
-    const baseDir = path.join(out, "vhost-base");
     const headDir = path.join(out, "vhost-head");
-    await synthInto(baseDir, "testing");
-    await synthInto(headDir, "testing", [], head);
+    const [{ dir: baseDir }] = await Promise.all([firstSynth("testing"), synthInto(headDir, "testing", [], head)]);
     const files = listFiles(path.join(headDir, "testing"));
     assert.deepEqual(listFiles(path.join(baseDir, "testing")), files);
     const differing = files.filter((f) => fs.readFileSync(path.join(baseDir, "testing", f), "utf8") !== fs.readFileSync(path.join(headDir, "testing", f), "utf8"));
