@@ -2,6 +2,7 @@
  * Runs the real program for a stage under Pulumi's mocks, each run in a fresh child process (so
  * stages never bleed into each other), and gives tests the registered resources and outputs.
  */
+import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -18,7 +19,12 @@ const run = promisify(execFile);
 export type StageRunOptions = Omit<RunOptions, "stage" | "root">;
 
 export class StageRun {
-  constructor(readonly result: RunResult) {}
+  constructor(protected made?: RunResult) {}
+  /** What the run recorded; a run from beforeStage has it once the describe's `before` hooks ran. */
+  get result(): RunResult {
+    if (!this.made) throw new Error("the stage run is not made yet: beforeStage's before hook makes it, before the describe's tests");
+    return this.made;
+  }
   get stage() {
     return this.result.stage;
   }
@@ -53,6 +59,26 @@ export class StageRun {
   childrenOf(urn: string): RecordedResource[] {
     return this.resources.filter((r) => r.parent === urn);
   }
+}
+
+/**
+ * The stage run a describe's tests share: registers a `before` hook in the current describe that
+ * makes it (runStage(stage) unless `make` says otherwise) and fails, with the program's error, when
+ * the program failed. The returned run is filled in by that hook, so tests read it as they would
+ * a `let run` the hook assigned.
+ */
+export function beforeStage(stage: string, make: () => Promise<StageRun> = () => runStage(stage)): StageRun {
+  const run = new (class extends StageRun {
+    fill(result: RunResult) {
+      this.made = result;
+    }
+  })();
+  before(`the ${stage} run`, async () => {
+    const made = await make();
+    assert.equal(made.error, undefined, made.error);
+    run.fill(made.result);
+  });
+  return run;
 }
 
 const cache = new Map<string, Promise<StageRun>>();

@@ -18,7 +18,7 @@ import { ADOPTED_TYPES } from "../../components/shared/adopt";
 import { firstRunStart } from "../../components/vault/bootstrap-resource";
 import type { ImportFile } from "../../scripts/lib/adopt-plan";
 import { existingStrings, fullExisting, partialExisting, stageFacts } from "../fixtures/existing";
-import { type RecordedResource, ROOT, runStage, type StageRun } from "../harness/stage";
+import { beforeStage, type RecordedResource, ROOT, runStage, type StageRun } from "../harness/stage";
 
 type Json = Record<string, unknown>;
 const STAGES = ["testing", "staging", "production"] as const;
@@ -36,11 +36,7 @@ for (const stage of STAGES) {
     this.timeout(300_000);
     const existing = fullExisting(stage);
     const facts = stageFacts(stage);
-    let run: StageRun;
-    before(async () => {
-      run = await runStage(stage, { config: { "edp:existing": existing } });
-      assert.equal(run.error, undefined, run.error);
-    });
+    const run = beforeStage(stage, () => runStage(stage, { config: { "edp:existing": existing } }));
 
     it("imports the network with the ids the provider's Import sections ask for", () => {
       assertAdopted(run.get("alicloud:vpc/network:Network", "edp-vpc"), existing.vpc.id);
@@ -146,11 +142,7 @@ for (const stage of STAGES) {
     this.timeout(300_000);
     const existing = partialExisting(stage);
     const facts = stageFacts(stage);
-    let run: StageRun;
-    before(async () => {
-      run = await runStage(stage, { config: { "edp:existing": existing } });
-      assert.equal(run.error, undefined, run.error);
-    });
+    const run = beforeStage(stage, () => runStage(stage, { config: { "edp:existing": existing } }));
 
     it("imports exactly the VPC, its vSwitches and the E3 EIP", () => {
       const got = imported(run).map((r) => `${r.type} ${r.name} ${String(r.options.import)}`).sort();
@@ -254,11 +246,7 @@ const VAULT_KEYS = ["cnVubmluZy12YXVsdC1rZXktMQ==", "cnVubmluZy12YXVsdC1rZXktMg=
 for (const stage of ["testing", "production"] as const) {
   describe(`${stage}: the running platform's secrets are taken over, not regenerated`, function () {
     this.timeout(300_000);
-    let run: StageRun;
-    before(async () => {
-      run = await runStage(stage, { secrets: { "edp:platformPasswords": TAKEN_OVER, "edp:vaultKeys": `${VAULT_KEYS.join("\n")}\n` } });
-      assert.equal(run.error, undefined, run.error);
-    });
+    const run = beforeStage(stage, () => runStage(stage, { secrets: { "edp:platformPasswords": TAKEN_OVER, "edp:vaultKeys": `${VAULT_KEYS.join("\n")}\n` } }));
     const secretValue = (name: string, key: string) => {
       const s = run.ofType("kubernetes:core/v1:Secret").find((r) => (r.inputs.metadata as Json).name === name);
       assert.ok(s, `no Secret ${name}`);

@@ -9,7 +9,7 @@ import YAML from "yaml";
 import { STAGES } from "../../config";
 import { readStackConfig } from "../../scripts/lib/mock-runtime";
 import { validateObject } from "../harness/k8s-schema";
-import { ROOT, type RecordedResource, runStage, type StageRun } from "../harness/stage";
+import { beforeStage, ROOT, type RecordedResource, runStage, type StageRun } from "../harness/stage";
 import { testPki } from "../harness/pki";
 import { e3FilesOf as filesOf, e3ScriptOf as scriptOf } from "../harness/e3-script";
 
@@ -57,11 +57,7 @@ describe("E3 component (mocks)", function () {
 
   for (const stage of STAGES) {
     describe(stage, () => {
-      let r: StageRun;
-      before(async () => {
-        r = await run(stage);
-        assert.equal(r.error, undefined, r.error);
-      });
+      const r = beforeStage(stage, () => run(stage));
 
       it("creates a Debian 12 instance in the first vSwitch that ignores later user data and image changes", () => {
         const vm = one(r, T.instance);

@@ -12,7 +12,7 @@ import { mockKubeconfig } from "../../scripts/lib/mock-outputs";
 import type { RamPolicyDocument } from "../../components/shared/ram-policy";
 import { validateObject } from "../harness/k8s-schema";
 import { fluxBucketAccessPattern, isAllowed } from "../harness/ram-eval";
-import { ROOT, type RecordedResource, runStage, type StageRun } from "../harness/stage";
+import { beforeStage, ROOT, type RecordedResource, runStage, type StageRun } from "../harness/stage";
 
 const PROGRAM = path.join(ROOT, "tests/fixtures/programs/edge.ts");
 
@@ -139,11 +139,7 @@ describe("edge: EdgeClusters component under mocks", function () {
   }
 
   describe("with two direct and two script clusters", () => {
-    let run: StageRun;
-    before(async () => {
-      run = await runStage("testing", { program: PROGRAM, ...MIXED });
-      assert.equal(run.error, undefined, run.error);
-    });
+    const run = beforeStage("testing", () => runStage("testing", { program: PROGRAM, ...MIXED }));
 
     it("keeps script clusters to 12 central resources (8 + the status writer's 4; one more object with SealedSecrets), direct ones to 21 (+1 per specialised host)", () => {
       assert.deepEqual(clusterResources(run, "site-d").map((r) => r.type).sort(), [...SCRIPT_TYPES].sort());

@@ -11,7 +11,7 @@ import type { RamPolicyDocument } from "../../components/shared/ram-policy";
 import { STAGES } from "../../config";
 import { docIp, mockId, mockKubeconfig, privateIp } from "../../scripts/lib/mock-outputs";
 import { fullExisting } from "../fixtures/existing";
-import { ROOT, type RecordedResource, runStage, type StageRun } from "../harness/stage";
+import { beforeStage, ROOT, type RecordedResource, runStage, type StageRun } from "../harness/stage";
 
 interface StackFile {
   config: Record<string, unknown> & {
@@ -65,11 +65,7 @@ describe("foundation per stage", function () {
     describe(stage, () => {
       const file = stackFile(stage).config;
       const production = stage === "production";
-      let run: StageRun;
-      before(async () => {
-        run = await runStage(stage);
-        assert.equal(run.error, undefined, run.error);
-      });
+      const run = beforeStage(stage);
 
       it("parents every foundation cloud resource under one Foundation component", () => {
         const [component] = run.ofType(T.component);

@@ -39,7 +39,7 @@ import { RESOURCE_OUTPUTS } from "../../scripts/lib/mock-outputs";
 import { stageRawConfig } from "../harness/config";
 import { validateObject } from "../harness/k8s-schema";
 import { DependencyGraph } from "../harness/graph";
-import { runStage, type StageRun } from "../harness/stage";
+import { beforeStage, runStage, type StageRun } from "../harness/stage";
 
 const TESTING_KUBEEDGE = {
   nodes: [
@@ -378,11 +378,7 @@ describe("KubeEdge on the central cluster, per stage (mocks)", function () {
 
   for (const stage of STAGES) {
     describe(stage, () => {
-      let run: StageRun;
-      before(async () => {
-        run = await runStage(stage);
-        assert.equal(run.error, undefined, run.error);
-      });
+      const run = beforeStage(stage);
 
       it("builds KubeEdge exactly where the stack file has edp:kubeEdge", () => {
         const has = /^\s*edp:kubeEdge:/m.test(fs.readFileSync(path.join(__dirname, "..", "..", `Pulumi.${stage}.yaml`), "utf8"));

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { STAGES, type Stage } from "../../config";
 import { validateObject } from "../harness/k8s-schema";
-import { ROOT, type RecordedResource, runStage, type StageRun } from "../harness/stage";
+import { beforeStage, ROOT, type RecordedResource, runStage, type StageRun } from "../harness/stage";
 
 const PROGRAM = path.join(ROOT, "tests/fixtures/programs/postgres.ts");
 const run = (stage: string, options: Parameters<typeof runStage>[1] = {}) => runStage(stage, { program: PROGRAM, ...options });
@@ -59,11 +59,7 @@ describe("the PostgreSQL component per stage (mocks)", function () {
 
   for (const stage of STAGES) {
     describe(stage, () => {
-      let r: StageRun;
-      before(async () => {
-        r = await run(stage);
-        assert.equal(r.error, undefined, r.error);
-      });
+      const r = beforeStage(stage, () => run(stage));
 
       it("schedules pgbackup as configured, without overlap, retries or an unbounded run", () => {
         const backup = cronJob(r, "pgbackup");

@@ -9,7 +9,7 @@ import { STAGES } from "../../config";
 import { RRSA_AUDIENCE, RRSA_MAX_SESSION_SECONDS, RRSA_PATHS, RRSA_VOLUMES, type TrustPolicyDocument, WORKLOAD_SERVICE_ACCOUNTS } from "../../components/shared/rrsa";
 import { mockId, mockKubeconfig, RESOURCE_OUTPUTS } from "../../scripts/lib/mock-outputs";
 import { fullExisting } from "../fixtures/existing";
-import { runStage, type StageRun } from "../harness/stage";
+import { beforeStage, runStage, type StageRun } from "../harness/stage";
 import { identitiesOf, type Pod, podsOf, RAM, roleArnOf } from "../harness/workload-identity";
 
 const ACK = "alicloud:cs/managedKubernetes:ManagedKubernetes";
@@ -147,11 +147,7 @@ describe("RRSA on every stage's created cluster", function () {
 
   for (const stage of STAGES) {
     describe(stage, () => {
-      let run: StageRun;
-      before(async () => {
-        run = await runStage(stage);
-        assert.equal(run.error, undefined, run.error);
-      });
+      const run = beforeStage(stage);
 
       it("enables RRSA on the ACK cluster", () => {
         const [ack] = run.ofType(ACK);

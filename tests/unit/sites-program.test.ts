@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import YAML from "yaml";
 import { STAGES } from "../../config";
-import { ROOT, runStage, type StageRun } from "../harness/stage";
+import { beforeStage, ROOT, runStage, type StageRun } from "../harness/stage";
 import { e3FilesOf, e3ScriptOf } from "../harness/e3-script";
 import { readStackConfig } from "../../scripts/lib/mock-runtime";
 import * as path from "node:path";
@@ -28,11 +28,7 @@ describe("K3s sites in the whole program", function () {
   this.timeout(300_000);
 
   describe("testing: one site of three devices", function () {
-    let run: StageRun;
-    before(async () => {
-      run = await runStage("testing");
-      assert.equal(run.error, undefined, run.error);
-    });
+    const run = beforeStage("testing", () => runStage("testing"));
 
     it("has an enrolment script per device, secret, each for its own device and role", () => {
       const scripts = run.output("siteEnrolmentScripts");
