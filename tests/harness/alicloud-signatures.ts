@@ -1,8 +1,9 @@
 /**
  * Test-side verifiers of Alibaba Cloud's request signatures, written from Alibaba's documents
  * and independent of the libraries the product uses: the loopback stand-ins for OSS, KMS and
- * SLB refuse a request these do not accept, as the real services do. Each reproduces the
- * example its document gives (tests/unit/alicloud-signatures.test.ts).
+ * SLB refuse a request these do not accept, as the real services do. The
+ * RPC one reproduces the example its document gives (tests/unit/cloud-access.test.ts and
+ * tests/integration/vault-unsealer.test.ts).
  */
 import { createHmac } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
