@@ -21,9 +21,16 @@ export const UNSEALER_ENV = {
   accessKeyId: "ALICLOUD_ACCESS_KEY",
   accessKeySecret: "ALICLOUD_SECRET_KEY",
   ciphertextsFile: "UNSEAL_CIPHERTEXTS_FILE",
+  encryptionContext: "UNSEAL_ENCRYPTION_CONTEXT",
   intervalMs: "UNSEAL_INTERVAL_MS",
   once: "UNSEAL_ONCE",
 } as const;
+
+/**
+ * The encryption context the key ciphertexts are made with. KMS binds a ciphertext to it:
+ * Decrypt must present the same context, or KMS refuses.
+ */
+export const unsealEncryptionContext = (stage: string): Record<string, string> => ({ purpose: "vault-unseal", stage });
 
 /** The unsealer program as the ConfigMap ships it: the script below bundled with the pinned RPC client. */
 export function renderUnsealerScript(): string {
@@ -55,6 +62,7 @@ const kmsEndpoint = need(${JSON.stringify(E.kmsEndpoint)}).replace(/\\/+$/, "");
 const accessKeyId = need(${JSON.stringify(E.accessKeyId)});
 const accessKeySecret = need(${JSON.stringify(E.accessKeySecret)});
 const ciphertextsFile = need(${JSON.stringify(E.ciphertextsFile)});
+const encryptionContext = need(${JSON.stringify(E.encryptionContext)});
 const intervalMs = Number(process.env[${JSON.stringify(E.intervalMs)}] || "10000");
 const once = process.env[${JSON.stringify(E.once)}] === "true";
 
@@ -92,7 +100,7 @@ const kms = new RPCClient({ endpoint: kmsEndpoint, apiVersion: "2016-01-20", acc
 async function decrypt(blob) {
   let res;
   try {
-    res = await kms.request("Decrypt", { CiphertextBlob: blob }, { method: "POST", timeout: 10000 });
+    res = await kms.request("Decrypt", { CiphertextBlob: blob, EncryptionContext: encryptionContext }, { method: "POST", timeout: 10000 });
   } catch (e) {
     // An API error carries KMS's Code and Message (never the plaintext); anything else is the transport's.
     const status = e && e.entry && e.entry.response ? e.entry.response.statusCode : "";

@@ -11,7 +11,8 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { renderUnsealerScript, UNSEALER_ENV } from "../../components/vault/unsealer";
+import { isDeepStrictEqual } from "node:util";
+import { renderUnsealerScript, UNSEALER_ENV, unsealEncryptionContext } from "../../components/vault/unsealer";
 import { rpcSignature, rpcSigned } from "../harness/alicloud-signatures";
 import { FakeVault } from "../harness/fake-vault";
 
@@ -23,6 +24,7 @@ class FakeKms {
     private readonly accessKeyId: string,
     private readonly secret: string,
     private readonly plaintexts: Record<string, string>,
+    private readonly context: Record<string, string>,
   ) {}
   async start(): Promise<string> {
     this.server = http.createServer((req, res) => {
@@ -45,6 +47,14 @@ class FakeKms {
         }
         const plaintext = this.plaintexts[rest.CiphertextBlob];
         if (plaintext === undefined) return reply(400, { Code: "InvalidCiphertext", Message: "unknown ciphertext" });
+        // A ciphertext made with an encryption context decrypts only under the same pairs.
+        let context: unknown;
+        try {
+          context = JSON.parse(rest.EncryptionContext ?? "null");
+        } catch {
+          context = null;
+        }
+        if (!isDeepStrictEqual(context, this.context)) return reply(400, { Code: "InvalidCiphertext", Message: "the encryption context does not match the ciphertext's" });
         this.decrypts += 1;
         reply(200, { Plaintext: plaintext, KeyId: "key-mock", RequestId: "req" });
       });
@@ -89,7 +99,7 @@ describe("Vault Shamir unsealer", () => {
     const keys = ["a2V5LW9uZQ==", "a2V5LXR3bw==", "a2V5LXRocmVl", "a2V5LWZvdXI=", "a2V5LWZpdmU="];
     vault = new FakeVault({ initialized: !joining, joinsOnUnseal: joining, sealed, keys, threshold: 3 });
     const plaintexts = Object.fromEntries(keys.slice(0, 3).map((k, i) => [`ciphertext-${i}`, k]));
-    kms = new FakeKms("LTAI5tUnseal", "kms-secret", plaintexts);
+    kms = new FakeKms("LTAI5tUnseal", "kms-secret", plaintexts, unsealEncryptionContext("testing"));
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "edp-unsealer-data-"));
     const ciphertexts = path.join(dir, "ciphertexts.json");
     fs.writeFileSync(ciphertexts, JSON.stringify(Object.keys(plaintexts)));
@@ -99,6 +109,7 @@ describe("Vault Shamir unsealer", () => {
       [UNSEALER_ENV.accessKeyId]: "LTAI5tUnseal",
       [UNSEALER_ENV.accessKeySecret]: secretForScript,
       [UNSEALER_ENV.ciphertextsFile]: ciphertexts,
+      [UNSEALER_ENV.encryptionContext]: JSON.stringify(unsealEncryptionContext("testing")),
       [UNSEALER_ENV.once]: "true",
     };
     return { env, keys };
@@ -142,6 +153,15 @@ describe("Vault Shamir unsealer", () => {
     assert.match(r.out, /KMS Decrypt failed: HTTP 400 SignatureDoesNotMatch/);
     assert.equal(vault.state.sealed, true);
     for (const k of [...keys, "wrong-secret"]) assert.ok(!r.out.includes(k));
+  });
+
+  it("presents the encryption context the ciphertexts were made with (KMS refuses another)", async () => {
+    const { env } = await setUp(true);
+    const r = await runUnsealer({ ...env, [UNSEALER_ENV.encryptionContext]: JSON.stringify(unsealEncryptionContext("staging")) });
+    assert.equal(r.code, 1);
+    assert.match(r.out, /KMS Decrypt failed: HTTP 400 InvalidCiphertext/);
+    assert.equal(vault.state.sealed, true);
+    assert.equal(kms.decrypts, 0);
   });
 
   it("reports a Vault that stays sealed because the ciphertexts hold fewer keys than the threshold", async () => {
