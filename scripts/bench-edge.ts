@@ -202,6 +202,9 @@ async function sizesBench(stage: string, program: string, sizes: number[]) {
       const floorOptions = { stage, root: ROOT, program: FLOOR_PROGRAM, config: edgeOverride(n), clusters: n };
       const floor = await runChild(dir, `${n}-floor`, floorOptions, { EDP_FLOOR_RECORDS: records });
       const floorSameStacks = await runChild(dir, `${n}-floor-stacks`, floorOptions, { EDP_FLOOR_RECORDS: records, EDP_FLOOR_SDK_STACKS: "program" });
+      for (const f of [floor, floorSameStacks]) {
+        if (f.resources !== real.resources) throw new Error(`${n} clusters: the floor registered ${f.resources} resources, the program ${real.resources}; it must replay every one`);
+      }
       rows.push({ ...real, floor, floorSameStacks });
       process.stderr.write(`measured ${n} cluster(s)\n`);
     }
