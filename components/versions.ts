@@ -57,6 +57,20 @@ export const FLUX_VERSION = "v2.7.2";
  */
 export const STS_CLIENT = { package: "@alicloud/credentials", version: "2.4.7" } as const;
 
+/**
+ * Alibaba's OSS SDK: `npm run fleet` uses its client; the fleet-status exporter bundles its V1
+ * signer (components/edge/fleet-exporter.ts; the whole client bundles to ~0.9 MB, too much for
+ * a ConfigMap). package.json pins the same version.
+ */
+export const OSS_CLIENT = { package: "ali-oss", version: "6.23.0" } as const;
+
+/**
+ * Alibaba's RPC-style OpenAPI client (signature 1.0): the API server's access list calls SLB
+ * with it, and the Vault unsealer (bundled into its ConfigMap) calls KMS Decrypt. package.json
+ * pins the same version.
+ */
+export const RPC_CLIENT = { package: "@alicloud/pop-core", version: "1.8.0" } as const;
+
 export const IMAGES = {
   // Vault: server, and the CLI in the configuration and snapshot jobs (same binary, same version).
   vault: "hashicorp/vault:1.19.0",

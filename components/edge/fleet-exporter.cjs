@@ -1,19 +1,23 @@
 "use strict";
-// Edge fleet status exporter (components/edge/fleet-exporter.ts ships this file in a ConfigMap
-// and runs it in the pinned Node image on the central cluster). Every poll it reads each edge
-// cluster's status object from the manifests bucket (GET of one key, OSS signature V1, the
-// scheme the official SDK ali-oss uses) and serves, on /metrics, how many clusters are stale,
-// failed, reporting or unreadable. Prometheus in the same namespace scrapes it; nothing else can
-// reach it. Node's own http, https and crypto; under RRSA (no OSS_ACCESS_KEY_ID, but
-// ALIBABA_CLOUD_ROLE_ARN) Alibaba's credentials library, bundled in by the program, assumes the
-// exporter's RAM role with its projected ServiceAccount token and renews the STS credentials
-// before they expire (re-reading the token the kubelet rotates).
+// Edge fleet status exporter (components/edge/fleet-exporter.ts bundles this file with the
+// pinned Alibaba libraries it requires, ships the bundle in a ConfigMap and runs it in the pinned
+// Node image on the central cluster). Every poll it reads each edge cluster's status object from
+// the manifests bucket (GET of one key, signed by ali-oss's own OSS V1 signer, the SDK that
+// `npm run fleet` uses) and serves, on /metrics, how many clusters are stale, failed, reporting
+// or unreadable. Prometheus in the same namespace scrapes it; nothing else can reach it. Node's
+// own http and https carry the GET; under RRSA (no OSS_ACCESS_KEY_ID, but ALIBABA_CLOUD_ROLE_ARN)
+// Alibaba's credentials library assumes the exporter's RAM role with its projected
+// ServiceAccount token and renews the STS credentials before they expire (re-reading the token
+// the kubelet rotates).
 const { Buffer } = require("node:buffer");
-const crypto = require("node:crypto");
 const http = require("node:http");
 const https = require("node:https");
 const { setTimeout: sleep } = require("node:timers/promises");
 const { URL } = require("node:url");
+// The signer of ali-oss's client (lib/client.js signs every request with it); the client itself
+// is not bundled: with its HTTP stack (urllib, iconv-lite) it minifies to ~0.9 MB, and a
+// ConfigMap holds at most 1 MiB.
+const signUtils = require("ali-oss/lib/common/signUtils");
 
 function need(name) {
   const v = process.env[name];
@@ -48,13 +52,16 @@ function classify(status, now, staleAfterMs) {
 }
 
 /**
- * OSS signature V1 of a GET without body: HMAC-SHA1 over verb, (no MD5, no type), date, the
- * x-oss- headers (with STS credentials: x-oss-security-token) and /bucket/key.
+ * The headers of a signed GET of /bucket/key, as ali-oss's client builds them: the time in
+ * x-oss-date, the STS session token (RRSA) in x-oss-security-token, and the V1 Authorization
+ * over verb, date, the x-oss- headers and the resource, computed by the library.
  */
-function authorization(accessKeyId, accessKeySecret, date, bucket, key, securityToken) {
-  const ossHeaders = securityToken ? "x-oss-security-token:" + securityToken + "\n" : "";
-  const stringToSign = "GET\n\n\n" + date + "\n" + ossHeaders + "/" + bucket + "/" + key;
-  return "OSS " + accessKeyId + ":" + crypto.createHmac("sha1", accessKeySecret).update(stringToSign, "utf8").digest("base64");
+function signedHeaders(creds, bucket, key, date) {
+  const headers = { "x-oss-date": date };
+  if (creds.securityToken) headers["x-oss-security-token"] = creds.securityToken;
+  const canonical = signUtils.buildCanonicalString("GET", "/" + bucket + "/" + key, { headers });
+  headers.authorization = signUtils.authorization(creds.accessKeyId, creds.accessKeySecret, canonical);
+  return headers;
 }
 
 /** Where the credentials come from: a static key, or the RRSA role (renewed by the library). */
@@ -66,7 +73,7 @@ function credentialSource(env) {
   need("ALIBABA_CLOUD_ROLE_ARN");
   need("ALIBABA_CLOUD_OIDC_PROVIDER_ARN");
   need("ALIBABA_CLOUD_OIDC_TOKEN_FILE");
-  // Required here, not at the top: the key-based exporter ships without the library.
+  // Required here, not at the top: with a static key the library is never loaded.
   const { OIDCRoleArnCredentialsProvider } = require("@alicloud/credentials");
   const provider = OIDCRoleArnCredentialsProvider.builder().withStsEndpoint(need("EDP_STS_ENDPOINT")).build();
   return async () => {
@@ -87,8 +94,7 @@ async function getObject(cfg, key) {
   const date = new Date().toUTCString();
   const url = new URL(cfg.baseUrl + "/" + key.split("/").map(encodeURIComponent).join("/"));
   const client = url.protocol === "https:" ? https : http;
-  const headers = { Date: date, Authorization: authorization(creds.accessKeyId, creds.accessKeySecret, date, cfg.bucket, key, creds.securityToken) };
-  if (creds.securityToken) headers["x-oss-security-token"] = creds.securityToken;
+  const headers = signedHeaders(creds, cfg.bucket, key, date);
   return new Promise((resolve) => {
     const req = client.request(
       url,
@@ -188,4 +194,4 @@ async function main() {
 }
 
 if (require.main === module) main();
-module.exports = { classify, authorization, render };
+module.exports = { classify, signedHeaders, render };

@@ -18,12 +18,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { edgeFleetStatusReaderPolicy, renderPolicy } from "../foundation/policies";
 import { RRSA_AUDIENCE, RRSA_MAX_SESSION_SECONDS, RRSA_PATHS, RRSA_TOKEN_SECONDS, RRSA_VOLUMES, type RrsaProvider, rrsaTrustPolicy } from "../shared/rrsa";
 import { bundleWithStsClient } from "../shared/sts-client";
-import { IMAGES } from "../versions";
+import { IMAGES, OSS_CLIENT } from "../versions";
 import { STATUS_FILE } from "./status";
 
-/** The exporter's program: a plain CommonJS file so it runs in the Node image as shipped. */
+/** The exporter's program: a CommonJS file, bundled with the libraries it requires for the Node image. */
 const FLEET_EXPORTER_FILE = path.join(__dirname, "fleet-exporter.cjs");
 export const FLEET_EXPORTER_SCRIPT = fs.readFileSync(FLEET_EXPORTER_FILE, "utf8");
+/** What the ConfigMap ships: the exporter with ali-oss's signer and the credentials library (RRSA), pinned. */
+export const fleetExporterBundle = (): string => bundleWithStsClient(FLEET_EXPORTER_FILE, [OSS_CLIENT]);
 export const FLEET_EXPORTER = "edp-edge-fleet-status";
 export const FLEET_EXPORTER_PORT = 9402;
 /** Same default as `npm run fleet -- status --stale-after`: three status intervals without a report. */
@@ -58,8 +60,8 @@ export function fleetExporterObjects(i: FleetExporterInput): Obj[] {
   const labels = { "app.kubernetes.io/name": FLEET_EXPORTER, "app.kubernetes.io/part-of": "edp" };
   const creds = i.credentials;
   const secretEnv = (name: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: creds.kind === "accessKey" ? creds.secret : "", key } } });
-  // Under RRSA the exporter runs with the credentials library bundled in (the image has no node_modules).
-  const script = creds.kind === "rrsa" ? bundleWithStsClient(FLEET_EXPORTER_FILE) : FLEET_EXPORTER_SCRIPT;
+  // The image has no node_modules: the OSS signer (and, under RRSA, the credentials library) come bundled.
+  const script = fleetExporterBundle();
   const checksum = createHash("sha256").update(script).digest("hex").slice(0, 16);
   const credentialEnv =
     creds.kind === "accessKey"
@@ -95,7 +97,7 @@ export function fleetExporterObjects(i: FleetExporterInput): Obj[] {
               {
                 name: "exporter",
                 image: IMAGES.node,
-                command: creds.kind === "rrsa" ? ["node", "--no-deprecation", "/exporter/exporter.cjs"] : ["node", "/exporter/exporter.cjs"],
+                command: ["node", "--no-deprecation", "/exporter/exporter.cjs"],
                 ports: [{ name: "metrics", containerPort: FLEET_EXPORTER_PORT, protocol: "TCP" }],
                 env: [
                   { name: "EDP_STAGE", value: i.stage },

@@ -11,9 +11,21 @@
  * listener (creating one on 6443 fails, it exists). ApiServerAclBinding is a small dynamic
  * resource that calls the SLB API's SetLoadBalancerTCPListenerAttribute (AclStatus on, white
  * list, the ACL's id) with the deployer's credentials, and turns the ACL off again on delete.
+ * Alibaba's RPC client (@alicloud/pop-core, pinned in versions.ts) signs and sends the call.
  */
+// A plain require, which Pulumi serialises into the dynamic provider as require("@alicloud/pop-core").
+import RPCClient = require("@alicloud/pop-core");
 import * as pulumi from "@pulumi/pulumi";
-import { type RpcCredentials, signedRpcQuery } from "../shared/alicloud-rpc";
+
+/** The deployer's key, or temporary STS credentials (with their session token). */
+export interface RpcCredentials {
+  accessKeyId: string;
+  accessKeySecret: string;
+  securityToken?: string;
+}
+
+/** How long one SLB call may take before it counts as failed (the client's default is 3 s). */
+export const SLB_CALL_TIMEOUT_MS = 60_000;
 
 /** ACK's control-plane range; Alibaba requires it in every API server whitelist. */
 export const ACK_CONTROL_PLANE_CIDR = "100.104.0.0/16";
@@ -72,20 +84,36 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv): RpcCredentials {
   return { accessKeyId, accessKeySecret, ...(securityToken ? { securityToken } : {}) };
 }
 
-/** Calls the SLB API; resolves when it answers 200, rejects with its Code and Message otherwise. */
+/** What pop-core attaches to the error of a refused call: the API's JSON answer and the HTTP exchange. */
+interface RpcError {
+  code?: string;
+  data?: { Code?: string; Message?: string };
+  entry?: { response?: { statusCode?: number } };
+  message?: string;
+}
+
+/** Calls the SLB API; resolves when it accepts the call, rejects with its Code and Message otherwise. */
 export async function setListenerAcl(inputs: ApiServerAclInputs, on: boolean, credentials: RpcCredentials): Promise<void> {
-  const query = signedRpcQuery(listenerAclParams(inputs, on), credentials, "GET");
-  const res = await fetch(`${inputs.endpoint.replace(/\/+$/, "")}/?${query}`, { method: "GET", headers: { Accept: "application/json" } });
-  const text = await res.text();
-  if (res.status !== 200) {
-    let code: string;
-    try {
-      const body = JSON.parse(text) as { Code?: string; Message?: string };
-      code = `${body.Code ?? ""} ${body.Message ?? ""}`.trim();
-    } catch {
-      code = text.slice(0, 200);
+  const { Action, Version, ...params } = listenerAclParams(inputs, on);
+  const client = new RPCClient({
+    endpoint: inputs.endpoint.replace(/\/+$/, ""),
+    apiVersion: Version,
+    accessKeyId: credentials.accessKeyId,
+    accessKeySecret: credentials.accessKeySecret,
+    ...(credentials.securityToken ? { securityToken: credentials.securityToken } : {}),
+  });
+  try {
+    // POST: the signed parameters (key id, session token, signature) travel in the body, never in
+    // the URL that the client's own error messages quote.
+    await client.request(Action, params, { method: "POST", timeout: SLB_CALL_TIMEOUT_MS, formatParams: false });
+  } catch (e) {
+    const err = e as RpcError;
+    const what = `${Action} on ${inputs.loadBalancerId}:${inputs.port} failed`;
+    // The client's error holds the API's answer and the request's headers and URL (no key: POST).
+    if (err.code !== undefined && err.data !== undefined) {
+      throw new Error(`${what}: HTTP ${err.entry?.response?.statusCode ?? "?"} ${`${err.data.Code ?? err.code} ${err.data.Message ?? ""}`.trim()}`, { cause: e });
     }
-    throw new Error(`SetLoadBalancerTCPListenerAttribute on ${inputs.loadBalancerId}:${inputs.port} failed: HTTP ${res.status} ${code}`);
+    throw new Error(`${what}: ${err.message ?? String(e)}`, { cause: e });
   }
 }
 

@@ -216,6 +216,25 @@ const copyTool = (tool: string, image: string) => ({
   resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
 });
 
+/** Where kubectl's in-cluster config reads the API token, its CA and the namespace. */
+const API_ACCESS_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/**
+ * The restore's API access (kubectl pauses the Pooler): what automounting would give, as a
+ * projected volume mounted into the script's container alone, so that the init containers (the
+ * tool copies and the STS exchange) hold no API token. The kubelet renews the token before it expires.
+ */
+const apiAccessVolume = {
+  name: "api-access",
+  projected: {
+    sources: [
+      { serviceAccountToken: { path: "token", expirationSeconds: 3600 } },
+      { configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] } },
+      { downwardAPI: { items: [{ path: "namespace", fieldRef: { fieldPath: "metadata.namespace" } }] } },
+    ],
+  },
+};
+
 /**
  * The pod of a Job: rclone (and for the restore, kubectl) copied in by init containers, under
  * RRSA the token exchange last, then the script run in the server's image.
@@ -235,10 +254,11 @@ export function jobPodSpec(kind: JobKind, input: JobInput): PodSpec {
         })
       : undefined;
   return {
-    // Only the restore talks to the API server (to pause the pooler); backup and drill get no
-    // API token. Under RRSA each pod gets its own audience-bound token for STS only.
+    // Only the restore talks to the API server (to pause the pooler), and only from its script's
+    // container (apiAccessVolume); backup and drill get no API token. Under RRSA each pod gets its
+    // own audience-bound token for STS only.
     serviceAccountName: jobServiceAccount(kind, names),
-    automountServiceAccountToken: kind === "restore",
+    automountServiceAccountToken: false,
     restartPolicy: "Never",
     // uid 26 is the postgres user of the CloudNativePG images.
     securityContext: { runAsNonRoot: true, runAsUser: 26, runAsGroup: 26, fsGroup: 26, seccompProfile: { type: "RuntimeDefault" } },
@@ -256,6 +276,7 @@ export function jobPodSpec(kind: JobKind, input: JobInput): PodSpec {
           { name: "spool", mountPath: "/spool" },
           { name: "postgres-ca", mountPath: "/etc/postgres-ca", readOnly: true },
           ...(rrsa ? [rrsa.volumeMount] : []),
+          ...(kind === "restore" ? [{ name: apiAccessVolume.name, mountPath: API_ACCESS_PATH, readOnly: true }] : []),
         ],
         resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },
       },
@@ -267,6 +288,7 @@ export function jobPodSpec(kind: JobKind, input: JobInput): PodSpec {
       // CNPG's CA Secret of the cluster: <cluster>-ca holds ca.crt.
       { name: "postgres-ca", secret: { secretName: `${names.cluster}-ca`, items: [{ key: "ca.crt", path: "ca.crt" }] } },
       ...(rrsa?.volumes ?? []),
+      ...(kind === "restore" ? [apiAccessVolume] : []),
     ],
   };
 }

@@ -6,9 +6,12 @@
  * memory for the moment of the unseal. This is the bank-vaults model, with KMS as the root of
  * trust just as the alicloudkms seal of staging and production.
  *
- * KMS is called through its RPC API, signed as Alibaba documents (signature version 1.0,
- * HMAC-SHA1); only node built-ins are used so the image is a plain node image.
+ * KMS Decrypt is called with Alibaba's RPC client (@alicloud/pop-core, pinned in versions.ts),
+ * which signs the call (signature version 1.0). The image is a plain node image without
+ * node_modules: esbuild bundles the script and the client into the one file the ConfigMap holds.
  */
+import { bundleScript } from "../shared/bundle";
+import { RPC_CLIENT } from "../versions";
 
 /** Environment variables the script reads. */
 export const UNSEALER_ENV = {
@@ -18,19 +21,31 @@ export const UNSEALER_ENV = {
   accessKeyId: "ALICLOUD_ACCESS_KEY",
   accessKeySecret: "ALICLOUD_SECRET_KEY",
   ciphertextsFile: "UNSEAL_CIPHERTEXTS_FILE",
+  encryptionContext: "UNSEAL_ENCRYPTION_CONTEXT",
   intervalMs: "UNSEAL_INTERVAL_MS",
   once: "UNSEAL_ONCE",
 } as const;
 
-/** The unsealer program (CommonJS, Node.js ≥ 18). */
+/**
+ * The encryption context the key ciphertexts are made with. KMS binds a ciphertext to it:
+ * Decrypt must present the same context, or KMS refuses.
+ */
+export const unsealEncryptionContext = (stage: string): Record<string, string> => ({ purpose: "vault-unseal", stage });
+
+/** The unsealer program as the ConfigMap ships it: the script below bundled with the pinned RPC client. */
 export function renderUnsealerScript(): string {
+  return bundleScript({ contents: unsealerSource(), resolveDir: __dirname, name: "unsealer.js" }, [RPC_CLIENT]);
+}
+
+/** The unsealer's source (CommonJS, Node.js ≥ 18), before bundling. */
+export function unsealerSource(): string {
   const E = UNSEALER_ENV;
   return `"use strict";
 // Vault Shamir unsealer: rendered by components/vault/unsealer.ts; do not edit in the cluster.
-const crypto = require("node:crypto");
 const fs = require("node:fs");
 const http = require("node:http");
 const https = require("node:https");
+const RPCClient = require("@alicloud/pop-core").RPCClient;
 
 function need(name) {
   const v = process.env[name];
@@ -47,6 +62,7 @@ const kmsEndpoint = need(${JSON.stringify(E.kmsEndpoint)}).replace(/\\/+$/, "");
 const accessKeyId = need(${JSON.stringify(E.accessKeyId)});
 const accessKeySecret = need(${JSON.stringify(E.accessKeySecret)});
 const ciphertextsFile = need(${JSON.stringify(E.ciphertextsFile)});
+const encryptionContext = need(${JSON.stringify(E.encryptionContext)});
 const intervalMs = Number(process.env[${JSON.stringify(E.intervalMs)}] || "10000");
 const once = process.env[${JSON.stringify(E.once)}] === "true";
 
@@ -77,32 +93,22 @@ function call(url, method, body, headers) {
   });
 }
 
-// Alibaba Cloud RPC signature, version 1.0.
-function percentEncode(s) {
-  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
-}
-function signedForm(params, method) {
-  const all = Object.assign({}, params, {
-    Format: "JSON",
-    AccessKeyId: accessKeyId,
-    SignatureMethod: "HMAC-SHA1",
-    SignatureVersion: "1.0",
-    SignatureNonce: crypto.randomUUID(),
-    Timestamp: new Date().toISOString().replace(/\\.\\d{3}Z$/, "Z"),
-  });
-  const canonical = Object.keys(all).sort().map((k) => percentEncode(k) + "=" + percentEncode(all[k])).join("&");
-  const toSign = method + "&" + percentEncode("/") + "&" + percentEncode(canonical);
-  const signature = crypto.createHmac("sha1", accessKeySecret + "&").update(toSign).digest("base64");
-  return canonical + "&Signature=" + percentEncode(signature);
-}
+// KMS by its RPC API; the client signs each call. POST keeps the signed parameters (key id,
+// signature) out of the URL, which the client's errors quote. Trusts the public roots, not Vault's CA.
+const kms = new RPCClient({ endpoint: kmsEndpoint, apiVersion: "2016-01-20", accessKeyId, accessKeySecret });
 
 async function decrypt(blob) {
-  const body = signedForm({ Action: "Decrypt", Version: "2016-01-20", CiphertextBlob: blob }, "POST");
-  const res = await call(kmsEndpoint + "/", "POST", body, { "Content-Type": "application/x-www-form-urlencoded" });
-  if (res.status !== 200 || typeof res.json.Plaintext !== "string") {
-    throw new Error("KMS Decrypt failed: HTTP " + res.status + " " + (res.json.Code || "") + " " + (res.json.Message || ""));
+  let res;
+  try {
+    res = await kms.request("Decrypt", { CiphertextBlob: blob, EncryptionContext: encryptionContext }, { method: "POST", timeout: 10000 });
+  } catch (e) {
+    // An API error carries KMS's Code and Message (never the plaintext); anything else is the transport's.
+    const status = e && e.entry && e.entry.response ? e.entry.response.statusCode : "";
+    if (e && e.code && e.data) throw new Error("KMS Decrypt failed: HTTP " + status + " " + e.code + " " + (e.data.Message || ""));
+    throw new Error("KMS Decrypt failed: " + (e && e.message ? e.message : String(e)));
   }
-  return res.json.Plaintext;
+  if (typeof res.Plaintext !== "string") throw new Error("KMS Decrypt failed: the answer has no Plaintext");
+  return res.Plaintext;
 }
 
 function errorsOf(res) {

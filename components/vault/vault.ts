@@ -30,7 +30,7 @@ import {
   renderSnapshotUploadScript,
   snapshotPolicy,
 } from "./configuration";
-import { renderUnsealerScript, UNSEALER_ENV } from "./unsealer";
+import { renderUnsealerScript, UNSEALER_ENV, unsealEncryptionContext } from "./unsealer";
 import { podNames, renderVaultValues, serverCertNames, VAULT } from "./values";
 
 /** Key shares made at init; `KEY_THRESHOLD` of them unseal (Shamir) or authorise a new root token (recovery). */
@@ -495,7 +495,7 @@ export class Vault extends pulumi.ComponentResource {
       new alicloud.kms.Ciphertext(`${name}-unseal-key-${i}`, {
         keyId: args.kmsKeyId,
         plaintext: pulumi.secret(bootstrap.keys.apply((keys) => keys[i])),
-        encryptionContext: { purpose: "vault-unseal", stage: args.cfg.stage },
+        encryptionContext: unsealEncryptionContext(args.cfg.stage),
       }, { parent: this, provider: args.alicloudProvider, protect: args.cfg.protect }),
     );
     const secret = new k8s.core.v1.Secret(`${name}-unseal-ciphertexts`, {
@@ -529,6 +529,8 @@ export class Vault extends pulumi.ComponentResource {
                 { name: UNSEALER_ENV.accessKeyId, valueFrom: { secretKeyRef: { name: kmsSecret.metadata.name, key: "accessKeyId" } } },
                 { name: UNSEALER_ENV.accessKeySecret, valueFrom: { secretKeyRef: { name: kmsSecret.metadata.name, key: "accessKeySecret" } } },
                 { name: UNSEALER_ENV.ciphertextsFile, value: "/vault/unseal/ciphertexts.json" },
+                // Decrypt must present the context the ciphertexts were made with.
+                { name: UNSEALER_ENV.encryptionContext, value: JSON.stringify(unsealEncryptionContext(args.cfg.stage)) },
                 { name: UNSEALER_ENV.intervalMs, value: "10000" },
               ],
               resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "96Mi" } },

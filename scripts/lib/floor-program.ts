@@ -1,7 +1,7 @@
 /**
  * The benchmark's floor: a program with no work of ours that registers exactly the resources a
  * recorded run of the real program registered (same types, names, parents, providers and
- * inputs, in the same order), under the same mock runtime. `npm run bench` reports the real
+ * inputs, in the same order, each through its provider SDK's own class), under the same mock runtime. `npm run bench` reports the real
  * program's evaluation time as a ratio to this one's.
  *
  * The records come from the file named by EDP_FLOOR_RECORDS (written by the bench's child).
@@ -25,15 +25,28 @@ const file = process.env.EDP_FLOOR_RECORDS;
 if (!file) throw new Error("EDP_FLOOR_RECORDS is not set: the floor program replays a recorded run");
 const records = JSON.parse(fs.readFileSync(file, "utf8")) as RecordedResource[];
 
-// Load the SDK class of every type the real program registered (the SDKs load modules lazily),
-// so that loading them, which is not our work, costs the floor the same.
+type SdkClass = new (name: string, args: Record<string, unknown>, opts: pulumi.CustomResourceOptions) => pulumi.Resource;
+
 const SDKS: Record<string, unknown> = { alicloud, command, kubernetes: k8s, random, tls };
-for (const type of new Set(records.map((r) => r.type))) {
+
+/**
+ * The provider SDK's own class of a type token ("alicloud:ram/user:User" is alicloud.ram.User,
+ * "tls:index/privateKey:PrivateKey" is tls.PrivateKey, "kubernetes:helm.sh/v3:Release" is
+ * k8s.helm.v3.Release), so that the floor registers each resource through the same constructor as
+ * the program: the class declares every output property, and the SDK's work grows with them.
+ * A Kubernetes kind without a class of its own (a custom resource) is k8s.apiextensions.CustomResource,
+ * as in the program; a provider token is that package's Provider.
+ */
+function sdkClass(type: string): SdkClass | undefined {
   const [pkg, mod, cls] = type.split(":");
+  if (pkg === "pulumi" && mod === "providers") return (SDKS[cls] as { Provider?: SdkClass } | undefined)?.Provider;
+  // Kubernetes tokens name group and version ("networking.k8s.io/v1"); the others module and file.
+  const [first, second] = (mod ?? "").split("/");
+  const path = pkg === "kubernetes" ? [first.split(".")[0], second] : first === "index" ? [] : [first];
   let at: unknown = SDKS[pkg];
-  for (const part of [...(mod ?? "").split("/").map((p) => p.split(".")[0]), cls]) {
-    at = at && typeof at === "object" ? (at as Record<string, unknown>)[part] : undefined;
-  }
+  for (const part of [...path, cls]) at = at && typeof at === "object" ? (at as Record<string, unknown>)[part] : undefined;
+  if (typeof at === "function" && (at as { __pulumiType?: string }).__pulumiType === type) return at as SdkClass;
+  return pkg === "kubernetes" ? (k8s.apiextensions.CustomResource as unknown as SdkClass) : undefined;
 }
 
 class Replayed extends pulumi.ComponentResource {
@@ -60,9 +73,14 @@ for (const r of records) {
   const provider = r.options.provider ? byUrn.get(r.options.provider) : undefined;
   const opts = { parent, provider: provider as pulumi.ProviderResource | undefined };
   let resource: pulumi.Resource;
-  if (r.type.startsWith("pulumi:providers:")) {
+  const Sdk = r.custom ? sdkClass(r.type) : undefined;
+  if (Sdk) {
+    resource = new Sdk(r.name, r.inputs, r.type.startsWith("pulumi:providers:") ? { parent } : opts);
+  } else if (r.type.startsWith("pulumi:providers:")) {
     resource = new ReplayedProvider(r.type.slice("pulumi:providers:".length), r.name, r.inputs, { parent });
   } else if (r.custom) {
+    // A dynamic resource (pulumi-nodejs:dynamic:Resource): its provider is code of ours; the
+    // registration itself, with the same inputs, is the SDK's work.
     resource = new ReplayedCustom(r.type, r.name, r.inputs, opts);
   } else {
     resource = new Replayed(r.type, r.name, { parent });

@@ -1,28 +1,20 @@
 /**
- * The Shamir unsealer runs for real under node against a loopback Vault and a loopback KMS that
- * checks Alibaba's RPC signature (our reference signer reproduces the documented example).
+ * The Shamir unsealer, bundled with Alibaba's RPC client as its ConfigMap ships it, runs for real
+ * under node (from a directory without node_modules) against a loopback Vault and a loopback KMS
+ * that checks Alibaba's RPC signature with a test-side verifier (which reproduces the documented
+ * example).
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { createHmac } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { renderUnsealerScript, UNSEALER_ENV } from "../../components/vault/unsealer";
+import { isDeepStrictEqual } from "node:util";
+import { renderUnsealerScript, UNSEALER_ENV, unsealEncryptionContext } from "../../components/vault/unsealer";
+import { rpcSignature, rpcSigned } from "../harness/alicloud-signatures";
 import { FakeVault } from "../harness/fake-vault";
-
-const enc = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-
-/** Reference signature (Alibaba Cloud RPC, signature version 1.0). */
-function sign(method: string, params: Record<string, string>, secret: string): string {
-  const canonical = Object.keys(params)
-    .sort()
-    .map((k) => `${enc(k)}=${enc(params[k])}`)
-    .join("&");
-  return createHmac("sha1", `${secret}&`).update(`${method}&${enc("/")}&${enc(canonical)}`).digest("base64");
-}
 
 /** A KMS Decrypt endpoint: verifies the signature and maps ciphertexts to plaintexts. */
 class FakeKms {
@@ -32,6 +24,7 @@ class FakeKms {
     private readonly accessKeyId: string,
     private readonly secret: string,
     private readonly plaintexts: Record<string, string>,
+    private readonly context: Record<string, string>,
   ) {}
   async start(): Promise<string> {
     this.server = http.createServer((req, res) => {
@@ -41,12 +34,12 @@ class FakeKms {
       });
       req.on("end", () => {
         const params = Object.fromEntries(new URLSearchParams(body));
-        const { Signature, ...rest } = params;
+        const { Signature: _signature, ...rest } = params;
         const reply = (status: number, json: unknown) => {
           res.writeHead(status, { "Content-Type": "application/json" });
           res.end(JSON.stringify(json));
         };
-        if (rest.AccessKeyId !== this.accessKeyId || Signature !== sign("POST", rest, this.secret)) {
+        if (req.method !== "POST" || !rpcSigned("POST", params, { accessKeyId: this.accessKeyId, accessKeySecret: this.secret })) {
           return reply(400, { Code: "SignatureDoesNotMatch", Message: "The request signature does not conform to Aliyun standards." });
         }
         if (rest.Action !== "Decrypt" || rest.Version !== "2016-01-20" || rest.SignatureMethod !== "HMAC-SHA1" || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(rest.Timestamp)) {
@@ -54,6 +47,14 @@ class FakeKms {
         }
         const plaintext = this.plaintexts[rest.CiphertextBlob];
         if (plaintext === undefined) return reply(400, { Code: "InvalidCiphertext", Message: "unknown ciphertext" });
+        // A ciphertext made with an encryption context decrypts only under the same pairs.
+        let context: unknown;
+        try {
+          context = JSON.parse(rest.EncryptionContext ?? "null");
+        } catch {
+          context = null;
+        }
+        if (!isDeepStrictEqual(context, this.context)) return reply(400, { Code: "InvalidCiphertext", Message: "the encryption context does not match the ciphertext's" });
         this.decrypts += 1;
         reply(200, { Plaintext: plaintext, KeyId: "key-mock", RequestId: "req" });
       });
@@ -98,7 +99,7 @@ describe("Vault Shamir unsealer", () => {
     const keys = ["a2V5LW9uZQ==", "a2V5LXR3bw==", "a2V5LXRocmVl", "a2V5LWZvdXI=", "a2V5LWZpdmU="];
     vault = new FakeVault({ initialized: !joining, joinsOnUnseal: joining, sealed, keys, threshold: 3 });
     const plaintexts = Object.fromEntries(keys.slice(0, 3).map((k, i) => [`ciphertext-${i}`, k]));
-    kms = new FakeKms("LTAI5tUnseal", "kms-secret", plaintexts);
+    kms = new FakeKms("LTAI5tUnseal", "kms-secret", plaintexts, unsealEncryptionContext("testing"));
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "edp-unsealer-data-"));
     const ciphertexts = path.join(dir, "ciphertexts.json");
     fs.writeFileSync(ciphertexts, JSON.stringify(Object.keys(plaintexts)));
@@ -108,6 +109,7 @@ describe("Vault Shamir unsealer", () => {
       [UNSEALER_ENV.accessKeyId]: "LTAI5tUnseal",
       [UNSEALER_ENV.accessKeySecret]: secretForScript,
       [UNSEALER_ENV.ciphertextsFile]: ciphertexts,
+      [UNSEALER_ENV.encryptionContext]: JSON.stringify(unsealEncryptionContext("testing")),
       [UNSEALER_ENV.once]: "true",
     };
     return { env, keys };
@@ -124,7 +126,7 @@ describe("Vault Shamir unsealer", () => {
       Version: "2014-05-26",
       SignatureVersion: "1.0",
     };
-    assert.equal(sign("GET", params, "testsecret"), "OLeaidS1JvxuMvnyHOwuJ+uX5qY=");
+    assert.equal(rpcSignature("GET", params, "testsecret"), "OLeaidS1JvxuMvnyHOwuJ+uX5qY=");
   });
 
   it("decrypts the key ciphertexts with KMS and unseals a sealed Vault", async () => {
@@ -150,7 +152,16 @@ describe("Vault Shamir unsealer", () => {
     assert.equal(r.code, 1);
     assert.match(r.out, /KMS Decrypt failed: HTTP 400 SignatureDoesNotMatch/);
     assert.equal(vault.state.sealed, true);
-    for (const k of keys) assert.ok(!r.out.includes(k));
+    for (const k of [...keys, "wrong-secret"]) assert.ok(!r.out.includes(k));
+  });
+
+  it("presents the encryption context the ciphertexts were made with (KMS refuses another)", async () => {
+    const { env } = await setUp(true);
+    const r = await runUnsealer({ ...env, [UNSEALER_ENV.encryptionContext]: JSON.stringify(unsealEncryptionContext("staging")) });
+    assert.equal(r.code, 1);
+    assert.match(r.out, /KMS Decrypt failed: HTTP 400 InvalidCiphertext/);
+    assert.equal(vault.state.sealed, true);
+    assert.equal(kms.decrypts, 0);
   });
 
   it("reports a Vault that stays sealed because the ciphertexts hold fewer keys than the threshold", async () => {

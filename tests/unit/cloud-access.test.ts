@@ -2,8 +2,8 @@
  * Who may reach the cloud side (issue 13, item 7): the API server's public endpoint admits only
  * the admin networks (plus ACK's control plane and the VPC), and the restore and drill Jobs hold
  * a read-only identity, never the backup writer's key. Checked over every stage's whole program,
- * and the SLB call that binds the access list is run against a loopback SLB API that checks
- * Alibaba's signature.
+ * and the SLB call that binds the access list (Alibaba's RPC client) is run against a loopback
+ * SLB API that checks Alibaba's signature with a test-side verifier.
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -20,10 +20,11 @@ import {
   credentialsFromEnv,
   setListenerAcl,
 } from "../../components/foundation/api-server-acl";
-import { rpcSignature } from "../../components/shared/alicloud-rpc";
 import { STAGES } from "../../config";
 import { parseIpv4Cidr } from "../../config/validators";
 import { mockId } from "../../scripts/lib/mock-outputs";
+import { rpcSignature, rpcSigned } from "../harness/alicloud-signatures";
+import { DynamicProviderHost } from "../harness/dynamic-provider-host";
 import { DependencyGraph } from "../harness/graph";
 import { identitiesOf, podsOf } from "../harness/workload-identity";
 import { ROOT, runStage } from "../harness/stage";
@@ -91,7 +92,7 @@ describe("API server access list", () => {
     );
   });
 
-  it("signs as Alibaba documents (the DescribeRegions example)", () => {
+  it("the loopback SLB's verifier reproduces Alibaba's documented signature (the DescribeRegions example)", () => {
     const params = {
       AccessKeyId: "testid",
       Action: "DescribeRegions",
@@ -111,22 +112,27 @@ describe("API server access list", () => {
   });
 
   describe("against a loopback SLB API", () => {
-    const calls: Record<string, string>[] = [];
+    const calls: (Record<string, string> & { method: string })[] = [];
     let server: http.Server;
     let endpoint = "";
     let answer: { status: number; body: unknown } = { status: 200, body: { RequestId: "r-1" } };
+    const KEY = { accessKeyId: "LTAIdeployer", accessKeySecret: "deployer-secret" };
     before(async () => {
       server = http.createServer((req, res) => {
-        const url = new URL(req.url ?? "/", "http://x");
-        const params = Object.fromEntries(url.searchParams.entries());
-        const { Signature, ...signed } = params;
-        // The real API refuses a request whose signature does not match the key's secret.
-        if (params.AccessKeyId !== "LTAIdeployer" || Signature !== rpcSignature("GET", signed, "deployer-secret")) {
-          res.writeHead(400, { "Content-Type": "application/json" }).end(JSON.stringify({ Code: "SignatureDoesNotMatch", Message: "bad signature" }));
-          return;
-        }
-        calls.push(params);
-        res.writeHead(answer.status, { "Content-Type": "application/json" }).end(JSON.stringify(answer.body));
+        let body = "";
+        req.on("data", (d) => (body += String(d)));
+        req.on("end", () => {
+          const url = new URL(req.url ?? "/", "http://x");
+          // RPC takes the parameters in the query (GET) or as a form (POST); the signature covers them all.
+          const params = Object.fromEntries([...url.searchParams.entries(), ...new URLSearchParams(req.method === "POST" ? body : "").entries()]);
+          // The real API refuses a request whose signature does not match the key's secret.
+          if (!rpcSigned(req.method ?? "", params, KEY)) {
+            res.writeHead(400, { "Content-Type": "application/json" }).end(JSON.stringify({ Code: "SignatureDoesNotMatch", Message: "bad signature" }));
+            return;
+          }
+          calls.push({ ...params, method: req.method ?? "" });
+          res.writeHead(answer.status, { "Content-Type": "application/json" }).end(JSON.stringify(answer.body));
+        });
       });
       await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
       endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -134,7 +140,7 @@ describe("API server access list", () => {
     after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
     const inputs = (): ApiServerAclInputs => ({ kind: API_SERVER_ACL_KIND, endpoint, region: "eu-central-1", loadBalancerId: "lb-apiserver", port: API_SERVER_PORT, aclId: "acl-admin" });
-    const creds = { accessKeyId: "LTAIdeployer", accessKeySecret: "deployer-secret" };
+    const creds = KEY;
 
     it("turns the listener's whitelist on with the ACL, and off again", async () => {
       answer = { status: 200, body: { RequestId: "r-1" } };
@@ -146,12 +152,57 @@ describe("API server access list", () => {
         ["SetLoadBalancerTCPListenerAttribute", "2014-05-15", "lb-apiserver", "6443", "on", "white", "acl-admin"],
         ["SetLoadBalancerTCPListenerAttribute", "2014-05-15", "lb-apiserver", "6443", "off", undefined, undefined],
       ]);
+      // In the body, not the URL: the key id and signature stay out of logs that quote URLs.
+      assert.deepEqual(calls.map((c) => [c.method, c.Format, c.SecurityToken]), [["POST", "JSON", undefined], ["POST", "JSON", undefined]]);
+    });
+
+    it("sends the session token of temporary credentials, signed", async () => {
+      answer = { status: 200, body: { RequestId: "r-2" } };
+      calls.length = 0;
+      await setListenerAcl(inputs(), true, { ...creds, securityToken: "CAIS-session-token" });
+      assert.equal(calls.length, 1);
+      assert.equal(calls[0].SecurityToken, "CAIS-session-token");
     });
 
     it("fails with the API's code when the call is refused", async () => {
       answer = { status: 404, body: { Code: "InvalidParameter", Message: "The specified listener does not exist." } };
       await assert.rejects(setListenerAcl(inputs(), true, creds), /lb-apiserver:6443 failed: HTTP 404 InvalidParameter The specified listener does not exist\./);
-      await assert.rejects(setListenerAcl(inputs(), true, { ...creds, accessKeySecret: "wrong" }), /SignatureDoesNotMatch/);
+      await assert.rejects(setListenerAcl(inputs(), true, { ...creds, accessKeySecret: "wrong" }), (e: Error) => {
+        assert.match(e.message, /failed: HTTP 400 SignatureDoesNotMatch bad signature$/);
+        assert.ok(!e.message.includes("wrong") && !e.message.includes(creds.accessKeyId), "no credential in the error");
+        return true;
+      });
+    });
+
+    it("works as Pulumi serialises it: the stage's binding provider, run by Pulumi's dynamic-provider host, requires the pinned client and sets the list", async function () {
+      this.timeout(120_000);
+      const run = await runStage("testing");
+      const [binding] = run.ofType("pulumi-nodejs:dynamic:Resource").filter((r) => r.inputs.kind === API_SERVER_ACL_KIND);
+      const code = String(binding.inputs.__provider);
+      assert.match(code, /require\("@alicloud\/pop-core[/"]/, "the provider loads Alibaba's client from node_modules");
+      assert.ok(!code.includes("createHmac"), "no signer of its own in the provider's code");
+      const host = new DynamicProviderHost(ROOT);
+      // The host reads the deployer's credentials from its environment, as under `pulumi up`.
+      const saved = { id: process.env.ALICLOUD_ACCESS_KEY, secret: process.env.ALICLOUD_SECRET_KEY };
+      process.env.ALICLOUD_ACCESS_KEY = KEY.accessKeyId;
+      process.env.ALICLOUD_SECRET_KEY = KEY.accessKeySecret;
+      try {
+        await host.start();
+      } finally {
+        for (const [k, v] of [["ALICLOUD_ACCESS_KEY", saved.id], ["ALICLOUD_SECRET_KEY", saved.secret]] as const) {
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+        }
+      }
+      try {
+        answer = { status: 200, body: { RequestId: "r-3" } };
+        calls.length = 0;
+        const created = await host.create("urn:pulumi:testing::edp::pulumi-nodejs:dynamic:Resource::apiserver-acl", { ...binding.inputs, endpoint });
+        assert.ok(created.ok, JSON.stringify(!created.ok && created.failure));
+        assert.deepEqual(calls.map((c) => [c.Action, c.LoadBalancerId, c.AclStatus, c.AclId]), [["SetLoadBalancerTCPListenerAttribute", binding.inputs.loadBalancerId, "on", binding.inputs.aclId]]);
+      } finally {
+        await host.stop();
+      }
     });
   });
 });

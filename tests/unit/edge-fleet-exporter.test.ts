@@ -1,24 +1,25 @@
 /**
- * The fleet-status exporter (components/edge/fleet-exporter.cjs), run by a real `node` against a
- * loopback HTTP server standing in for OSS (it checks each request's V1 signature and answers
- * from a directory laid out like the bucket), and its alert rules; then, over every stage's whole
- * program, what the exporter is given and what its identity may read.
+ * The fleet-status exporter (components/edge/fleet-exporter.cjs), bundled as its ConfigMap ships
+ * it and run by a real `node` against a loopback HTTP server standing in for OSS (it checks each
+ * request's V1 signature with a verifier of its own and answers from a directory laid out like
+ * the bucket), and its alert rules; then, over every stage's whole program, what the exporter is
+ * given and what its identity may read.
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { createHmac } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
-import { FLEET_EXPORTER, fleetAlertRules, fleetExporterObjects, STALE_AFTER_INTERVALS } from "../../components/edge/fleet-exporter";
+import { FLEET_EXPORTER, fleetAlertRules, fleetExporterBundle, fleetExporterObjects, STALE_AFTER_INTERVALS } from "../../components/edge/fleet-exporter";
 import type { ClusterStatus } from "../../components/edge/status";
 import { edgeFleetStatusReaderPolicy } from "../../components/foundation/policies";
 import type { RamPolicyDocument } from "../../components/shared/ram-policy";
 import { STAGES } from "../../config";
 import { classify } from "../../scripts/lib/fleet";
+import { ossV1Signed } from "../harness/alicloud-signatures";
 import { validateObject } from "../harness/k8s-schema";
 import { isAllowed } from "../harness/ram-eval";
 import { runStage } from "../harness/stage";
@@ -113,9 +114,7 @@ describe("edge fleet status in Prometheus: the exporter", () => {
       clusters.push({ cluster: "line-7", key: "testing/clusters/line-7/status.json" });
       server = http.createServer((req, res) => {
         const key = decodeURIComponent((req.url ?? "/").slice(1));
-        const date = req.headers.date ?? "";
-        const want = `OSS ${KEY_ID}:${createHmac("sha1", KEY_SECRET).update(`GET\n\n\n${date}\n/${BUCKET}/${key}`).digest("base64")}`;
-        const signed = req.headers.authorization === want && Math.abs(Date.parse(date) - Date.now()) < 15 * 60_000;
+        const signed = req.method === "GET" && ossV1Signed("GET", req.headers, `/${BUCKET}/${key}`, { accessKeyId: KEY_ID, accessKeySecret: KEY_SECRET });
         requests.push({ key, signed });
         if (!signed) return void res.writeHead(403).end("<Code>SignatureDoesNotMatch</Code>");
         if (key.includes("line-7")) return void res.writeHead(403).end("<Code>AccessDenied</Code>");
@@ -135,7 +134,10 @@ describe("edge fleet status in Prometheus: the exporter", () => {
     it("reads each status object once per poll, signed, and serves the counts and every cluster's state", async () => {
       const port = (server.address() as AddressInfo).port;
       const metricsPort = await freePort();
-      child = spawn(process.execPath, [EXPORTER], {
+      // The bundle the ConfigMap ships, not the source file.
+      const bundle = path.join(dir, "exporter.cjs");
+      fs.writeFileSync(bundle, fleetExporterBundle());
+      child = spawn(process.execPath, ["--no-deprecation", bundle], {
         env: {
           PATH: process.env.PATH ?? "",
           EDP_STAGE: "testing",

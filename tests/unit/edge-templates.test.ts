@@ -10,8 +10,10 @@ import {
   placementPostRenderers,
   POD_TEMPLATE_KINDS,
   substitute,
+  type KubeObject,
   TemplateError,
 } from "../../components/edge/templates";
+import { YAML_TEXTS_KEPT, yamlDocument } from "../../components/edge/manifests";
 import { clusterUuid, deploymentUuid, URL_NAMESPACE, uuidV5 } from "../../components/edge/uuid";
 import YAML from "yaml";
 import { validateObject } from "../harness/k8s-schema";
@@ -171,5 +173,31 @@ describe("edge: HelmReleases from chart templates", () => {
 
   it("stops on a floating deployment whose template needs {{hostname}}", () => {
     assert.throws(() => deploymentObjects("testing", "c1", [{ name: "f", template: "collector", cluster: "c1", values: {} }], templates, TAINT), /deployment f floats/);
+  });
+});
+
+describe("edge: YAML text of desired-state objects (reused for equal objects)", () => {
+  const fresh = (o: KubeObject) => YAML.stringify(o, { lineWidth: 0 }).trimEnd();
+  const object = (i: number, order: "ab" | "ba" = "ab"): KubeObject => {
+    const data = order === "ab" ? { a: `value ${i}`, b: "x" } : { b: "x", a: `value ${i}` };
+    return { apiVersion: "v1", kind: "ConfigMap", metadata: { name: `cm-${i}`, labels: { "app.kubernetes.io/managed-by": "edp" } }, data };
+  };
+
+  it("gives every object exactly the text YAML gives it, past the number of texts kept, and for a repeated object", () => {
+    for (let i = 0; i < YAML_TEXTS_KEPT * 2 + 3; i++) {
+      const o = object(i % (YAML_TEXTS_KEPT + 7));
+      assert.equal(yamlDocument(o), fresh(o), `object ${i}`);
+    }
+  });
+
+  it("does not mistake objects that differ only in key order or in a nested value", () => {
+    assert.equal(yamlDocument(object(1, "ab")), fresh(object(1, "ab")));
+    assert.equal(yamlDocument(object(1, "ba")), fresh(object(1, "ba")));
+    assert.notEqual(yamlDocument(object(1, "ab")), yamlDocument(object(1, "ba")));
+    const changed = object(1);
+    (changed.metadata as { labels: Record<string, string> }).labels["app.kubernetes.io/managed-by"] = "someone-else";
+    assert.match(yamlDocument(changed), /someone-else/);
+    const undefinedValue = { ...object(2), data: { a: "1", b: undefined } } as unknown as KubeObject;
+    assert.equal(yamlDocument(undefinedValue), fresh(undefinedValue));
   });
 });

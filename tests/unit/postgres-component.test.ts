@@ -24,6 +24,7 @@ interface Container {
   image: string;
   command: string[];
   env?: Env[];
+  volumeMounts?: { name: string; mountPath: string }[];
 }
 interface CronJob {
   metadata: { name: string; namespace: string; labels: Record<string, string> };
@@ -89,7 +90,15 @@ describe("the PostgreSQL component per stage (mocks)", function () {
         const secrets = secretValues(r);
         for (const name of ["pgbackup", "pgdrill", "pgrestore"]) {
           const pod = cronJob(r, name).spec.jobTemplate.spec.template.spec;
-          assert.equal(pod.automountServiceAccountToken, name === "pgrestore", "only the restore gets an API token (to pause the pooler)");
+          // Only the restore gets an API token (to pause the pooler), and only in its script's container.
+          assert.equal(pod.automountServiceAccountToken, false, `${name}: automounts an API token into every container`);
+          const apiAccess = pod.volumes.filter((v) => (v as { projected?: { sources: { serviceAccountToken?: { audience?: string } }[] } }).projected?.sources.some((s) => s.serviceAccountToken && !s.serviceAccountToken.audience));
+          const mounting = [...pod.initContainers, ...pod.containers].filter((c) => (c.volumeMounts ?? []).some((m) => apiAccess.some((v) => v.name === m.name)));
+          assert.deepEqual(
+            mounting.map((c) => [c.name, c.volumeMounts?.find((m) => apiAccess.some((v) => v.name === m.name))?.mountPath]),
+            name === "pgrestore" ? [["restore", "/var/run/secrets/kubernetes.io/serviceaccount"]] : [],
+            `${name}: containers with an API token`,
+          );
           const env = [...pod.initContainers, ...pod.containers].flatMap((c) => c.env ?? []);
           const byName = Object.fromEntries(env.map((e) => [e.name, e]));
           for (const credential of ["PGUSER", "PGPASSWORD", "RCLONE_CONFIG_OSS_ACCESS_KEY_ID", "RCLONE_CONFIG_OSS_SECRET_ACCESS_KEY"]) {

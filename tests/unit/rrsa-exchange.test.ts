@@ -7,15 +7,16 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { createHmac } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { bundleWithStsClient, stsClientBundle } from "../../components/shared/sts-client";
+import { fleetExporterBundle } from "../../components/edge/fleet-exporter";
+import { stsClientBundle } from "../../components/shared/sts-client";
 import { STS_CLIENT } from "../../components/versions";
+import { ossV1Signed } from "../harness/alicloud-signatures";
 
 const ROLE_ARN = "acs:ram::1234567890123456:role/edp-testing-pg-backup-writer";
 const PROVIDER_ARN = "acs:ram::1234567890123456:oidc-provider/ack-rrsa-c0123456789abcdef";
@@ -221,15 +222,14 @@ describe("RRSA token exchange, run for real against a stand-in STS", function ()
     const key = "testing/clusters/line-1/status.json";
     const requests: { signed: boolean }[] = [];
     const oss = http.createServer((req, res) => {
-      const date = String(req.headers.date ?? "");
+      // The session token is sent, and signed as one of the x-oss- headers.
       const token = String(req.headers["x-oss-security-token"] ?? "");
-      const want = `OSS ${STS.AccessKeyId}:${createHmac("sha1", STS.AccessKeySecret).update(`GET\n\n\n${date}\nx-oss-security-token:${token}\n/${bucket}/${key}`).digest("base64")}`;
-      requests.push({ signed: token === STS.SecurityToken && req.headers.authorization === want });
+      requests.push({ signed: token === STS.SecurityToken && ossV1Signed("GET", req.headers, `/${bucket}/${key}`, { accessKeyId: STS.AccessKeyId, accessKeySecret: STS.AccessKeySecret }) });
       res.writeHead(404).end("<Code>NoSuchKey</Code>");
     });
     const ossPort = await listen(oss);
     const bundle = path.join(dir, "exporter.cjs");
-    fs.writeFileSync(bundle, bundleWithStsClient(path.resolve(__dirname, "../../components/edge/fleet-exporter.cjs")));
+    fs.writeFileSync(bundle, fleetExporterBundle());
     const metricsPort = await freePort();
     calls.length = 0;
     const child = spawn(process.execPath, ["--no-deprecation", bundle], {

@@ -136,9 +136,9 @@ function trustedRole(run: StageRun, pod: Pod, roleName: string): string {
     .ofType("kubernetes:core/v1:ServiceAccount")
     .find((r) => (r.inputs.metadata as { name: string }).name === pod.spec.serviceAccountName && (r.inputs.metadata as { namespace: string }).namespace === pod.namespace);
   assert.ok(sa, `${pod.workload}: ServiceAccount ${sub} is not created`);
-  // Its own account, with no API token mounted by default; only the restore's pod mounts one (kubectl pauses the pooler).
+  // Its own account, with no API token mounted by default (the restore projects one into its script's container alone).
   assert.equal(sa.inputs.automountServiceAccountToken, false, `${pod.workload}: ${sub} automounts its token`);
-  assert.equal(pod.spec.automountServiceAccountToken, pod.name === "pgrestore", `${pod.workload}: automountServiceAccountToken`);
+  assert.equal(pod.spec.automountServiceAccountToken, false, `${pod.workload}: automountServiceAccountToken`);
   return roleName;
 }
 

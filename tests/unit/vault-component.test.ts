@@ -100,9 +100,15 @@ describe("Vault component per stage (mocks)", function () {
           );
           assert.equal(r.ofType("kubernetes:apps/v1:Deployment").length, 0, "no unsealer with a KMS seal");
         } else {
-          const d = r.get("kubernetes:apps/v1:Deployment", "vault-unsealer").inputs as { spec: { template: { spec: { containers: { env: { name: string }[] }[] } } } };
-          assert.ok(d.spec.template.spec.containers[0].env.some((e) => e.name === "UNSEAL_CIPHERTEXTS_FILE"));
-          assert.equal(r.ofType("alicloud:kms/ciphertext:Ciphertext").length, KEY_THRESHOLD);
+          const d = r.get("kubernetes:apps/v1:Deployment", "vault-unsealer").inputs as { spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } };
+          const env = d.spec.template.spec.containers[0].env;
+          assert.ok(env.some((e) => e.name === "UNSEAL_CIPHERTEXTS_FILE"));
+          const ciphertexts = r.ofType("alicloud:kms/ciphertext:Ciphertext");
+          assert.equal(ciphertexts.length, KEY_THRESHOLD);
+          // KMS decrypts a ciphertext only under the context it was made with.
+          const context = env.find((e) => e.name === "UNSEAL_ENCRYPTION_CONTEXT")?.value;
+          assert.ok(context !== undefined, "the unsealer is given the encryption context");
+          for (const c of ciphertexts) assert.deepEqual(JSON.parse(context), c.inputs.encryptionContext);
         }
       });
 

@@ -104,6 +104,8 @@ describe("workload references in every stage", function () {
         };
         const all = workloads(run);
         assert.ok(all.length >= 15, `only ${all.length} workloads`);
+        // Kubernetes' root-CA publisher puts kube-root-ca.crt (key ca.crt) into every namespace.
+        for (const w of all) configMaps.set(`${w.namespace}/kube-root-ca.crt`, { keys: new Set(["ca.crt"]), manifest: {} });
         for (const w of all) {
           for (const c of [...(w.pod.containers ?? []), ...(w.pod.initContainers ?? [])]) {
             for (const e of c.env ?? []) {
