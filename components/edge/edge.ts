@@ -85,7 +85,7 @@ interface EdgeClusterArgs {
   kubeconfig?: pulumi.Output<string>;
 }
 
-/** One edge cluster; kept small on purpose (8 resources in script mode), state grows with the count of clusters. */
+/** One edge cluster; kept small on purpose (12 resources in script mode), state grows with the count of clusters. */
 class EdgeCluster extends pulumi.ComponentResource {
   public readonly outputs: EdgeClusterOutputs;
 
