@@ -35,18 +35,24 @@ const SDKS: Record<string, unknown> = { alicloud, command, kubernetes: k8s, rand
  * k8s.helm.v3.Release), so that the floor registers each resource through the same constructor as
  * the program: the class declares every output property, and the SDK's work grows with them.
  * A Kubernetes kind without a class of its own (a custom resource) is k8s.apiextensions.CustomResource,
- * as in the program; a provider token is that package's Provider.
+ * as in the program; a provider token is that package's Provider. Undefined for a type of no
+ * provider package (a dynamic resource, a StackReference); a type of a package here without a
+ * class found is an error, so that the floor never does less than the program's registration.
  */
 function sdkClass(type: string): SdkClass | undefined {
   const [pkg, mod, cls] = type.split(":");
-  if (pkg === "pulumi" && mod === "providers") return (SDKS[cls] as { Provider?: SdkClass } | undefined)?.Provider;
+  const providers = pkg === "pulumi" && mod === "providers";
+  const sdk = SDKS[providers ? cls : pkg];
+  if (sdk === undefined) return undefined;
+  if (providers) return (sdk as { Provider: SdkClass }).Provider;
   // Kubernetes tokens name group and version ("networking.k8s.io/v1"); the others module and file.
   const [first, second] = (mod ?? "").split("/");
   const path = pkg === "kubernetes" ? [first.split(".")[0], second] : first === "index" ? [] : [first];
-  let at: unknown = SDKS[pkg];
+  let at: unknown = sdk;
   for (const part of [...path, cls]) at = at && typeof at === "object" ? (at as Record<string, unknown>)[part] : undefined;
   if (typeof at === "function" && (at as { __pulumiType?: string }).__pulumiType === type) return at as SdkClass;
-  return pkg === "kubernetes" ? (k8s.apiextensions.CustomResource as unknown as SdkClass) : undefined;
+  if (pkg === "kubernetes") return k8s.apiextensions.CustomResource as unknown as SdkClass;
+  throw new Error(`the floor finds no ${pkg} class for ${type}`);
 }
 
 class Replayed extends pulumi.ComponentResource {
@@ -61,12 +67,6 @@ class ReplayedCustom extends pulumi.CustomResource {
   }
 }
 
-class ReplayedProvider extends pulumi.ProviderResource {
-  constructor(pkg: string, name: string, inputs: pulumi.Inputs, opts: pulumi.ResourceOptions) {
-    super(pkg, name, inputs, opts);
-  }
-}
-
 const byUrn = new Map<string, pulumi.Resource>();
 for (const r of records) {
   const parent = r.parent ? byUrn.get(r.parent) : undefined;
@@ -76,11 +76,9 @@ for (const r of records) {
   const Sdk = r.custom ? sdkClass(r.type) : undefined;
   if (Sdk) {
     resource = new Sdk(r.name, r.inputs, r.type.startsWith("pulumi:providers:") ? { parent } : opts);
-  } else if (r.type.startsWith("pulumi:providers:")) {
-    resource = new ReplayedProvider(r.type.slice("pulumi:providers:".length), r.name, r.inputs, { parent });
   } else if (r.custom) {
-    // A dynamic resource (pulumi-nodejs:dynamic:Resource): its provider is code of ours; the
-    // registration itself, with the same inputs, is the SDK's work.
+    // A dynamic resource (pulumi-nodejs:dynamic:Resource: its provider is code of ours) or a
+    // StackReference: the registration itself, with the same inputs, is the SDK's work.
     resource = new ReplayedCustom(r.type, r.name, r.inputs, opts);
   } else {
     resource = new Replayed(r.type, r.name, { parent });
