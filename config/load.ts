@@ -225,6 +225,14 @@ function namespaceProblems(raw: RawConfig): ConfigProblem[] {
   return out;
 }
 
+/** What is wrong with a string secret's value, for the string secrets that have a form to keep. */
+const STRING_SECRET_PROBLEMS: Partial<Record<SecretKey, (value: string) => string | undefined>> = {
+  clusterKubeconfig: clusterKubeconfigProblem,
+  dockerPullJson: dockerConfigProblem,
+  vaultKeys: vaultKeysProblem,
+  edgeMeshPsk: edgeMeshPskProblem,
+};
+
 /** Checks secret values without ever echoing them in a message. */
 function readSecrets(raw: RawConfig, problems: ConfigProblem[]): Record<SecretKey, unknown> {
   const { values } = raw;
@@ -251,16 +259,7 @@ function readSecrets(raw: RawConfig, problems: ConfigProblem[]): Record<SecretKe
       problems.push({ key: fullKey, message: `is set in plaintext, so it would be stored readable in Pulumi.${raw.stack}.yaml; set it with \`pulumi config set --secret${kind === "object" ? " --path" : ""}\`` });
     }
     if (kind === "string") {
-      const problem =
-        name === "clusterKubeconfig"
-          ? clusterKubeconfigProblem(rawValue)
-          : name === "dockerPullJson"
-            ? dockerConfigProblem(rawValue)
-            : name === "vaultKeys"
-              ? vaultKeysProblem(rawValue)
-              : name === "edgeMeshPsk"
-                ? edgeMeshPskProblem(rawValue)
-                : undefined;
+      const problem = STRING_SECRET_PROBLEMS[name]?.(rawValue);
       if (problem) problems.push({ key: fullKey, message: problem });
       out[name] = rawValue;
       continue;
