@@ -194,4 +194,4 @@ async function main() {
 }
 
 if (require.main === module) main();
-module.exports = { classify, signedHeaders, render };
+module.exports = { classify, render };

@@ -38,7 +38,7 @@ export function renderUnsealerScript(): string {
 }
 
 /** The unsealer's source (CommonJS, Node.js ≥ 18), before bundling. */
-export function unsealerSource(): string {
+function unsealerSource(): string {
   const E = UNSEALER_ENV;
   return `"use strict";
 // Vault Shamir unsealer: rendered by components/vault/unsealer.ts; do not edit in the cluster.
