@@ -196,13 +196,16 @@ async function sizesBench(stage: string, program: string, sizes: number[]) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edp-bench-"));
   const records = path.join(dir, "records.json");
   const rows: (Measured & { floor: Measured; floorSameStacks: Measured })[] = [];
+  // Loaded here, in the parent only: a child's evaluation counts the loading of the program's modules.
+  const perWave = (await import("../components/edge/edge.js")).EDGE_CLUSTERS_PER_WAVE;
   try {
     for (const n of sizes) {
       const real = await runChild(dir, `${n}`, { stage, root: ROOT, program, config: edgeOverride(n), clusters: n, recordsFile: records });
       // Same stack file and overrides, so the floor's config (and its parsing) costs the same.
       const floorOptions = { stage, root: ROOT, program: FLOOR_PROGRAM, config: edgeOverride(n), clusters: n };
-      const floor = await runChild(dir, `${n}-floor`, floorOptions, { EDP_FLOOR_RECORDS: records });
-      const floorSameStacks = await runChild(dir, `${n}-floor-stacks`, floorOptions, { EDP_FLOOR_RECORDS: records, EDP_FLOOR_SDK_STACKS: "program" });
+      const floorEnv = { EDP_FLOOR_RECORDS: records, EDP_FLOOR_CLUSTERS_PER_WAVE: String(perWave) };
+      const floor = await runChild(dir, `${n}-floor`, floorOptions, floorEnv);
+      const floorSameStacks = await runChild(dir, `${n}-floor-stacks`, floorOptions, { ...floorEnv, EDP_FLOOR_SDK_STACKS: "program" });
       for (const f of [floor, floorSameStacks]) {
         if (f.resources !== real.resources) throw new Error(`${n} clusters: the floor registered ${f.resources} resources, the program ${real.resources}; it must replay every one`);
       }

@@ -304,9 +304,26 @@ class EdgeCluster extends pulumi.ComponentResource {
   }
 }
 
+/**
+ * Edge clusters registered before the program yields to the event loop, so that one wave's
+ * registrations go out (and, when the engine answers at once, as a preview's does, come back)
+ * before the next wave is built. Built all at once, every cluster's registrations wait in memory
+ * together: at 1,000 clusters that held 2.1 GB, and most of the evaluation went to the garbage
+ * collector copying it (`npm run bench`; the README's scale section has the figures, and ten
+ * clusters a wave measured best). The yield never waits for the engine's answers, so `pulumi up`
+ * still works on every wave's resources in parallel, and no resource gains a dependency.
+ */
+export const EDGE_CLUSTERS_PER_WAVE = 10;
+
+/** Resolves after the event loop has run once: every promise already settled has run its callbacks. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export class EdgeClusters extends pulumi.ComponentResource {
-  /** Per edge cluster name. */
-  public readonly clusters: Record<string, EdgeClusterOutputs>;
+  /**
+   * Per edge cluster name; resolves once every cluster is registered (they are built in waves,
+   * EDGE_CLUSTERS_PER_WAVE at a time).
+   */
+  public readonly clusters: Promise<Record<string, EdgeClusterOutputs>>;
   /** PEM certificate per cluster, for `kubeseal --cert` (also before the cluster exists). */
   public readonly sealedSecretsCertificates: pulumi.Output<Record<string, string>>;
   /** Bootstrap script per script-mode cluster; secret. */
@@ -345,8 +362,7 @@ export class EdgeClusters extends pulumi.ComponentResource {
       }
     });
 
-    this.clusters = {};
-    for (const { c, spec, desiredState } of rendered) {
+    const register = ({ c, spec, desiredState }: (typeof rendered)[number]): [string, EdgeClusterOutputs] => {
       const cluster = new EdgeCluster(
         `${name}-${c.name}`,
         {
@@ -360,13 +376,24 @@ export class EdgeClusters extends pulumi.ComponentResource {
         },
         { parent: this },
       );
-      this.clusters[c.name] = cluster.outputs;
-    }
+      return [c.name, cluster.outputs];
+    };
+    // The first wave now, the rest each after the event loop's next turn.
+    const first = rendered.slice(0, EDGE_CLUSTERS_PER_WAVE).map(register);
+    this.clusters = (async () => {
+      const entries = first;
+      for (let i = EDGE_CLUSTERS_PER_WAVE; i < rendered.length; i += EDGE_CLUSTERS_PER_WAVE) {
+        await nextTurn();
+        entries.push(...rendered.slice(i, i + EDGE_CLUSTERS_PER_WAVE).map(register));
+      }
+      return Object.fromEntries(entries);
+    })();
 
-    const entries = Object.entries(this.clusters);
-    this.sealedSecretsCertificates = pulumi.output(Object.fromEntries(entries.map(([n, o]) => [n, o.sealedSecretsCertificate])));
+    this.sealedSecretsCertificates = pulumi.output(
+      this.clusters.then((clusters) => Object.fromEntries(Object.entries(clusters).map(([n, o]) => [n, o.sealedSecretsCertificate]))),
+    ) as pulumi.Output<Record<string, string>>;
     this.bootstrapScripts = pulumi.secret(
-      pulumi.output(Object.fromEntries(entries.flatMap(([n, o]) => (o.bootstrapScript ? [[n, o.bootstrapScript]] : [])))),
+      pulumi.output(this.clusters.then((clusters) => Object.fromEntries(Object.entries(clusters).flatMap(([n, o]) => (o.bootstrapScript ? [[n, o.bootstrapScript]] : []))))),
     ) as pulumi.Output<Record<string, string>>;
     this.bootstrapCommands = Object.fromEntries(
       cfg.edgeClusters.map((c) => [c.name, c.bootstrap === "script" ? bootstrapCommand(cfg.stage, c.name) : "applied by pulumi up through edp:edgeKubeconfigs"]),

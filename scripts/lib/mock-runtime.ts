@@ -46,6 +46,11 @@ export interface RecordedResource {
    * SDK resolved `provider` and the parents' `providers`; absent means the engine's default provider.
    */
   providerRef?: string;
+  /**
+   * How many turns of the event loop had passed when the engine received the registration: 0 for
+   * what the program registers in its first, synchronous pass (edge clusters come in waves).
+   */
+  turn: number;
 }
 
 /** A stack output: its resolved value and whether Pulumi keeps it secret. */
@@ -192,13 +197,22 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     secretSources.push(...sourcesOf(k, v));
   }
 
-  const byName = new Map<string, { inputs: Record<string, unknown>; secretPaths: string[]; custom: boolean; type: string; name: string; providerRef?: string }>();
+  const byName = new Map<string, { inputs: Record<string, unknown>; secretPaths: string[]; custom: boolean; type: string; name: string; providerRef?: string; turn: number }>();
+  // Counts the event loop's turns while the program runs (a setImmediate that re-queues itself).
+  let turn = 0;
+  let counting = true;
+  const count = () => {
+    if (!counting) return;
+    turn++;
+    setImmediate(count);
+  };
+  setImmediate(count);
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
         const secretPaths: string[] = [];
         const inputs = unwrapSecrets(args.inputs, "", secretPaths) as Record<string, unknown>;
-        byName.set(`${args.type}::${args.name}`, { inputs, secretPaths, custom: args.custom ?? true, type: args.type, name: args.name, providerRef: args.provider || undefined });
+        byName.set(`${args.type}::${args.name}`, { inputs, secretPaths, custom: args.custom ?? true, type: args.type, name: args.name, providerRef: args.provider || undefined, turn });
         if (args.type === "pulumi:pulumi:StackReference") {
           const ref = String(inputs.name);
           // A stack reading its own last outputs (the site registry's removals) has none on a first run.
@@ -245,6 +259,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
   } catch (e) {
     error = e instanceof Error ? e.message : String(e);
   }
+  counting = false;
 
   const stackResource = pulumi.runtime.getStackResource();
   const stackUrn = stackResource ? await urnOf(stackResource) : undefined;
@@ -278,6 +293,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
         ...(s.opts.import ? { import: String(s.opts.import) } : {}),
       },
       providerRef: rec?.providerRef,
+      turn: rec?.turn ?? turn,
     });
   }
   const outputs: Record<string, RecordedOutput> = {};

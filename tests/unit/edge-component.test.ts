@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import YAML from "yaml";
+import { EDGE_CLUSTERS_PER_WAVE } from "../../components/edge/edge";
 import { clusterUuid, deploymentUuid } from "../../components/edge/uuid";
 import { STAGES } from "../../config";
 import { mockKubeconfig } from "../../scripts/lib/mock-outputs";
@@ -343,6 +344,36 @@ describe("edge: EdgeClusters component under mocks", function () {
         run.get("alicloud:ram/accessKey:AccessKey", "edge-site-c-reader").inputs,
       );
     });
+  });
+
+  it(`registers clusters in waves of ${EDGE_CLUSTERS_PER_WAVE}, each after the event loop turned, and exports every cluster once all are in`, async () => {
+    const names = Array.from({ length: 2 * EDGE_CLUSTERS_PER_WAVE + 3 }, (_, i) => `wave-${String(i + 1).padStart(2, "0")}`);
+    const run = await runStage("testing", {
+      program: PROGRAM,
+      config: { "edp:kubeEdge": {}, "edp:edgeClusters": names.map((name) => ({ name, bootstrap: "script" })), "edp:deployments": [] },
+    });
+    assert.equal(run.error, undefined, run.error);
+    const byTurn = new Map<number, string[]>();
+    for (const r of run.ofType("edp:edge:EdgeCluster")) byTurn.set(r.turn, [...(byTurn.get(r.turn) ?? []), r.name.replace(/^edge-/, "")]);
+    const turns = [...byTurn.keys()].sort((a, b) => a - b);
+    // In order: the first wave in the program's synchronous pass, then one wave per later turn.
+    assert.equal(turns[0], 0, "the first wave registers before the event loop turns");
+    assert.deepEqual(
+      turns.map((t) => byTurn.get(t)),
+      [names.slice(0, EDGE_CLUSTERS_PER_WAVE), names.slice(EDGE_CLUSTERS_PER_WAVE, 2 * EDGE_CLUSTERS_PER_WAVE), names.slice(2 * EDGE_CLUSTERS_PER_WAVE)],
+    );
+    // Each cluster's resources reach the engine in its own wave's turn, with no dependency on another wave.
+    for (const [turn, clusters] of byTurn) {
+      for (const c of clusters) {
+        for (const r of clusterResources(run, c)) {
+          assert.equal(r.turn, turn, `${r.name} registered in turn ${r.turn}, its cluster in ${turn}`);
+          assert.deepEqual(r.options.dependsOn, [], `${r.name} depends on ${r.options.dependsOn.join(", ")}`);
+        }
+      }
+    }
+    assert.deepEqual(Object.keys(run.output("edgeSealedSecretsCerts").value as object).sort(), names);
+    assert.deepEqual(Object.keys(run.output("edgeBootstrapScripts").value as object).sort(), names);
+    assert.deepEqual(Object.keys(run.output("edgeDesiredStateKeys").value as object).sort(), names);
   });
 
   it("stops before any resource when a floating deployment's template needs {{hostname}}", async () => {
