@@ -23,6 +23,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
+import { plainYaml } from "../components/shared/yaml";
 import { type RunOptions, runProgram } from "./lib/mock-runtime";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -95,7 +96,7 @@ function shardStackFile(dir: string, stage: string, shard: string, first: number
     "edp-fleet:deployments": deployments.slice(first),
   };
   const file = path.join(dir, `Pulumi.${stage}-${shard}.yaml`);
-  fs.writeFileSync(file, YAML.stringify({ config }));
+  fs.writeFileSync(file, plainYaml({ config }));
   return file;
 }
 

@@ -13,6 +13,7 @@ import * as fs from "node:fs";
 import { X509Certificate } from "node:crypto";
 import { encryptSecretItem } from "@linode/kubeseal-encrypt";
 import YAML from "yaml";
+import { plainYaml } from "../components/shared/yaml";
 import { ConfigError } from "../config";
 import { WORKLOAD_NAMESPACE } from "../components/edge/templates";
 import { parseFlags, readStageFile, UsageError } from "./lib/stage-file";
@@ -88,7 +89,7 @@ async function main(argv: string[]): Promise<number> {
     metadata: { name, namespace, annotations: { [NAMESPACE_WIDE]: "true" } },
     spec: { encryptedData, template: { metadata: templateMeta, type: secret.type ?? "Opaque" } },
   };
-  const out = `# Sealed for edge cluster ${cluster} of stage ${stage} (npm run seal); only that cluster's controller opens it, in namespace ${namespace}.\n${YAML.stringify(sealed, { lineWidth: 0 })}`;
+  const out = `# Sealed for edge cluster ${cluster} of stage ${stage} (npm run seal); only that cluster's controller opens it, in namespace ${namespace}.\n${plainYaml(sealed, { lineWidth: 0 })}`;
   if (typeof flags.out === "string") fs.writeFileSync(flags.out, out);
   else process.stdout.write(out);
   process.stderr.write(`seal: sealed ${values.length} value(s) of Secret ${namespace}/${name} for ${stage}/${cluster}; reference the file from edp:edgeClusters[…].sealedSecrets or edp:deployments[…].sealedSecrets\n`);

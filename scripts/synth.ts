@@ -15,7 +15,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import YAML from "yaml";
+import { plainYaml } from "../components/shared/yaml";
 import { E3_RENDERED_FILES } from "../components/e3";
 import { isStage, STAGES } from "../config/stages";
 import { type RecordedResource, type RunOptions, runProgram } from "./lib/mock-runtime";
@@ -85,7 +85,7 @@ function sortKeys(v: unknown): unknown {
   return v;
 }
 
-const toYaml = (v: unknown) => YAML.stringify(sortKeys(v), { lineWidth: 0 });
+const toYaml = (v: unknown) => plainYaml(sortKeys(v), { lineWidth: 0 });
 
 /** Kubernetes kinds the Kubernetes provider registers as resources (not Helm releases or the provider itself). */
 const isKubernetesObject = (r: RecordedResource) =>

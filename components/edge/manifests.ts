@@ -3,7 +3,7 @@
  * the same objects are applied by the program (direct) or inlined in the script (script), so
  * both modes install exactly the same thing.
  */
-import YAML from "yaml";
+import { plainYaml } from "../shared/yaml";
 import { CHARTS } from "../versions";
 import type { SpecialisedHost } from "./bootstrap-script";
 import { certSha256, desiredStateRevision, revisionConfigMap, STATUS_FILE, statusWriterObjects } from "./status";
@@ -253,7 +253,7 @@ export const toMultiDocYaml = (objects: KubeObject[], header?: string): string =
  * sealed-secrets release, the status writer's RBAC and script: 12 of 16 at one deployment each),
  * and serialising is most of publishedState's cost at fleet scale, so an object equal to one
  * already serialised reuses its text. Its JSON is the key: the same keys in the same order with
- * the same values, which is all YAML.stringify reads, at a tenth of the cost. The map is emptied
+ * the same values, which is all plainYaml reads (it makes no aliases, so which objects are shared does not matter), at a tenth of the cost. The map is emptied
  * when full, so documents only one cluster has do not pile up.
  */
 const yamlTexts = new Map<string, string>();
@@ -264,7 +264,7 @@ export function yamlDocument(o: KubeObject): string {
   const key = JSON.stringify(o);
   let text = yamlTexts.get(key);
   if (text === undefined) {
-    text = YAML.stringify(o, { lineWidth: 0 }).trimEnd();
+    text = plainYaml(o, { lineWidth: 0 }).trimEnd();
     if (yamlTexts.size >= YAML_TEXTS_KEPT) yamlTexts.clear();
     yamlTexts.set(key, text);
   }

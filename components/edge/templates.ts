@@ -4,7 +4,7 @@
  * scheduler. Pure: typed input in, plain Kubernetes objects out.
  */
 import { createHash } from "node:crypto";
-import YAML from "yaml";
+import { plainYaml } from "../shared/yaml";
 import { isPlaceholder, KNOWN_PLACEHOLDERS_TEXT, PLACEHOLDER_PATTERN } from "../../config/placeholders";
 import { deploymentUuid } from "./uuid";
 
@@ -107,7 +107,7 @@ export function placementPostRenderers(values: Record<string, unknown>, hostname
   const patch = (apiVersion: string, kind: string, body: Record<string, unknown>) =>
     // The target selects the objects; kustomize takes kind and name from each target, so the
     // patch's own name is a placeholder required by the format.
-    YAML.stringify({ apiVersion, kind, metadata: { name: "placement" }, spec: body }, { lineWidth: 0 });
+    plainYaml({ apiVersion, kind, metadata: { name: "placement" }, spec: body }, { lineWidth: 0 });
   return [
     {
       kustomize: {

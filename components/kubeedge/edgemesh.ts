@@ -8,7 +8,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import YAML from "yaml";
+import { plainYaml } from "../shared/yaml";
 import { EDGEMESH_CLOUD_RELAY_NAME, EDGEMESH_TUNNEL_PORT } from "../../config/kubeedge";
 import { LB_ID_ANNOTATION, LB_OVERRIDE_LISTENERS_ANNOTATION } from "../ingress/values";
 import { IMAGES } from "../versions";
@@ -57,7 +57,7 @@ export function edgeMeshRelays(input: { cloudRelay: boolean; loadBalancerAddress
  */
 export function edgeMeshAgentConfig(relays: RelayNode[], role: "agent" | "relay"): string {
   const agent = role === "agent";
-  return YAML.stringify({
+  return plainYaml({
     apiVersion: "agent.edgemesh.config.kubeedge.io/v1alpha1",
     kind: "EdgeMeshAgent",
     commonConfig: { bridgeDeviceName: "edgemesh0", bridgeDeviceIP: EDGEMESH_DNS_ADDRESS },

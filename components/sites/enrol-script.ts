@@ -12,7 +12,7 @@
  * device, or a device whose WireGuard key is not the key config names.
  */
 import { createHash } from "node:crypto";
-import YAML from "yaml";
+import { plainYaml } from "../shared/yaml";
 import { REQUIRED_FLUX_CRDS } from "../edge/bootstrap-script";
 import { SITE_RELEASES } from "../versions";
 import { K3S_MANIFESTS_DIR } from "./k3s-manifests";
@@ -85,7 +85,7 @@ export function renderK3sConfig(input: Pick<EnrolmentInput, "site" | "device" | 
           "write-kubeconfig-mode": "0600",
         }
       : { ...common, server: input.site.serverUrl };
-  return `# Rendered by the EDP Pulumi program (components/sites/enrol-script.ts): ${d.role} ${d.id}.\n${YAML.stringify(body)}`;
+  return `# Rendered by the EDP Pulumi program (components/sites/enrol-script.ts): ${d.role} ${d.id}.\n${plainYaml(body)}`;
 }
 
 export function renderEnrolmentScript(input: EnrolmentInput): string {

@@ -4,7 +4,7 @@
  * the CRDs exist): Calico's global policies of seed 004, and Flux as a K3s HelmChart, so the site
  * pulls its desired state from OSS like every edge cluster.
  */
-import YAML from "yaml";
+import { plainYaml } from "../shared/yaml";
 import { FLUX_CHART_VALUES, FLUX_NAMESPACE, SEALED_SECRETS_NAMESPACE } from "../edge/manifests";
 import type { KubeObject } from "../edge/templates";
 import { CHARTS } from "../versions";
@@ -65,7 +65,7 @@ export function fluxHelmChart(): KubeObject {
       version: CHARTS.flux2.version,
       targetNamespace: FLUX_NAMESPACE,
       createNamespace: true,
-      valuesContent: YAML.stringify(FLUX_CHART_VALUES),
+      valuesContent: plainYaml(FLUX_CHART_VALUES),
     },
   };
 }

@@ -11,6 +11,19 @@ import { runStage } from "../harness/stage";
 /** CRDs of controllers that publish no schema package; their shape is asserted in their component's tests. */
 const NO_SCHEMA_PACKAGE = new Set(["postgresql.cnpg.io/v1"]);
 
+/**
+ * An anchor or alias as the yaml library writes one (`&a1`, `*a1`) when an object occurs twice
+ * in what it serialises.
+ */
+const YAML_LIBRARY_ALIAS = /(?:^|[\s[{,])[&*]a\d+(?=$|[\s\]},])/m;
+
+/** A string and, when it is base64 of text, that text too (Secrets' data, user data). */
+function withDecoded(s: string): string[] {
+  if (s.length < 24 || !/^[A-Za-z0-9+/\n]+=*$/.test(s)) return [s];
+  const text = Buffer.from(s, "base64").toString("utf8");
+  return /^[\t\n\r\x20-\x7e\u00a0-\uffff]*$/.test(text) && !text.includes("\ufffd") ? [s, text] : [s];
+}
+
 function strings(v: unknown): string[] {
   if (typeof v === "string") return [v];
   if (Array.isArray(v)) return v.flatMap(strings);
@@ -95,6 +108,24 @@ describe("the whole program", function () {
           assert.deepEqual([...listed].sort(), [...created].sort(), `${job} does not get exactly the databases the program creates`);
           for (const db of listed) assert.match(db, DATABASE_NAME);
         }
+      });
+
+      it("publishes no YAML anchor or alias: every text it writes spells each object out", async () => {
+        // Kubernetes' tools treat them differently (kustomize's kyaml mishandled them from 3.9 to
+        // 4.4); the edge status writer's CronJob carried one, for a security context used twice.
+        const run = await runStage(stage);
+        const found: string[] = [];
+        let texts = 0;
+        for (const r of run.resources) {
+          for (const s of strings(r.inputs).flatMap(withDecoded)) {
+            if (!s.includes("\n")) continue;
+            texts++;
+            const m = YAML_LIBRARY_ALIAS.exec(s);
+            if (m) found.push(`${r.type} ${r.name}: ${JSON.stringify(s.slice(Math.max(0, m.index - 60), m.index + 20))}`);
+          }
+        }
+        assert.ok(texts > 50, `only ${texts} multi-line texts in the program`);
+        assert.deepEqual(found, []);
       });
 
       it("keeps Vault's unseal or recovery keys out of every Secret and ConfigMap", async () => {

@@ -5,7 +5,7 @@
  * its user data and a changed setting never replaces the VM. User data is readable by anyone
  * allowed to describe the instance, another reason it carries no secret.
  */
-import YAML from "yaml";
+import { plainYaml } from "../../shared/yaml";
 import { renderSshdConfig } from "./host";
 
 /** Debian 12 packages of the E3 host. */
@@ -59,5 +59,5 @@ export function renderCloudInit(p: CloudInitParams): string {
     write_files: [{ path: "/etc/ssh/sshd_config.d/10-edp.conf", content: renderSshdConfig(p.sshPort), permissions: "0644", owner: "root:root" }],
     runcmd: [["systemctl", "restart", "ssh"]],
   };
-  return `#cloud-config\n${YAML.stringify(doc, { lineWidth: 0 })}`;
+  return `#cloud-config\n${plainYaml(doc, { lineWidth: 0 })}`;
 }

@@ -1,5 +1,5 @@
 /** Configuration of Debian's docker-registry (distribution 2.8) behind Apache on the E3 host. */
-import YAML from "yaml";
+import { plainYaml } from "../../shared/yaml";
 
 export interface RegistryParams {
   /** Loopback address the registry listens on; Apache is its only client. */
@@ -30,7 +30,7 @@ export function renderRegistryConfig(p: RegistryParams): string {
     },
     health: { storagedriver: { enabled: true, interval: "30s", threshold: 3 } },
   };
-  return `# Rendered by the EDP Pulumi program (components/e3/render/registry.ts).\n${YAML.stringify(config, { lineWidth: 0 })}`;
+  return `# Rendered by the EDP Pulumi program (components/e3/render/registry.ts).\n${plainYaml(config, { lineWidth: 0 })}`;
 }
 
 /** systemd drop-in: the registry's storage is on the data disk, which must be mounted first. */
