@@ -193,7 +193,8 @@ class EdgeCluster extends pulumi.ComponentResource {
     }
 
     this.outputs = { uuid: spec.uuid, mode, desiredStateKey, statusKey, sealedSecretsCertificate: cert.certPem, bootstrapScript };
-    this.registerOutputs({ ...this.outputs });
+    // The script (about 14 KB) is a stack output already; the component's state keeps the small facts.
+    this.registerOutputs({ uuid: spec.uuid, mode, desiredStateKey, statusKey, sealedSecretsCertificate: cert.certPem });
   }
 
   /**
@@ -398,10 +399,8 @@ export class EdgeClusters extends pulumi.ComponentResource {
     this.bootstrapCommands = Object.fromEntries(
       cfg.edgeClusters.map((c) => [c.name, c.bootstrap === "script" ? bootstrapCommand(cfg.stage, c.name) : "applied by pulumi up through edp:edgeKubeconfigs"]),
     );
-    this.registerOutputs({
-      sealedSecretsCertificates: this.sealedSecretsCertificates,
-      bootstrapScripts: this.bootstrapScripts,
-      bootstrapCommands: this.bootstrapCommands,
-    });
+    // Registered once every wave is in, which keeps the program running until then. Only a
+    // count: the certificates, scripts and commands grow with the fleet and are stack outputs.
+    this.registerOutputs(this.clusters.then((clusters) => ({ clusterCount: Object.keys(clusters).length })));
   }
 }

@@ -320,6 +320,7 @@ export class KubeEdge extends pulumi.ComponentResource {
         );
       }
     }
-    this.registerOutputs({ cloudCoreHost: this.cloudCoreHost, cloudCoreAddress: this.cloudCoreAddress, token: this.token, joinCommands: this.joinCommands });
+    // The token and the join commands (one per edge node) are stack outputs; the component's state keeps where CloudCore is.
+    this.registerOutputs({ cloudCoreHost: this.cloudCoreHost, cloudCoreAddress: this.cloudCoreAddress });
   }
 }

@@ -51,6 +51,12 @@ export interface RecordedResource {
    * what the program registers in its first, synchronous pass (edge clusters come in waves).
    */
   turn: number;
+  /**
+   * What a component (or the stack) registered as its outputs, which the engine keeps in the
+   * stack's state; secrets unwrapped, their paths in registeredSecretPaths.
+   */
+  registeredOutputs?: Record<string, unknown>;
+  registeredSecretPaths?: string[];
 }
 
 /** A stack output: its resolved value and whether Pulumi keeps it secret. */
@@ -242,6 +248,16 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     "organization",
   );
   pulumi.runtime.setAllConfig(config, secretKeys);
+  // The mock monitor keeps a component's registered outputs without telling the mocks.
+  const registeredOutputs = new Map<string, { outputs: Record<string, unknown>; secretPaths: string[] }>();
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResourceOutputs(req: { getUrn(): string; getOutputs(): { toJavaScript(): unknown } | undefined }, cb: unknown): void };
+  const registerResourceOutputs = monitor.registerResourceOutputs.bind(monitor);
+  monitor.registerResourceOutputs = (req, cb) => {
+    const secretPaths: string[] = [];
+    const outputs = unwrapSecrets(req.getOutputs()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, unknown>;
+    registeredOutputs.set(req.getUrn(), { outputs, secretPaths });
+    registerResourceOutputs(req, cb);
+  };
 
   const seen: { resource: pulumi.Resource; type: string; name: string; opts: pulumi.CustomResourceOptions }[] = [];
   let programExports: Record<string, unknown> = {};
@@ -294,6 +310,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
       },
       providerRef: rec?.providerRef,
       turn: rec?.turn ?? turn,
+      ...(registeredOutputs.has(urn) ? { registeredOutputs: registeredOutputs.get(urn)?.outputs, registeredSecretPaths: registeredOutputs.get(urn)?.secretPaths } : {}),
     });
   }
   const outputs: Record<string, RecordedOutput> = {};

@@ -371,6 +371,11 @@ describe("edge: EdgeClusters component under mocks", function () {
         }
       }
     }
+    // What the state keeps of the components does not grow with the fleet, and holds no script.
+    assert.deepEqual(run.get("edp:edge:EdgeClusters", "edge").registeredOutputs, { clusterCount: names.length });
+    for (const c of run.ofType("edp:edge:EdgeCluster")) {
+      assert.deepEqual(Object.keys(c.registeredOutputs ?? {}).sort(), ["desiredStateKey", "mode", "sealedSecretsCertificate", "statusKey", "uuid"]);
+    }
     assert.deepEqual(Object.keys(run.output("edgeSealedSecretsCerts").value as object).sort(), names);
     assert.deepEqual(Object.keys(run.output("edgeBootstrapScripts").value as object).sort(), names);
     assert.deepEqual(Object.keys(run.output("edgeDesiredStateKeys").value as object).sort(), names);

@@ -128,6 +128,21 @@ describe("the whole program", function () {
         assert.deepEqual(found, []);
       });
 
+      it("keeps each component's registered outputs, which the state stores, to small facts (≤ 4 KiB)", async () => {
+        // Edge bootstrap scripts (about 14 KB a cluster) and site enrolment scripts were stored
+        // three times over: in each component, in its parent, and in the stack outputs.
+        const run = await runStage(stage);
+        const components = run.resources.filter((r) => !r.custom);
+        assert.ok(components.length > 10);
+        const registered = components.filter((r) => r.registeredOutputs !== undefined);
+        assert.ok(registered.length >= components.length / 2, `only ${registered.length} of ${components.length} components registered outputs the run saw`);
+        const big = registered
+          .map((r) => [r, Buffer.byteLength(JSON.stringify(r.registeredOutputs))] as const)
+          .filter(([, bytes]) => bytes > 4096)
+          .map(([r, bytes]) => `${r.type} ${r.name}: ${bytes} bytes (${Object.keys(r.registeredOutputs ?? {}).join(", ")})`);
+        assert.deepEqual(big, []);
+      });
+
       it("keeps Vault's unseal or recovery keys out of every Secret and ConfigMap", async () => {
         const run = await runStage(stage);
         const keys = strings(run.output("vaultKeys").value).filter((k) => k.length >= 16);
