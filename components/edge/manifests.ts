@@ -250,7 +250,7 @@ export const toMultiDocYaml = (objects: KubeObject[], header?: string): string =
 
 /**
  * Most documents of a desired state are the same on every cluster (the namespace, the
- * sealed-secrets release, the status writer's RBAC and script: 12 of 16 at one deployment each),
+ * sealed-secrets release, the status writer's RBAC and script: 12 of 15 at one deployment each),
  * and serialising is most of publishedState's cost at fleet scale, so an object equal to one
  * already serialised reuses its text. Its JSON is the key: the same keys in the same order with
  * the same values, which is all plainYaml reads (it makes no aliases, so which objects are shared does not matter), at a tenth of the cost. The map is emptied
