@@ -51,12 +51,8 @@ export interface RecordedResource {
    * what the program registers in its first, synchronous pass (edge clusters come in waves).
    */
   turn: number;
-  /**
-   * What a component (or the stack) registered as its outputs, which the engine keeps in the
-   * stack's state; secrets unwrapped, their paths in registeredSecretPaths.
-   */
+  /** What a component registered as its outputs, which the engine keeps in the stack's state; secrets unwrapped. */
   registeredOutputs?: Record<string, unknown>;
-  registeredSecretPaths?: string[];
 }
 
 /** A stack output: its resolved value and whether Pulumi keeps it secret. */
@@ -249,13 +245,11 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
   );
   pulumi.runtime.setAllConfig(config, secretKeys);
   // The mock monitor keeps a component's registered outputs without telling the mocks.
-  const registeredOutputs = new Map<string, { outputs: Record<string, unknown>; secretPaths: string[] }>();
+  const registeredOutputs = new Map<string, Record<string, unknown>>();
   const monitor = pulumi.runtime.getMonitor() as unknown as { registerResourceOutputs(req: { getUrn(): string; getOutputs(): { toJavaScript(): unknown } | undefined }, cb: unknown): void };
   const registerResourceOutputs = monitor.registerResourceOutputs.bind(monitor);
   monitor.registerResourceOutputs = (req, cb) => {
-    const secretPaths: string[] = [];
-    const outputs = unwrapSecrets(req.getOutputs()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, unknown>;
-    registeredOutputs.set(req.getUrn(), { outputs, secretPaths });
+    registeredOutputs.set(req.getUrn(), unwrapSecrets(req.getOutputs()?.toJavaScript() ?? {}, "", []) as Record<string, unknown>);
     registerResourceOutputs(req, cb);
   };
 
@@ -310,7 +304,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
       },
       providerRef: rec?.providerRef,
       turn: rec?.turn ?? turn,
-      ...(registeredOutputs.has(urn) ? { registeredOutputs: registeredOutputs.get(urn)?.outputs, registeredSecretPaths: registeredOutputs.get(urn)?.secretPaths } : {}),
+      ...(registeredOutputs.has(urn) ? { registeredOutputs: registeredOutputs.get(urn) } : {}),
     });
   }
   const outputs: Record<string, RecordedOutput> = {};

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { bundleScript } from "../../components/shared/bundle";
+import { BUNDLE_CACHE_DIR, bundleScript } from "../../components/shared/bundle";
 import { ROOT } from "../harness/stage";
 
 /** bundleScript in a fresh process, as the next run would call it. */
@@ -66,11 +66,12 @@ describe("bundles kept between runs", function () {
     const [file] = entries(cacheDir);
     fs.writeFileSync(path.join(cacheDir, file), "{ not json");
     assert.equal(bundleInNewProcess(entry, cacheDir), first);
-    const none = path.join(dir, "none");
     const other = path.join(dir, "other.cjs");
     fs.writeFileSync(other, 'console.log("no cache");\n');
     assert.match(bundleScript({ entry: other }, [], null), /no cache/);
-    assert.equal(fs.existsSync(none), false);
+    // Neither beside the script nor in the place bundles are kept by default.
     assert.deepEqual(fs.readdirSync(dir).filter((f) => f !== "cache").sort(), ["dep.cjs", "entry.cjs", "other.cjs"]);
+    const kept = fs.existsSync(BUNDLE_CACHE_DIR) ? entries(BUNDLE_CACHE_DIR).map((f) => fs.readFileSync(path.join(BUNDLE_CACHE_DIR, f), "utf8")) : [];
+    assert.ok(!kept.some((text) => text.includes(JSON.stringify(other))), "a bundle built with no cache was kept");
   });
 });
