@@ -238,15 +238,18 @@ async function sizesBench(stage: string, program: string, sizes: number[]) {
   }
 }
 
-const argv = process.argv.slice(2);
-if (argv[0] === "--child") {
-  child(argv[1], argv[2]).then(
-    () => process.exit(0),
-    (e: unknown) => {
-      process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
-      process.exit(1);
-    },
-  );
-} else {
-  parent(argv);
+// Run as a script only: a module that imports edgeOverride must not start a benchmark.
+if (require.main === module) {
+  const argv = process.argv.slice(2);
+  if (argv[0] === "--child") {
+    child(argv[1], argv[2]).then(
+      () => process.exit(0),
+      (e: unknown) => {
+        process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+        process.exit(1);
+      },
+    );
+  } else {
+    parent(argv);
+  }
 }
