@@ -381,12 +381,12 @@ export class EdgeClusters extends pulumi.ComponentResource {
       );
       return [c.name, cluster.outputs];
     };
-    // The first wave now, the rest each after the event loop's next turn.
-    const first = rendered.slice(0, EDGE_CLUSTERS_PER_WAVE).map(register);
+    // The first wave during the constructor (an async function runs up to its first await), the
+    // rest each after the event loop's next turn.
     this.clusters = (async () => {
-      const entries = first;
-      for (let i = EDGE_CLUSTERS_PER_WAVE; i < rendered.length; i += EDGE_CLUSTERS_PER_WAVE) {
-        await nextTurn();
+      const entries: [string, EdgeClusterOutputs][] = [];
+      for (let i = 0; i < rendered.length; i += EDGE_CLUSTERS_PER_WAVE) {
+        if (i > 0) await nextTurn();
         entries.push(...rendered.slice(i, i + EDGE_CLUSTERS_PER_WAVE).map(register));
       }
       return Object.fromEntries(entries);

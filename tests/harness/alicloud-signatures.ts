@@ -6,7 +6,7 @@
  * tests/integration/vault-unsealer.test.ts).
  */
 import { createHmac } from "node:crypto";
-import type { IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 
 /** RFC 3986 percent-encoding as the RPC document specifies (`~` unreserved; `!'()*` encoded). */
 const rpcEncode = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -61,4 +61,16 @@ export function ossV1Signed(method: string, headers: IncomingHttpHeaders, resour
   const date = String(headers.date ?? headers["x-oss-date"] ?? "");
   if (!(Math.abs(Date.parse(date) - Date.now()) < 15 * 60_000)) return false;
   return headers.authorization === `OSS ${key.accessKeyId}:${ossV1Signature(key.accessKeySecret, ossV1StringToSign(method, headers, resource))}`;
+}
+
+/**
+ * An RPC request as a loopback API sees it: its method and parameters, from the query and, for
+ * POST, the form body (the signature covers them all).
+ */
+export async function readRpcRequest(req: IncomingMessage): Promise<{ method: string; params: Record<string, string> }> {
+  let body = "";
+  for await (const chunk of req) body += String(chunk);
+  const url = new URL(req.url ?? "/", "http://x");
+  const method = req.method ?? "";
+  return { method, params: Object.fromEntries([...url.searchParams.entries(), ...new URLSearchParams(method === "POST" ? body : "").entries()]) };
 }

@@ -13,7 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { renderUnsealerScript, UNSEALER_ENV, unsealEncryptionContext } from "../../components/vault/unsealer";
-import { rpcSignature, rpcSigned } from "../harness/alicloud-signatures";
+import { readRpcRequest, rpcSignature, rpcSigned } from "../harness/alicloud-signatures";
 import { FakeVault } from "../harness/fake-vault";
 
 /** A KMS Decrypt endpoint: verifies the signature and maps ciphertexts to plaintexts. */
@@ -28,18 +28,13 @@ class FakeKms {
   ) {}
   async start(): Promise<string> {
     this.server = http.createServer((req, res) => {
-      let body = "";
-      req.on("data", (c) => {
-        body += c;
-      });
-      req.on("end", () => {
-        const params = Object.fromEntries(new URLSearchParams(body));
+      void readRpcRequest(req).then(({ method, params }) => {
         const { Signature: _signature, ...rest } = params;
         const reply = (status: number, json: unknown) => {
           res.writeHead(status, { "Content-Type": "application/json" });
           res.end(JSON.stringify(json));
         };
-        if (req.method !== "POST" || !rpcSigned("POST", params, { accessKeyId: this.accessKeyId, accessKeySecret: this.secret })) {
+        if (method !== "POST" || !rpcSigned("POST", params, { accessKeyId: this.accessKeyId, accessKeySecret: this.secret })) {
           return reply(400, { Code: "SignatureDoesNotMatch", Message: "The request signature does not conform to Aliyun standards." });
         }
         if (rest.Action !== "Decrypt" || rest.Version !== "2016-01-20" || rest.SignatureMethod !== "HMAC-SHA1" || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(rest.Timestamp)) {

@@ -23,7 +23,7 @@ import {
 import { STAGES } from "../../config";
 import { parseIpv4Cidr } from "../../config/validators";
 import { mockId } from "../../scripts/lib/mock-outputs";
-import { rpcSignature, rpcSigned } from "../harness/alicloud-signatures";
+import { readRpcRequest, rpcSignature, rpcSigned } from "../harness/alicloud-signatures";
 import { DynamicProviderHost } from "../harness/dynamic-provider-host";
 import { DependencyGraph } from "../harness/graph";
 import { identitiesOf, podsOf } from "../harness/workload-identity";
@@ -119,18 +119,13 @@ describe("API server access list", () => {
     const KEY = { accessKeyId: "LTAIdeployer", accessKeySecret: "deployer-secret" };
     before(async () => {
       server = http.createServer((req, res) => {
-        let body = "";
-        req.on("data", (d) => (body += String(d)));
-        req.on("end", () => {
-          const url = new URL(req.url ?? "/", "http://x");
-          // RPC takes the parameters in the query (GET) or as a form (POST); the signature covers them all.
-          const params = Object.fromEntries([...url.searchParams.entries(), ...new URLSearchParams(req.method === "POST" ? body : "").entries()]);
+        void readRpcRequest(req).then(({ method, params }) => {
           // The real API refuses a request whose signature does not match the key's secret.
-          if (!rpcSigned(req.method ?? "", params, KEY)) {
+          if (!rpcSigned(method, params, KEY)) {
             res.writeHead(400, { "Content-Type": "application/json" }).end(JSON.stringify({ Code: "SignatureDoesNotMatch", Message: "bad signature" }));
             return;
           }
-          calls.push({ ...params, method: req.method ?? "" });
+          calls.push({ ...params, method });
           res.writeHead(answer.status, { "Content-Type": "application/json" }).end(JSON.stringify(answer.body));
         });
       });
