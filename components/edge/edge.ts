@@ -158,37 +158,38 @@ class EdgeCluster extends pulumi.ComponentResource {
     );
     new alicloud.ram.UserPolicyAttachment(`${name}-status`, { userName: statusUser.name, policyName: statusPolicy.policyName, policyType: "Custom" }, child);
     const statusAccessKey = new alicloud.ram.AccessKey(`${name}-status`, { userName: statusUser.name }, child);
-    const statusCredentials = pulumi
-      .all([statusAccessKey.id, statusAccessKey.secret])
-      .apply(([accessKeyId, accessKeySecret]) => statusCredentialsSecret({ accessKeyId, accessKeySecret }));
 
-    const keySecret = pulumi
-      .all([cert.certPem, privateKey.privateKeyPem])
-      .apply(([certificate, pem]) => sealedSecretsKeySecret(spec.sealedSecretsKeyVersion, { certificate, privateKey: pem }));
-    const credentials = pulumi
-      .all([accessKey.id, accessKey.secret])
-      .apply(([accessKeyId, accessKeySecret]) => bucketCredentialsSecret({ accessKeyId, accessKeySecret }));
-
+    // The objects the cluster's credentials and key become. The script joins all of them in one
+    // step: at fleet scale every Output costs the SDK several promises, so a script cluster makes
+    // one from the seven values it needs instead of four chained ones.
+    const sealedKey = (certificate: string, pem: string) => sealedSecretsKeySecret(spec.sealedSecretsKeyVersion, { certificate, privateKey: pem });
     let bootstrapScript: pulumi.Output<string> | undefined;
     if (mode === "script") {
       bootstrapScript = pulumi.secret(
-        pulumi.all([args.bucket, keySecret, credentials, statusCredentials]).apply(([bucket, key, creds, status]) =>
-          renderBootstrapScript({
-            stage: spec.stage,
-            cluster: spec.name,
-            uuid: spec.uuid,
-            identity: identityConfigMap(spec),
-            sealedSecretsKey: key,
-            bucketCredentials: creds,
-            statusCredentials: status,
-            sync: syncObjects(withBucket(bucket)),
-            fluxVersion: FLUX_VERSION,
-            taintKey: spec.taintKey,
-            specialisedHosts: spec.specialisedHosts,
-          }),
-        ),
+        pulumi
+          .all([args.bucket, cert.certPem, privateKey.privateKeyPem, accessKey.id, accessKey.secret, statusAccessKey.id, statusAccessKey.secret])
+          .apply(([bucket, certificate, pem, accessKeyId, accessKeySecret, statusKeyId, statusKeySecret]) =>
+            renderBootstrapScript({
+              stage: spec.stage,
+              cluster: spec.name,
+              uuid: spec.uuid,
+              identity: identityConfigMap(spec),
+              sealedSecretsKey: sealedKey(certificate, pem),
+              bucketCredentials: bucketCredentialsSecret({ accessKeyId, accessKeySecret }),
+              statusCredentials: statusCredentialsSecret({ accessKeyId: statusKeyId, accessKeySecret: statusKeySecret }),
+              sync: syncObjects(withBucket(bucket)),
+              fluxVersion: FLUX_VERSION,
+              taintKey: spec.taintKey,
+              specialisedHosts: spec.specialisedHosts,
+            }),
+          ),
       );
     } else {
+      const keySecret = pulumi.all([cert.certPem, privateKey.privateKeyPem]).apply(([certificate, pem]) => sealedKey(certificate, pem));
+      const credentials = pulumi.all([accessKey.id, accessKey.secret]).apply(([accessKeyId, accessKeySecret]) => bucketCredentialsSecret({ accessKeyId, accessKeySecret }));
+      const statusCredentials = pulumi
+        .all([statusAccessKey.id, statusAccessKey.secret])
+        .apply(([accessKeyId, accessKeySecret]) => statusCredentialsSecret({ accessKeyId, accessKeySecret }));
       this.bootstrapDirect(name, args, keySecret, credentials, statusCredentials);
     }
 
