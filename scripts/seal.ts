@@ -89,7 +89,7 @@ async function main(argv: string[]): Promise<number> {
     metadata: { name, namespace, annotations: { [NAMESPACE_WIDE]: "true" } },
     spec: { encryptedData, template: { metadata: templateMeta, type: secret.type ?? "Opaque" } },
   };
-  const out = `# Sealed for edge cluster ${cluster} of stage ${stage} (npm run seal); only that cluster's controller opens it, in namespace ${namespace}.\n${plainYaml(sealed, { lineWidth: 0 })}`;
+  const out = `# Sealed for edge cluster ${cluster} of stage ${stage} (npm run seal); only that cluster's controller opens it, in namespace ${namespace}.\n${plainYaml(sealed)}`;
   if (typeof flags.out === "string") fs.writeFileSync(flags.out, out);
   else process.stdout.write(out);
   process.stderr.write(`seal: sealed ${values.length} value(s) of Secret ${namespace}/${name} for ${stage}/${cluster}; reference the file from edp:edgeClusters[…].sealedSecrets or edp:deployments[…].sealedSecrets\n`);

@@ -85,7 +85,7 @@ function sortKeys(v: unknown): unknown {
   return v;
 }
 
-const toYaml = (v: unknown) => plainYaml(sortKeys(v), { lineWidth: 0 });
+const toYaml = (v: unknown) => plainYaml(sortKeys(v));
 
 /** Kubernetes kinds the Kubernetes provider registers as resources (not Helm releases or the provider itself). */
 const isKubernetesObject = (r: RecordedResource) =>

@@ -264,7 +264,7 @@ export function yamlDocument(o: KubeObject): string {
   const key = JSON.stringify(o);
   let text = yamlTexts.get(key);
   if (text === undefined) {
-    text = plainYaml(o, { lineWidth: 0 }).trimEnd();
+    text = plainYaml(o).trimEnd();
     if (yamlTexts.size >= YAML_TEXTS_KEPT) yamlTexts.clear();
     yamlTexts.set(key, text);
   }

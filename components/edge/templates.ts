@@ -107,7 +107,7 @@ export function placementPostRenderers(values: Record<string, unknown>, hostname
   const patch = (apiVersion: string, kind: string, body: Record<string, unknown>) =>
     // The target selects the objects; kustomize takes kind and name from each target, so the
     // patch's own name is a placeholder required by the format.
-    plainYaml({ apiVersion, kind, metadata: { name: "placement" }, spec: body }, { lineWidth: 0 });
+    plainYaml({ apiVersion, kind, metadata: { name: "placement" }, spec: body });
   return [
     {
       kustomize: {

@@ -1,13 +1,24 @@
 /**
  * YAML the program writes for other tools (desired states, scripts' manifests, cloud-init, config
- * files): every object spelt out where it occurs. The yaml library's default makes an anchor and
- * an alias (`&a1`, `*a1`) of an object the program uses twice, which Kubernetes' tools treat
- * differently (kustomize's kyaml mishandled them from 3.9 to 4.4); the edge status writer's
- * CronJob carried one. tests/unit/program.test.ts checks every stage's published texts for them,
- * and tests/unit/yaml-writing.test.ts that nothing else in the program calls YAML.stringify.
+ * files). Two rules, each with its test:
+ *
+ * - Every object is spelt out where it occurs: no anchors or aliases (`&a1`/`*a1`,
+ *   `&ref_0`/`*ref_0`), which Kubernetes' tools treat differently (kustomize's kyaml mishandled
+ *   them from 3.9 to 4.4); the edge status writer's CronJob once carried one.
+ *   tests/unit/program.test.ts checks every stage's published texts.
+ * - A text reads the same to a YAML 1.1 reader as to a YAML 1.2 one. Half of the readers are 1.1:
+ *   kubectl and Helm (sigs.k8s.io/yaml over go-yaml v2), docker-registry, cloud-init (PyYAML). A
+ *   string such as `no`, `on`, `y` or `2026-01-01` is quoted, or a 1.1 reader sees a boolean or a
+ *   date (a cluster named `no` made its identity ConfigMap unreadable to the bootstrap script's
+ *   kubectl). tests/unit/yaml-writing.test.ts has the cases, and that nothing else writes YAML.
+ *
+ * js-yaml (the YAML library the Pulumi SDK itself uses) quotes those strings, and it writes about
+ * four times as fast as the yaml library, which writing desired states at fleet scale needs (the
+ * README's scale section). Lines are never folded: a long value stays on one line. The yaml
+ * library still does all the reading.
  */
-import YAML from "yaml";
+import { dump } from "js-yaml";
 
-export function plainYaml(value: unknown, options: Omit<YAML.ToStringOptions & YAML.CreateNodeOptions, "aliasDuplicateObjects"> = {}): string {
-  return YAML.stringify(value, { ...options, aliasDuplicateObjects: false });
+export function plainYaml(value: unknown): string {
+  return dump(value, { noRefs: true, lineWidth: -1, quotingType: '"' });
 }

@@ -50,6 +50,10 @@ export class StageRun {
       .filter((r) => r.custom && r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh") && r.type !== "pulumi:providers:kubernetes")
       .map((r) => ({ resource: r, manifest: r.inputs }));
   }
+  /** Every stack output by name. */
+  get outputs(): RunResult["outputs"] {
+    return this.result.outputs;
+  }
   output(name: string) {
     const o = this.result.outputs[name];
     if (!o) throw new Error(`no stack output ${name} in stage ${this.stage}; have: ${Object.keys(this.result.outputs).join(", ")}`);

@@ -3,6 +3,7 @@
  * every container has resource limits, and no Secret or ConfigMap holds Vault's keys.
  */
 import assert from "node:assert/strict";
+import YAML from "yaml";
 import { DATABASE_NAME } from "../../components/postgres/plan";
 import { STAGES } from "../../config";
 import { validateObject } from "../harness/k8s-schema";
@@ -12,16 +13,21 @@ import { runStage } from "../harness/stage";
 const NO_SCHEMA_PACKAGE = new Set(["postgresql.cnpg.io/v1"]);
 
 /**
- * An anchor or alias as the yaml library writes one (`&a1`, `*a1`) when an object occurs twice
- * in what it serialises.
+ * An anchor or alias as a YAML library writes one when an object occurs twice in what it
+ * serialises: the yaml library's `&a1`/`*a1`, js-yaml's `&ref_0`/`*ref_0`.
  */
-const YAML_LIBRARY_ALIAS = /(?:^|[\s[{,])[&*]a\d+(?=$|[\s\]},])/m;
+const YAML_LIBRARY_ALIAS = /(?:^|[\s[{,])[&*](?:a|ref_)\d+(?=$|[\s\]},])/m;
 
 /** A string and, when it is base64 of text, that text too (Secrets' data, user data). */
 function withDecoded(s: string): string[] {
   if (s.length < 24 || !/^[A-Za-z0-9+/\n]+=*$/.test(s)) return [s];
   const text = Buffer.from(s, "base64").toString("utf8");
   return /^[\t\n\r\x20-\x7e\u00a0-\uffff]*$/.test(text) && !text.includes("\ufffd") ? [s, text] : [s];
+}
+
+/** Bodies of a script's here-documents (the manifests a bootstrap script applies with kubectl). */
+function heredocs(s: string): string[] {
+  return [...s.matchAll(/<<-?\s*['"]?(\w+)['"]?\n([\s\S]*?)\n\1(?=\s|$)/g)].map((m) => m[2]);
 }
 
 function strings(v: unknown): string[] {
@@ -126,6 +132,30 @@ describe("the whole program", function () {
         }
         assert.ok(texts > 50, `only ${texts} multi-line texts in the program`);
         assert.deepEqual(found, []);
+      });
+
+      it("publishes YAML that a YAML 1.1 reader (kubectl, Helm, cloud-init) reads as a YAML 1.2 reader does", async () => {
+        // kubectl and Helm read through go-yaml v2 and cloud-init through PyYAML, both YAML 1.1:
+        // an unquoted no, on, y or 2026-01-01 is a boolean or a date to them (components/shared/yaml.ts).
+        const run = await runStage(stage);
+        const differ: string[] = [];
+        let texts = 0;
+        // Resources' inputs and the stack outputs (the edge bootstrap scripts, whose manifests kubectl applies).
+        const sources = [...run.resources.map((r) => [`${r.type} ${r.name}`, r.inputs] as const), ...Object.entries(run.outputs).map(([k, o]) => [`output ${k}`, o.value] as const)];
+        for (const [where, value] of sources) {
+          for (const s of strings(value).flatMap(withDecoded).flatMap((t) => [t, ...heredocs(t)])) {
+            if (!s.includes("\n")) continue;
+            const docs = YAML.parseAllDocuments(s);
+            if (docs.some((d) => d.errors.length > 0)) continue;
+            const v12 = docs.map((d) => d.toJS() as unknown);
+            if (!v12.some((d) => d !== null && typeof d === "object")) continue;
+            texts++;
+            const v11 = YAML.parseAllDocuments(s, { version: "1.1", uniqueKeys: false }).map((d) => (d.errors.length > 0 ? d.errors[0].message : (d.toJS() as unknown)));
+            if (JSON.stringify(v11) !== JSON.stringify(v12)) differ.push(where);
+          }
+        }
+        assert.ok(texts > 15, `only ${texts} YAML texts in the program`);
+        assert.deepEqual(differ, []);
       });
 
       it("keeps each component's registered outputs, which the state stores, to small facts (≤ 4 KiB)", async () => {

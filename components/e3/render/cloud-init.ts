@@ -59,5 +59,5 @@ export function renderCloudInit(p: CloudInitParams): string {
     write_files: [{ path: "/etc/ssh/sshd_config.d/10-edp.conf", content: renderSshdConfig(p.sshPort), permissions: "0644", owner: "root:root" }],
     runcmd: [["systemctl", "restart", "ssh"]],
   };
-  return `#cloud-config\n${plainYaml(doc, { lineWidth: 0 })}`;
+  return `#cloud-config\n${plainYaml(doc)}`;
 }

@@ -30,7 +30,7 @@ export function renderRegistryConfig(p: RegistryParams): string {
     },
     health: { storagedriver: { enabled: true, interval: "30s", threshold: 3 } },
   };
-  return `# Rendered by the EDP Pulumi program (components/e3/render/registry.ts).\n${plainYaml(config, { lineWidth: 0 })}`;
+  return `# Rendered by the EDP Pulumi program (components/e3/render/registry.ts).\n${plainYaml(config)}`;
 }
 
 /** systemd drop-in: the registry's storage is on the data disk, which must be mounted first. */
