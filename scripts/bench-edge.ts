@@ -5,14 +5,16 @@
  * cluster. This measures program evaluation only (what `pulumi preview` spends in the
  * language host); provider plugins and the cloud are not involved.
  *
- *   npm run bench -- [--program PATH] [--sizes 1,10,100,1000] [--stage testing]
+ *   npm run bench -- [--program PATH] [--sizes 1,10,100,1000] [--stage testing] [--repeat N]
  *   npm run bench -- --fleet 10000 [--shard-size 1000] [--parallel 2]
  *
  * Beside each size it runs the floor: scripts/lib/floor-program.ts registers the very same
  * resources (recorded from the real run, each through its provider SDK's class) with no work of
  * ours, under the SDK promise-stack setting the program installs at start-up; the ratio of the two
  * CPU times is what our program costs over Pulumi's own per-resource work. The floor runs once more
- * with the SDK as shipped, which shows what that setting saves. `--fleet` splits a fleet into
+ * with the SDK as shipped, which shows what that setting saves. `--repeat N` runs the program and
+ * the floor N times each, alternating, and prints medians and ranges: this machine's speed drifts
+ * by a fifth from one run to the next. `--fleet` splits a fleet into
  * edge-fleet shard stacks (fleet/) and evaluates each shard and the central stack apart.
  *
  * The program defaults to the real index.ts; `--program tests/fixtures/programs/edge.ts` measures
@@ -186,55 +188,86 @@ function parent(argv: string[]) {
     return;
   }
   const sizes = arg("--sizes", "1,10,100,1000").split(",").map(Number);
-  sizesBench(stage, program, sizes).catch((e: unknown) => {
+  const repeat = Number(arg("--repeat", "1"));
+  if (!Number.isInteger(repeat) || repeat < 1) {
+    process.stderr.write(`--repeat: a whole number of runs (1 or more), not ${arg("--repeat", "1")}\n`);
+    process.exit(64);
+  }
+  sizesBench(stage, program, sizes, repeat).catch((e: unknown) => {
     process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(1);
   });
 }
 
-/** Each size in turn: the program, then the floor twice (SDK as shipped; the program's stack setting). */
-async function sizesBench(stage: string, program: string, sizes: number[]) {
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** A figure as its median, and with more than one run its range: `13.3 (12.6–15.4)`. */
+function figure(xs: number[], digits: number): string {
+  const m = median(xs).toFixed(digits);
+  return xs.length === 1 ? m : `${m} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
+}
+
+interface Pair {
+  real: Measured;
+  floor: Measured;
+}
+
+/**
+ * Each size in turn: the program and the floor (the program's stack setting), one after the other,
+ * `repeat` times, so that both see the same drift of the machine's speed; then the floor once with
+ * the SDK as shipped.
+ */
+async function sizesBench(stage: string, program: string, sizes: number[], repeat: number) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edp-bench-"));
   const records = path.join(dir, "records.json");
-  const rows: (Measured & { floor: Measured; floorSameStacks: Measured })[] = [];
+  const rows: { clusters: number; pairs: Pair[]; asShipped: Measured }[] = [];
   // Loaded here, in the parent only: a child's evaluation counts the loading of the program's modules.
   const perWave = (await import("../components/edge/edge.js")).EDGE_CLUSTERS_PER_WAVE;
   try {
     for (const n of sizes) {
-      const real = await runChild(dir, `${n}`, { stage, root: ROOT, program, config: edgeOverride(n), clusters: n, recordsFile: records });
       // Same stack file and overrides, so the floor's config (and its parsing) costs the same.
       const floorOptions = { stage, root: ROOT, program: FLOOR_PROGRAM, config: edgeOverride(n), clusters: n };
       const floorEnv = { EDP_FLOOR_RECORDS: records, EDP_FLOOR_CLUSTERS_PER_WAVE: String(perWave) };
-      const floor = await runChild(dir, `${n}-floor`, floorOptions, floorEnv);
-      const floorSameStacks = await runChild(dir, `${n}-floor-stacks`, floorOptions, { ...floorEnv, EDP_FLOOR_SDK_STACKS: "program" });
-      for (const f of [floor, floorSameStacks]) {
-        if (f.resources !== real.resources) throw new Error(`${n} clusters: the floor registered ${f.resources} resources, the program ${real.resources}; it must replay every one`);
+      const pairs: Pair[] = [];
+      for (let k = 0; k < repeat; k++) {
+        const real = await runChild(dir, `${n}-${k}`, { stage, root: ROOT, program, config: edgeOverride(n), clusters: n, recordsFile: records });
+        const floor = await runChild(dir, `${n}-${k}-floor`, floorOptions, { ...floorEnv, EDP_FLOOR_SDK_STACKS: "program" });
+        if (floor.resources !== real.resources) throw new Error(`${n} clusters: the floor registered ${floor.resources} resources, the program ${real.resources}; it must replay every one`);
+        pairs.push({ real, floor });
       }
-      rows.push({ ...real, floor, floorSameStacks });
+      const asShipped = await runChild(dir, `${n}-floor-shipped`, floorOptions, floorEnv);
+      rows.push({ clusters: n, pairs, asShipped });
       process.stderr.write(`measured ${n} cluster(s)\n`);
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`program: ${path.relative(ROOT, program)}, stage ${stage}, node ${process.version}, ${os.cpus().length} CPU(s)\n`);
+  console.log(`program: ${path.relative(ROOT, program)}, stage ${stage}, node ${process.version}, ${os.cpus().length} CPU(s)`);
+  if (repeat > 1) console.log(`each figure: the median of ${repeat} runs (program and floor alternating), then the range`);
   console.log(
-    "| edge clusters | resources | edge resources per cluster | recorded inputs (MiB) | wall time (s) | evaluation (s) | evaluation CPU (s) | peak RSS (MiB) | floor: evaluation (s) | floor: CPU (s) | floor: peak RSS (MiB) | ratio to floor (CPU) | floor, SDK as shipped: CPU (s) | floor, SDK as shipped: peak RSS (MiB) |",
+    "\n| edge clusters | resources | edge resources per cluster | recorded inputs (MiB) | wall time (s) | evaluation (s) | evaluation CPU (s) | peak RSS (MiB) | floor: evaluation (s) | floor: CPU (s) | floor: peak RSS (MiB) | ratio to floor (CPU) | floor, SDK as shipped: CPU (s) | floor, SDK as shipped: peak RSS (MiB) |",
   );
   console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-  for (const r of rows) {
-    const f = r.floorSameStacks;
+  for (const { clusters, pairs, asShipped } of rows) {
+    const r = pairs[0].real;
+    const of = (pick: (p: Pair) => number, digits: number) => figure(pairs.map(pick), digits);
     console.log(
-      `| ${r.clusters} | ${r.resources} | ${(r.edgeResources / r.clusters).toFixed(1)} | ${r.inputsMb.toFixed(1)} | ${r.wallS.toFixed(1)} | ${(r.evalMs / 1000).toFixed(1)} | ${(r.cpuMs / 1000).toFixed(1)} | ${r.maxRssMb.toFixed(0)} | ${(f.evalMs / 1000).toFixed(1)} | ${(f.cpuMs / 1000).toFixed(1)} | ${f.maxRssMb.toFixed(0)} | ${(r.cpuMs / f.cpuMs).toFixed(2)} | ${(r.floor.cpuMs / 1000).toFixed(1)} | ${r.floor.maxRssMb.toFixed(0)} |`,
+      `| ${clusters} | ${r.resources} | ${(r.edgeResources / clusters).toFixed(1)} | ${r.inputsMb.toFixed(1)} | ${of((p) => p.real.wallS, 1)} | ${of((p) => p.real.evalMs / 1000, 1)} | ${of((p) => p.real.cpuMs / 1000, 1)} | ${of((p) => p.real.maxRssMb, 0)} | ${of((p) => p.floor.evalMs / 1000, 1)} | ${of((p) => p.floor.cpuMs / 1000, 1)} | ${of((p) => p.floor.maxRssMb, 0)} | ${of((p) => p.real.cpuMs / p.floor.cpuMs, 2)} | ${(asShipped.cpuMs / 1000).toFixed(1)} | ${asShipped.maxRssMb.toFixed(0)} |`,
     );
   }
   console.log(
     "\nfloor: the same resources, each through its provider SDK's class, replayed with no work of ours, with the SDK promise-stack setting the program installs (components/shared/stack-traces.ts);" +
-      " 'SDK as shipped': the same replay with every promise's stack captured and source-mapped.",
+      " 'SDK as shipped': the same replay once with every promise's stack captured and source-mapped. The ratio is each run's against the floor run right after it.",
   );
-  const first = rows[0];
-  const last = rows[rows.length - 1];
   if (rows.length > 1) {
-    console.log(`\nt(${last.clusters})/t(${first.clusters}) = ${(last.evalMs / first.evalMs).toFixed(1)} (CPU ${(last.cpuMs / first.cpuMs).toFixed(1)}) for ${last.clusters / first.clusters}× the clusters`);
+    const first = rows[0];
+    const last = rows[rows.length - 1];
+    const evalOf = (row: (typeof rows)[number]) => median(row.pairs.map((p) => p.real.evalMs));
+    const cpuOf = (row: (typeof rows)[number]) => median(row.pairs.map((p) => p.real.cpuMs));
+    console.log(`\nt(${last.clusters})/t(${first.clusters}) = ${(evalOf(last) / evalOf(first)).toFixed(1)} (CPU ${(cpuOf(last) / cpuOf(first)).toFixed(1)}) for ${last.clusters / first.clusters}× the clusters`);
   }
 }
 
