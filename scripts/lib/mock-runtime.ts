@@ -71,6 +71,12 @@ export interface RunResult {
   secretSources: SecretSource[];
   /** The program's error message, when it failed (for example on invalid config). */
   error?: string;
+  /**
+   * When the program was done (its last registration answered, its outputs resolved), before this
+   * runtime gathered what it recorded into `resources` and `outputs`: performance.now() and
+   * process.cpuUsage() at that moment.
+   */
+  programDone: { atMs: number; cpu: NodeJS.CpuUsage };
 }
 
 export interface RunOptions {
@@ -270,6 +276,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     error = e instanceof Error ? e.message : String(e);
   }
   counting = false;
+  const programDone = { atMs: performance.now(), cpu: process.cpuUsage() };
 
   const stackResource = pulumi.runtime.getStackResource();
   const stackUrn = stackResource ? await urnOf(stackResource) : undefined;
@@ -311,5 +318,5 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
   if (!error) {
     for (const [k, v] of Object.entries(programExports)) outputs[k] = await resolveOutput(v);
   }
-  return { stage: opts.stage, resources, outputs, error, standIns, secretSources };
+  return { stage: opts.stage, resources, outputs, error, standIns, secretSources, programDone };
 }
