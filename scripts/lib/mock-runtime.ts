@@ -275,6 +275,10 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
   } catch (e) {
     error = e instanceof Error ? e.message : String(e);
   }
+  // As the language host does before it exits (runtime.disconnect waits on the same queue): every
+  // registration answered, also those nothing in the program waits for. The SDK's typings leave
+  // waitForRPCs out (internal); the runtime exports it.
+  await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
   counting = false;
   const programDone = { atMs: performance.now(), cpu: process.cpuUsage() };
 
