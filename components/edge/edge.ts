@@ -159,9 +159,9 @@ class EdgeCluster extends pulumi.ComponentResource {
     new alicloud.ram.UserPolicyAttachment(`${name}-status`, { userName: statusUser.name, policyName: statusPolicy.policyName, policyType: "Custom" }, child);
     const statusAccessKey = new alicloud.ram.AccessKey(`${name}-status`, { userName: statusUser.name }, child);
 
-    // The objects the cluster's credentials and key become. The script joins all of them in one
-    // step: at fleet scale every Output costs the SDK several promises, so a script cluster makes
-    // one from the seven values it needs instead of four chained ones.
+    // The sealed-secrets key and both credentials, as the Secrets the cluster gets. A script
+    // cluster renders them inside its script's one Output: at fleet scale every Output costs the
+    // SDK several promises, and one `all` over the seven values replaces four chained ones.
     const sealedKey = (certificate: string, pem: string) => sealedSecretsKeySecret(spec.sealedSecretsKeyVersion, { certificate, privateKey: pem });
     let bootstrapScript: pulumi.Output<string> | undefined;
     if (mode === "script") {
