@@ -10,7 +10,7 @@
  * whole process.
  *
  *   npm run bench -- [--program PATH] [--sizes 1,10,100,1000] [--stage testing] [--repeat N]
- *   npm run bench -- --fleet 10000 [--shard-size 1000] [--parallel 2]
+ *   npm run bench -- --fleet 10000 [--shard-size 1000] [--parallel 2] [--floor]
  *
  * Beside each size it runs the floor: scripts/lib/floor-program.ts registers the very same
  * resources (recorded from the real run, each through its provider SDK's class) with no work of
@@ -111,22 +111,24 @@ function shardStackFile(dir: string, stage: string, shard: string, first: number
 /**
  * A fleet of `total` clusters split into shard stacks of `shardSize`, each evaluated in its own
  * process, `parallel` at a time (as `pulumi up` of the shards would run), and the central stack
- * once: its evaluation does not depend on the fleet.
+ * once: its evaluation does not depend on the fleet. With `floor`, each shard's floor (the same
+ * registrations replayed, as for --sizes) runs right after the shard, in the same worker.
  */
-async function fleetBench(stage: string, total: number, shardSize: number, parallel: number) {
+async function fleetBench(stage: string, total: number, shardSize: number, parallel: number, floor: boolean) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edp-bench-fleet-"));
+  const perWave = (await import("../components/edge/edge.js")).EDGE_CLUSTERS_PER_WAVE;
   try {
     const central = await runChild(dir, "central", { stage, root: ROOT, program: path.join(ROOT, "index.ts"), clusters: 0, config: edgeOverride(0), fleetOutput: path.join(dir, "edge-fleet.json") });
     const edgeFleet = JSON.parse(fs.readFileSync(path.join(dir, "edge-fleet.json"), "utf8")) as unknown;
     const shards = Array.from({ length: Math.ceil(total / shardSize) }, (_, i) => ({ i, name: `shard-${String(i + 1).padStart(3, "0")}`, first: i * shardSize, n: Math.min(shardSize, total - i * shardSize) }));
-    const results: (ChildResult & { wallS: number; shard: string })[] = [];
+    const results: (ChildResult & { wallS: number; shard: string; floor?: Measured })[] = [];
     const started = Date.now();
     let next = 0;
     const worker = async () => {
       while (next < shards.length) {
         const s = shards[next++];
         const stackFile = shardStackFile(dir, stage, s.name, s.first, s.n);
-        const r = await runChild(dir, s.name, {
+        const options = {
           stage,
           root: path.join(ROOT, "fleet"),
           program: path.join(ROOT, "fleet/index.ts"),
@@ -136,8 +138,16 @@ async function fleetBench(stage: string, total: number, shardSize: number, paral
           standIns: false,
           stackReferences: { [`organization/edp/${stage}`]: { edgeFleet } },
           clusters: s.n,
-        });
-        results.push({ ...r, shard: s.name });
+        };
+        const records = path.join(dir, `records-${s.name}.json`);
+        const r = await runChild(dir, s.name, { ...options, ...(floor ? { recordsFile: records } : {}) });
+        let f: Measured | undefined;
+        if (floor) {
+          f = await runChild(dir, `${s.name}-floor`, { ...options, program: FLOOR_PROGRAM }, { EDP_FLOOR_RECORDS: records, EDP_FLOOR_CLUSTERS_PER_WAVE: String(perWave), EDP_FLOOR_SDK_STACKS: "program" });
+          if (f.resources !== r.resources) throw new Error(`${s.name}: the floor registered ${f.resources} resources, the shard ${r.resources}; it must replay every one`);
+          fs.rmSync(records, { force: true });
+        }
+        results.push({ ...r, shard: s.name, floor: f });
         process.stderr.write(`measured ${s.name} (${s.n} clusters)\n`);
       }
     };
@@ -145,11 +155,13 @@ async function fleetBench(stage: string, total: number, shardSize: number, paral
     const totalWallS = (Date.now() - started) / 1000;
     results.sort((a, b) => a.shard.localeCompare(b.shard));
     console.log(`fleet: ${total} clusters in ${shards.length} shard stacks of ≤ ${shardSize}, ${parallel} at a time; stage ${stage}, node ${process.version}, ${os.cpus().length} CPU(s)\n`);
-    console.log("| stack | edge clusters | wall time (s) | evaluation (s) | evaluation CPU (s) | peak RSS (MiB) | resources |");
-    console.log("|---|---:|---:|---:|---:|---:|---:|");
-    console.log(`| central (${stage}) | 0 | ${central.wallS.toFixed(1)} | ${(central.evalMs / 1000).toFixed(1)} | ${(central.cpuMs / 1000).toFixed(1)} | ${central.maxRssMb.toFixed(0)} | ${central.resources} |`);
+    const floorHead = floor ? " floor: evaluation (s) | floor: CPU (s) | ratio to floor (CPU) |" : "";
+    console.log(`| stack | edge clusters | wall time (s) | evaluation (s) | evaluation CPU (s) | peak RSS (MiB) | resources |${floorHead}`);
+    console.log(`|---|---:|---:|---:|---:|---:|---:|${floor ? "---:|---:|---:|" : ""}`);
+    console.log(`| central (${stage}) | 0 | ${central.wallS.toFixed(1)} | ${(central.evalMs / 1000).toFixed(1)} | ${(central.cpuMs / 1000).toFixed(1)} | ${central.maxRssMb.toFixed(0)} | ${central.resources} |${floor ? " | | |" : ""}`);
     for (const r of results) {
-      console.log(`| ${stage}-${r.shard} | ${r.clusters} | ${r.wallS.toFixed(1)} | ${(r.evalMs / 1000).toFixed(1)} | ${(r.cpuMs / 1000).toFixed(1)} | ${r.maxRssMb.toFixed(0)} | ${r.resources} |`);
+      const f = r.floor ? ` ${(r.floor.evalMs / 1000).toFixed(1)} | ${(r.floor.cpuMs / 1000).toFixed(1)} | ${(r.cpuMs / r.floor.cpuMs).toFixed(2)} |` : "";
+      console.log(`| ${stage}-${r.shard} | ${r.clusters} | ${r.wallS.toFixed(1)} | ${(r.evalMs / 1000).toFixed(1)} | ${(r.cpuMs / 1000).toFixed(1)} | ${r.maxRssMb.toFixed(0)} | ${r.resources} |${f}`);
     }
     const sum = (f: (r: ChildResult) => number) => results.reduce((a, r) => a + f(r), 0);
     console.log(
@@ -187,7 +199,7 @@ function parent(argv: string[]) {
   const program = path.resolve(arg("--program", path.join(ROOT, "index.ts")));
   const stage = arg("--stage", "testing");
   if (argv.includes("--fleet")) {
-    fleetBench(stage, Number(arg("--fleet", "10000")), Number(arg("--shard-size", "1000")), Number(arg("--parallel", "2"))).catch((e: unknown) => {
+    fleetBench(stage, Number(arg("--fleet", "10000")), Number(arg("--shard-size", "1000")), Number(arg("--parallel", "2")), argv.includes("--floor")).catch((e: unknown) => {
       process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
       process.exit(1);
     });
