@@ -9,8 +9,11 @@
  * - A text reads the same to a YAML 1.1 reader as to a YAML 1.2 one. Half of the readers are 1.1:
  *   kubectl and Helm (sigs.k8s.io/yaml over go-yaml v2), docker-registry, cloud-init (PyYAML). A
  *   string such as `no`, `on`, `y` or `2026-01-01` is quoted, or a 1.1 reader sees a boolean or a
- *   date (a cluster named `no` made its identity ConfigMap unreadable to the bootstrap script's
- *   kubectl). tests/unit/yaml-writing.test.ts has the cases, and that nothing else writes YAML.
+ *   date. The yaml library's default left them plain: an edge cluster named `no` got
+ *   `cluster: no` in the identity ConfigMap its bootstrap script applies, which kubectl's reader
+ *   takes for `false` (real Helm, which reads YAML through the same library, does:
+ *   tests/integration/yaml-readers.test.ts). tests/unit/yaml-writing.test.ts has the cases, and
+ *   that nothing else writes YAML.
  *
  * js-yaml (the YAML library the Pulumi SDK itself uses) quotes those strings, and it writes about
  * four times as fast as the yaml library, which writing desired states at fleet scale needs (the
