@@ -13,7 +13,7 @@ import { plainYaml } from "../../components/shared/yaml";
 import { HELM, helmEnv } from "../../scripts/lib/chart-cache";
 
 /** Strings that YAML 1.1 reads as booleans, dates or numbers; a cluster may be named `no`. */
-const TRICKY = ["no", "yes", "on", "off", "y", "n", "No", "ON", "2026-01-01", "0777", "0o17", "1e3", "+12", "1:20", "~"];
+const TRICKY = ["no", "yes", "on", "off", "y", "n", "No", "ON", "2026-01-01", "0777", "0o17", "1e3", "+12", "1:20", "1_000", "~"];
 
 function helmSees(valuesText: string): Record<string, string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edp-yaml-readers-"));
