@@ -331,6 +331,29 @@ describe("edge: EdgeClusters component under mocks", function () {
       }
     });
 
+    it("keeps a cluster named no, and a value on, strings to kubectl: the script's manifests and the desired state read the same as YAML 1.1", async () => {
+      // kubectl reads YAML 1.1 (sigs.k8s.io/yaml over go-yaml v2): an unquoted `no` is false.
+      const clusters = [...MIXED.config["edp:edgeClusters"], { name: "no", bootstrap: "script", hosts: ["no-01"] }];
+      const deployments = [...MIXED.config["edp:deployments"], { name: "press-9", template: "collector", cluster: "no", hostname: "no-01", values: { mode: "on", since: "2026-01-01" } }];
+      const tricky = await runStage("testing", { program: PROGRAM, config: { ...MIXED.config, "edp:edgeClusters": clusters, "edp:deployments": deployments }, secrets: MIXED.secrets });
+      assert.equal(tricky.error, undefined, tricky.error);
+      const script = (tricky.output("edgeBootstrapScripts").value as Record<string, string>).no;
+      const bodies = [...script.matchAll(/<<'(EDP_[A-Z]+_[0-9a-f]{12})'\n([\s\S]*?)\n\1\n/g)].map((m) => m[2]);
+      const texts = [...bodies, String(tricky.get("alicloud:oss/bucketObject:BucketObject", "edge-no-desired-state").inputs.content)];
+      for (const text of texts) {
+        const as12 = YAML.parseAllDocuments(text).map((d) => d.toJS() as unknown);
+        const as11 = YAML.parseAllDocuments(text, { version: "1.1" }).map((d) => d.toJS() as unknown);
+        assert.deepEqual(as11, as12);
+      }
+      // As kubectl reads it:
+      const asKubectl = bodies.flatMap((b) => YAML.parseAllDocuments(b, { version: "1.1" }).map((d) => d.toJS() as Record<string, unknown>));
+      const identity = asKubectl.find((o) => o.kind === "ConfigMap" && (o.data as Record<string, unknown> | undefined)?.uuid !== undefined) as { data: Record<string, unknown> };
+      assert.equal(identity.data.cluster, "no");
+      const release = desiredState(tricky, "no").find((o) => o.kind === "HelmRelease" && (o.metadata as { name: string }).name === "press-9") as { spec: { values: Record<string, unknown> } };
+      assert.equal(release.spec.values.mode, "on");
+      assert.equal(release.spec.values.since, "2026-01-01");
+    });
+
     it("rotates a sealed-secrets key by version: new key resources, same identity", async () => {
       const clusters = MIXED.config["edp:edgeClusters"].map((c) => (c.name === "site-c" ? { ...c, sealedSecretsKeyVersion: 3 } : c));
       const rotated = await runStage("testing", { program: PROGRAM, config: { ...MIXED.config, "edp:edgeClusters": clusters }, secrets: MIXED.secrets });
