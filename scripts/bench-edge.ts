@@ -116,7 +116,6 @@ function shardStackFile(dir: string, stage: string, shard: string, first: number
  */
 async function fleetBench(stage: string, total: number, shardSize: number, parallel: number, floor: boolean) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edp-bench-fleet-"));
-  const perWave = (await import("../components/edge/edge.js")).EDGE_CLUSTERS_PER_WAVE;
   try {
     const central = await runChild(dir, "central", { stage, root: ROOT, program: path.join(ROOT, "index.ts"), clusters: 0, config: edgeOverride(0), fleetOutput: path.join(dir, "edge-fleet.json") });
     const edgeFleet = JSON.parse(fs.readFileSync(path.join(dir, "edge-fleet.json"), "utf8")) as unknown;
@@ -141,12 +140,8 @@ async function fleetBench(stage: string, total: number, shardSize: number, paral
         };
         const records = path.join(dir, `records-${s.name}.json`);
         const r = await runChild(dir, s.name, { ...options, ...(floor ? { recordsFile: records } : {}) });
-        let f: Measured | undefined;
-        if (floor) {
-          f = await runChild(dir, `${s.name}-floor`, { ...options, program: FLOOR_PROGRAM }, { EDP_FLOOR_RECORDS: records, EDP_FLOOR_CLUSTERS_PER_WAVE: String(perWave), EDP_FLOOR_SDK_STACKS: "program" });
-          if (f.resources !== r.resources) throw new Error(`${s.name}: the floor registered ${f.resources} resources, the shard ${r.resources}; it must replay every one`);
-          fs.rmSync(records, { force: true });
-        }
+        const f = floor ? await runFloor(dir, `${s.name}-floor`, options, records, r) : undefined;
+        fs.rmSync(records, { force: true });
         results.push({ ...r, shard: s.name, floor: f });
         process.stderr.write(`measured ${s.name} (${s.n} clusters)\n`);
       }
@@ -189,6 +184,20 @@ function runChild(dir: string, name: string, options: object, env: NodeJS.Proces
       resolve({ ...r, wallS: (Date.now() - started) / 1000 });
     });
   });
+}
+
+/**
+ * The floor of a measured run: its recorded registrations replayed (scripts/lib/floor-program.ts)
+ * with the same options, in the program's waves, under the program's promise-stack setting or,
+ * with `sdkAsShipped`, the SDK's own. Throws unless it registered as many resources as the run.
+ */
+async function runFloor(dir: string, name: string, options: object, records: string, run: Measured, sdkAsShipped = false): Promise<Measured> {
+  // Loaded here, in the parent only: a child's evaluation counts the loading of the program's modules.
+  const perWave = (await import("../components/edge/edge.js")).EDGE_CLUSTERS_PER_WAVE;
+  const env = { EDP_FLOOR_RECORDS: records, EDP_FLOOR_CLUSTERS_PER_WAVE: String(perWave), ...(sdkAsShipped ? {} : { EDP_FLOOR_SDK_STACKS: "program" }) };
+  const floor = await runChild(dir, name, { ...options, program: FLOOR_PROGRAM }, env);
+  if (floor.resources !== run.resources) throw new Error(`${name}: the floor registered ${floor.resources} resources, the program ${run.resources}; it must replay every one`);
+  return floor;
 }
 
 function parent(argv: string[]) {
@@ -242,21 +251,16 @@ async function sizesBench(stage: string, program: string, sizes: number[], repea
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edp-bench-"));
   const records = path.join(dir, "records.json");
   const rows: { clusters: number; pairs: Pair[]; asShipped: Measured }[] = [];
-  // Loaded here, in the parent only: a child's evaluation counts the loading of the program's modules.
-  const perWave = (await import("../components/edge/edge.js")).EDGE_CLUSTERS_PER_WAVE;
   try {
     for (const n of sizes) {
-      // Same stack file and overrides, so the floor's config (and its parsing) costs the same.
-      const floorOptions = { stage, root: ROOT, program: FLOOR_PROGRAM, config: edgeOverride(n), clusters: n };
-      const floorEnv = { EDP_FLOOR_RECORDS: records, EDP_FLOOR_CLUSTERS_PER_WAVE: String(perWave) };
+      // Same stack file and overrides for the floor, so its config (and its parsing) costs the same.
+      const options = { stage, root: ROOT, program, config: edgeOverride(n), clusters: n };
       const pairs: Pair[] = [];
       for (let k = 0; k < repeat; k++) {
-        const real = await runChild(dir, `${n}-${k}`, { stage, root: ROOT, program, config: edgeOverride(n), clusters: n, recordsFile: records });
-        const floor = await runChild(dir, `${n}-${k}-floor`, floorOptions, { ...floorEnv, EDP_FLOOR_SDK_STACKS: "program" });
-        if (floor.resources !== real.resources) throw new Error(`${n} clusters: the floor registered ${floor.resources} resources, the program ${real.resources}; it must replay every one`);
-        pairs.push({ real, floor });
+        const real = await runChild(dir, `${n}-${k}`, { ...options, recordsFile: records });
+        pairs.push({ real, floor: await runFloor(dir, `${n}-${k}-floor`, options, records, real) });
       }
-      const asShipped = await runChild(dir, `${n}-floor-shipped`, floorOptions, floorEnv);
+      const asShipped = await runFloor(dir, `${n}-floor-shipped`, options, records, pairs[0].real, true);
       rows.push({ clusters: n, pairs, asShipped });
       process.stderr.write(`measured ${n} cluster(s)\n`);
     }

@@ -195,7 +195,8 @@ class EdgeCluster extends pulumi.ComponentResource {
 
     this.outputs = { uuid: spec.uuid, mode, desiredStateKey, statusKey, sealedSecretsCertificate: cert.certPem, bootstrapScript };
     // The script (about 14 KB) is a stack output already; the component's state keeps the small facts.
-    this.registerOutputs({ uuid: spec.uuid, mode, desiredStateKey, statusKey, sealedSecretsCertificate: cert.certPem });
+    const { bootstrapScript: _inStackOutputs, ...facts } = this.outputs;
+    this.registerOutputs(facts);
   }
 
   /**
@@ -312,9 +313,8 @@ class EdgeCluster extends pulumi.ComponentResource {
  * before the next wave is built. Built all at once, every cluster's registrations wait in memory
  * together: at 1,000 clusters the heap reached 1.86 GB, and young-generation collections copying
  * it took 8.2 s of the 25.7 s (3.0 s of 15.2 s and 637 MB in waves; `--trace-gc`, and the
- * README's scale section has the bench's figures). At 1,000
- * clusters, waves of 5 and 10 measured alike (15.3-17.0 s, 812-876 MiB in two rounds), waves of
- * 25 held more (904-905 MiB). The yield never waits for the engine's answers, so `pulumi up`
+ * README's scale section has the bench's figures). At 1,000 clusters, waves of 5 and 10 measured
+ * alike (15.3-17.0 s, 812-876 MiB in two rounds), waves of 25 held more (904-905 MiB). The yield never waits for the engine's answers, so `pulumi up`
  * still works on every wave's resources in parallel, and no resource gains a dependency.
  */
 export const EDGE_CLUSTERS_PER_WAVE = 10;

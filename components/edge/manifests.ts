@@ -253,8 +253,9 @@ export const toMultiDocYaml = (objects: KubeObject[], header?: string): string =
  * sealed-secrets release, the status writer's RBAC and script: 12 of 15 at one deployment each),
  * and serialising is most of publishedState's cost at fleet scale, so an object equal to one
  * already serialised reuses its text. Its JSON is the key: the same keys in the same order with
- * the same values, which is all plainYaml reads (it makes no aliases, so which objects are shared does not matter), at a tenth of the cost. The map is emptied
- * when full, so documents only one cluster has do not pile up.
+ * the same values, which is all plainYaml reads (it makes no aliases, so which objects are shared
+ * does not matter), at a small part of the cost. The map is emptied when full, so documents only
+ * one cluster has do not pile up.
  */
 const yamlTexts = new Map<string, string>();
 export const YAML_TEXTS_KEPT = 512;

@@ -64,10 +64,13 @@ function writeCached(file: string, entry: CachedBundle): void {
 
 const cached = new Map<string, string>();
 
+/** The entry file, or the name of source text given as stdin. */
+const sourceName = (source: ScriptSource) => ("entry" in source ? source.entry : source.name);
+
 /** Fails the program, not the apply: a library update that bloats a bundle must be noticed here. */
 function checkSize(source: ScriptSource, text: string): void {
   const bytes = Buffer.byteLength(text);
-  if (bytes > BUNDLE_LIMIT_BYTES) throw new Error(`the bundle of ${"entry" in source ? source.entry : source.name} is ${bytes} bytes, over ${BUNDLE_LIMIT_BYTES} (a ConfigMap holds at most 1 MiB)`);
+  if (bytes > BUNDLE_LIMIT_BYTES) throw new Error(`the bundle of ${sourceName(source)} is ${bytes} bytes, over ${BUNDLE_LIMIT_BYTES} (a ConfigMap holds at most 1 MiB)`);
 }
 
 /** cacheDir: where bundles are kept between runs (BUNDLE_CACHE_DIR), or null to build every time. */
@@ -104,7 +107,7 @@ export function bundleScript(source: ScriptSource, pins: readonly LibraryPin[], 
     metafile: true,
   });
   const output = result.outputFiles?.[0];
-  if (!output) throw new Error(`esbuild wrote no bundle of ${"entry" in source ? source.entry : source.name}`);
+  if (!output) throw new Error(`esbuild wrote no bundle of ${sourceName(source)}`);
   const text = output.text;
   checkSize(source, text);
   cached.set(key, text);

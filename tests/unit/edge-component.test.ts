@@ -82,12 +82,11 @@ const parseDocs = (text: string) =>
     .map((d) => d.toJS() as Record<string, unknown> | null)
     .filter((o): o is Record<string, unknown> => o !== null);
 
+/** The manifests a bootstrap script applies: the bodies of its here-documents. */
+const scriptBodies = (script: string): string[] => [...script.matchAll(/<<'(EDP_[A-Z]+_[0-9a-f]{12})'\n([\s\S]*?)\n\1\n/g)].map((m) => m[2]);
+
 /** The documents inside a script's here-documents. */
-function scriptDocuments(script: string): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
-  for (const m of script.matchAll(/<<'(EDP_[A-Z]+_[0-9a-f]{12})'\n([\s\S]*?)\n\1\n/g)) out.push(...parseDocs(m[2]));
-  return out;
-}
+const scriptDocuments = (script: string): Record<string, unknown>[] => scriptBodies(script).flatMap(parseDocs);
 
 function desiredState(run: StageRun, cluster: string): Record<string, unknown>[] {
   return parseDocs(String(run.get("alicloud:oss/bucketObject:BucketObject", `edge-${cluster}-desired-state`).inputs.content));
@@ -338,7 +337,7 @@ describe("edge: EdgeClusters component under mocks", function () {
       const tricky = await runStage("testing", { program: PROGRAM, config: { ...MIXED.config, "edp:edgeClusters": clusters, "edp:deployments": deployments }, secrets: MIXED.secrets });
       assert.equal(tricky.error, undefined, tricky.error);
       const script = (tricky.output("edgeBootstrapScripts").value as Record<string, string>).no;
-      const bodies = [...script.matchAll(/<<'(EDP_[A-Z]+_[0-9a-f]{12})'\n([\s\S]*?)\n\1\n/g)].map((m) => m[2]);
+      const bodies = scriptBodies(script);
       const texts = [...bodies, String(tricky.get("alicloud:oss/bucketObject:BucketObject", "edge-no-desired-state").inputs.content)];
       for (const text of texts) {
         const as12 = YAML.parseAllDocuments(text).map((d) => d.toJS() as unknown);
