@@ -1,5 +1,5 @@
 /**
- * Cheap stack traces for the Pulumi SDK's promise bookkeeping, full ones for real errors.
+ * Cheap stack traces for the Pulumi SDK's own bookkeeping, full ones for real errors.
  *
  * The Node SDK wraps every promise it makes in `debuggablePromise`, which reads
  * `new Error().stack` at once (several times per output property of every resource) only so
@@ -13,9 +13,13 @@
  * every other error keeps Node's own source-mapped formatting, unchanged.
  *
  * The SDK prints those stacks only with PULUMI_DEBUG_PROMISE_LEAKS set (runtime/debuggable.js,
- * `promiseDebugString`); without it nothing ever reads them, so they are not formatted at all (a
- * short note takes their place): at 300 clusters that formatting was still 4.2 s of 45.6 s CPU,
- * plus the garbage it made (`EDP_BENCH_PROF=<dir> npm run bench` writes the profiles).
+ * `promiseDebugString`); without it nothing ever reads them, so they are not captured at all
+ * (`skipSdkPromiseStacks`): at 300 clusters formatting them was 4.2 s of 45.6 s CPU, capturing
+ * them 7.4 s of 47 s (`EDP_BENCH_PROF=<dir> npm run bench` writes the profiles).
+ *
+ * Every resource's constructor also reads its whole stack (`Resource.callsites`) for the source
+ * positions it sends the engine. Those stay source-mapped, but a stack already formatted is not
+ * formatted again: every edge cluster registers its resources from the same lines.
  */
 
 import { createRequire } from "node:module";
@@ -43,9 +47,21 @@ export function installCheapSdkStackTraces(env: NodeJS.ProcessEnv = process.env)
   const leaksDebugged = Boolean(env.PULUMI_DEBUG_PROMISE_LEAKS);
   if (!leaksDebugged) skipSdkPromiseStacks();
   Error.prepareStackTrace = (error: Error, trace: NodeJS.CallSite[]) => {
-    if (trace.length > 0 && trace[0].getFunctionName() === "debuggablePromise") {
+    const top = trace.length > 0 ? trace[0].getFunctionName() : null;
+    if (top === "debuggablePromise") {
       if (!leaksDebugged) return UNREAD_SDK_STACK;
       return `${error.name}\n${trace.map((site) => `    at ${String(site)}`).join("\n")}`;
+    }
+    if (top === "callsites" && trace[0].getFileName() === SDK_RESOURCE_FILE && error.message === "") {
+      // Every resource's registration: the same positions give the same source-mapped text.
+      const key = trace.map(sitePosition).join("\n");
+      let text = RESOURCE_STACKS.get(key);
+      if (text === undefined) {
+        text = original(error, trace);
+        if (RESOURCE_STACKS.size >= RESOURCE_STACKS_KEPT) RESOURCE_STACKS.clear();
+        RESOURCE_STACKS.set(key, text);
+      }
+      return text;
     }
     return original(error, trace);
   };
@@ -55,27 +71,65 @@ export function installCheapSdkStackTraces(env: NodeJS.ProcessEnv = process.env)
 
 // The package's exports map hides runtime/; its file is reached through the package's own path.
 const SDK_REQUIRE = createRequire(__filename);
+const SDK_RESOURCE_FILE = SDK_REQUIRE.resolve("@pulumi/pulumi").replace(/index\.js$/, "resource.js");
+export const RESOURCE_STACKS_KEPT = 2048;
+/** The formatted text of each distinct registration stack, by its frames' positions (emptied when full). */
+const RESOURCE_STACKS = new Map<string, unknown>();
+/** How many distinct registration stacks have been formatted and are kept (for tests). */
+export const resourceStacksKept = () => RESOURCE_STACKS.size;
+
+/** Where a frame runs: its file, line and column (a native frame has none; its text stands in). */
+const sitePosition = (site: NodeJS.CallSite) => {
+  const file = site.getFileName();
+  return file ? `${file}:${site.getLineNumber()}:${site.getColumnNumber()}` : String(site);
+};
 
 type DebuggablePromise = (p: Promise<unknown>, ctx: unknown) => Promise<unknown>;
+type SdkStore = { leakCandidates: Set<Promise<unknown>> };
 
 /**
- * Without PULUMI_DEBUG_PROMISE_LEAKS nothing reads the stack `debuggablePromise` captures, yet V8
- * still walks ten frames for each (7.4 s of 47 s CPU at 300 clusters, profiled with
- * `EDP_BENCH_PROF`). The SDK's compiled CommonJS calls it through its module's exports object, so
- * wrapping that export reaches every call: the wrapper captures no frames, and the SDK's own
- * bookkeeping (leak candidates, ids, context) runs unchanged.
+ * Without PULUMI_DEBUG_PROMISE_LEAKS nothing reads what `debuggablePromise` hangs on each promise
+ * (an id, a context and `new Error().stack`, three non-enumerable properties that only the leak
+ * report prints, and only with that variable), yet the SDK calls it about 590,000 times at 1,000
+ * edge clusters. Capturing the stack was 7.4 s of 47 s CPU at 300 clusters (profiled with
+ * `EDP_BENCH_PROF`); defining the three properties still cost about 1.5 µs a promise. The SDK's
+ * compiled CommonJS calls it through its module's exports object, so replacing that export
+ * reaches every call. The replacement keeps the bookkeeping the SDK acts on, line for line: the
+ * promise is a leak candidate until it settles, a rejection carries the promise, and the first
+ * call goes through the SDK's own function, which schedules its leak check at exit (a leaked
+ * promise still fails the run with the SDK's message). With PULUMI_DEBUG_PROMISE_LEAKS set, the
+ * SDK's function runs unchanged and its stacks are formatted without source maps (above).
  */
 function skipSdkPromiseStacks(): void {
-  const debuggable = SDK_REQUIRE(SDK_REQUIRE.resolve("@pulumi/pulumi").replace(/index\.js$/, "runtime/debuggable.js")) as { debuggablePromise?: DebuggablePromise };
+  const runtime = SDK_REQUIRE.resolve("@pulumi/pulumi").replace(/index\.js$/, "runtime/");
+  const debuggable = SDK_REQUIRE(`${runtime}debuggable.js`) as { debuggablePromise?: DebuggablePromise };
+  const state = SDK_REQUIRE(`${runtime}state.js`) as { getStore?: () => SdkStore };
   const original = debuggable.debuggablePromise;
-  if (typeof original !== "function") return;
+  const getStore = state.getStore;
+  if (typeof original !== "function" || typeof getStore !== "function") return;
+  let leakCheckScheduled = false;
   debuggable.debuggablePromise = function debuggablePromiseWithoutStack(p, ctx) {
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-      return original(p, ctx);
-    } finally {
-      Error.stackTraceLimit = limit;
+    if (!leakCheckScheduled) {
+      leakCheckScheduled = true;
+      const limit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 0;
+      try {
+        return original(p, ctx);
+      } finally {
+        Error.stackTraceLimit = limit;
+      }
     }
+    const store = getStore();
+    store.leakCandidates.add(p);
+    return p
+      .then((val) => {
+        store.leakCandidates.delete(p);
+        return val;
+      })
+      .catch((err: { promise?: unknown }) => {
+        store.leakCandidates.delete(p);
+        err.promise = p;
+        throw err;
+      });
   };
 }

@@ -33,7 +33,7 @@ describe("scale rules", function () {
       const file = path.join(dir, "probe.ts");
       fs.writeFileSync(file, source);
       try {
-        return execFileSync(process.execPath, ["--import", "tsx", file], { cwd: ROOT, env: { ...process.env, ...env }, encoding: "utf8" });
+        return execFileSync(process.execPath, ["--import", "tsx", file], { cwd: ROOT, env: { ...process.env, ...env }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
@@ -52,11 +52,30 @@ function debuggablePromise(): string {
 }
 import { createRequire } from "node:module";
 const SDK_REQUIRE = createRequire(${JSON.stringify(path.join(ROOT, "index.ts"))});
-const sdk = SDK_REQUIRE(SDK_REQUIRE.resolve("@pulumi/pulumi").replace(/index\\.js$/, "runtime/debuggable.js")) as { debuggablePromise(p: Promise<unknown>, ctx: string): Promise<unknown> };
-// debuggablePromise marks the promise it is given (and returns a chained one).
-const tracked = Promise.resolve(1) as Promise<unknown> & { _debugStackTrace?: string; _debugCtx?: string };
-void sdk.debuggablePromise(tracked, "probe");
-console.log(JSON.stringify({ installed, real: userCode({ a: 1 }), sdk: debuggablePromise(), sdkReal: tracked._debugStackTrace, sdkCtx: tracked._debugCtx }));
+const runtime = SDK_REQUIRE.resolve("@pulumi/pulumi").replace(/index\\.js$/, "runtime/");
+const sdk = SDK_REQUIRE(runtime + "debuggable.js") as { debuggablePromise(p: Promise<unknown>, ctx: string): Promise<unknown> };
+const store = (SDK_REQUIRE(runtime + "state.js") as { getStore(): { leakCandidates: Set<Promise<unknown>> } }).getStore();
+type Tracked = Promise<unknown> & { _debugStackTrace?: string; _debugCtx?: string };
+// debuggablePromise marks the promise it is given (and returns a chained one); the SDK's own
+// function takes the first call in any case (it schedules the leak check at exit).
+const first = Promise.resolve(0) as Tracked;
+void sdk.debuggablePromise(first, "first");
+let settle: (v: number) => void = () => undefined;
+const tracked = new Promise<number>((resolve) => (settle = resolve)) as Tracked;
+const chained = sdk.debuggablePromise(tracked, "probe");
+const candidateWhilePending = store.leakCandidates.has(tracked);
+const failing = Promise.reject(new Error("boom"));
+const rejected = sdk.debuggablePromise(failing, "failing").then(() => undefined, (e: { promise?: unknown }) => e.promise === failing);
+settle(7);
+void (async () => {
+  const value = await chained;
+  console.log(JSON.stringify({
+    installed, real: userCode({ a: 1 }), sdk: debuggablePromise(),
+    firstStack: first._debugStackTrace, firstCtx: first._debugCtx, sdkReal: tracked._debugStackTrace, sdkCtx: tracked._debugCtx,
+    candidateWhilePending, candidateAfter: store.leakCandidates.has(tracked), value, rejectionCarriesPromise: await rejected,
+  }));
+  if (process.env.PROBE_LEAK) void sdk.debuggablePromise(new Promise(() => undefined), "leaked");
+})();
 `;
 
     it("keeps a real error's stack source-mapped to the TypeScript line", () => {
@@ -70,10 +89,31 @@ console.log(JSON.stringify({ installed, real: userCode({ a: 1 }), sdk: debuggabl
       assert.equal(out.sdk, UNREAD_SDK_STACK);
     });
 
-    it("has the SDK's own debuggablePromise capture no stack frames, keeping its bookkeeping, when nothing prints them", () => {
-      const out = JSON.parse(runUnderTsx(probe, { PULUMI_DEBUG_PROMISE_LEAKS: "" })) as { sdkReal: string; sdkCtx: string };
-      assert.equal(out.sdkReal, "Error");
-      assert.equal(out.sdkCtx, "probe");
+    it("keeps the SDK's promise bookkeeping but hangs nothing on its promises when nothing prints it", () => {
+      const out = JSON.parse(runUnderTsx(probe, { PULUMI_DEBUG_PROMISE_LEAKS: "" })) as Record<string, unknown>;
+      // The first call is the SDK's own function, with no stack frames captured.
+      assert.equal(out.firstStack, "Error");
+      assert.equal(out.firstCtx, "first");
+      // Every later one: no stack, no context, yet a leak candidate until it settles, its value
+      // passed on, and a rejection that carries its promise, as the SDK's function does.
+      assert.equal(out.sdkReal, undefined);
+      assert.equal(out.sdkCtx, undefined);
+      assert.equal(out.candidateWhilePending, true);
+      assert.equal(out.candidateAfter, false);
+      assert.equal(out.value, 7);
+      assert.equal(out.rejectionCarriesPromise, true);
+    });
+
+    it("still fails the run with the SDK's leak report when a promise never settles", () => {
+      let failure: { status: number; stderr: string } | undefined;
+      try {
+        runUnderTsx(probe, { PULUMI_DEBUG_PROMISE_LEAKS: "", PROBE_LEAK: "1" });
+      } catch (e) {
+        failure = e as { status: number; stderr: string };
+      }
+      assert.ok(failure, "the probe exited 0 with a leaked promise");
+      assert.equal(failure.status, 1);
+      assert.match(failure.stderr, /The Pulumi runtime detected that 1 promise was still active/);
     });
 
     it("formats the SDK's bookkeeping stacks without source maps when PULUMI_DEBUG_PROMISE_LEAKS asks for them", () => {
@@ -82,6 +122,36 @@ console.log(JSON.stringify({ installed, real: userCode({ a: 1 }), sdk: debuggabl
       // V8's own call-site text: the transpiled position, not the TypeScript one (line 11).
       assert.match(out.sdk, /^Error\n\s+at debuggablePromise \(/);
       assert.doesNotMatch(out.sdk.split("\n")[1], /probe\.ts:11:10\)/);
+    });
+
+    // Every resource's constructor reads its own stack (Resource.callsites) for the source
+    // positions it sends the engine; the hook keeps one formatted text per distinct stack.
+    const sitesProbe = `
+import { installCheapSdkStackTraces, resourceStacksKept } from ${JSON.stringify(path.join(ROOT, "components/shared/stack-traces"))};
+import { createRequire } from "node:module";
+installCheapSdkStackTraces();
+const SDK_REQUIRE = createRequire(${JSON.stringify(path.join(ROOT, "index.ts"))});
+const R = (SDK_REQUIRE("@pulumi/pulumi") as { Resource: unknown }).Resource as { callsites(): { file?: string; line?: number; column?: number }[] };
+const here = () => R.callsites();
+const there = () => R.callsites();
+const runs: unknown[] = [];
+for (let i = 0; i < 3; i++) runs.push(here(), there(), [here(), there()].flat());
+const inProbe = (frames: { file?: string; line?: number; column?: number }[]) => frames.filter((f) => f.file?.endsWith("/probe.ts")).map((f) => ({ line: f.line, column: f.column }));
+console.log(JSON.stringify({ kept: resourceStacksKept(), runs: runs.map((frames) => inProbe(frames as { file?: string }[])) }));
+`;
+
+    it("gives the SDK the same source positions of every resource as Node's own formatting, one text per distinct stack", () => {
+      const { kept, runs: cheap } = JSON.parse(runUnderTsx(sitesProbe)) as { kept: number; runs: { line: number; column: number }[][] };
+      const full = JSON.parse(runUnderTsx(sitesProbe, { EDP_SDK_STACKS: "full" })) as { kept: number; runs: unknown };
+      assert.deepEqual(cheap, full.runs);
+      // Twelve stacks read from four call sites: four texts formatted, the rest reused.
+      assert.equal(kept, 4);
+      assert.equal(full.kept, 0);
+      // TypeScript lines (here 7, there 8, the loop 10, the module 12), each call site its own,
+      // in every round: no stale text.
+      const lines = cheap.map((frames) => frames.map((f) => f.line).join(","));
+      assert.deepEqual(lines.slice(0, 3), ["7,10,12", "8,10,12", "7,10,12,8,10,12"]);
+      assert.deepEqual(lines.slice(3), [...lines.slice(0, 3), ...lines.slice(0, 3)]);
     });
 
     it("leaves every stack source-mapped with EDP_SDK_STACKS=full", () => {
