@@ -291,6 +291,44 @@ async function sizesBench(stage: string, program: string, sizes: number[], repea
     const cpuOf = (row: (typeof rows)[number]) => median(row.pairs.map((p) => p.real.cpuMs));
     console.log(`\nt(${last.clusters})/t(${first.clusters}) = ${(evalOf(last) / evalOf(first)).toFixed(1)} (CPU ${(cpuOf(last) / cpuOf(first)).toFixed(1)}) for ${last.clusters / first.clusters}× the clusters`);
   }
+  const goals = goalLines(
+    rows.map(({ clusters, pairs }) => ({
+      clusters,
+      evaluationS: median(pairs.map((p) => p.real.evalMs)) / 1000,
+      rssMib: median(pairs.map((p) => p.real.maxRssMb)),
+      ratio: median(pairs.map((p) => p.real.cpuMs / p.floor.cpuMs)),
+    })),
+  );
+  if (goals.length > 0) console.log(`\nissue 22's goals at ${GOALS.clusters} clusters (medians):\n${goals.join("\n")}`);
+}
+
+/** Issue 22's goals at 1,000 clusters. 1.2 GB is 1.2e9 bytes: 1,144 MiB. */
+export const GOALS = { clusters: 1000, evaluationS: 10, rssMib: 1.2e9 / 2 ** 20, ratio: 1.5, growth: 10 } as const;
+
+/** Medians of a size's runs, as the goals read them. */
+export interface SizeMedians {
+  clusters: number;
+  evaluationS: number;
+  rssMib: number;
+  ratio: number;
+}
+
+/** One line per goal, with the measured median and whether it holds; nothing without a 1,000-cluster size. */
+export function goalLines(sizes: SizeMedians[]): string[] {
+  const at = sizes.find((x) => x.clusters === GOALS.clusters);
+  if (!at) return [];
+  const verdict = (ok: boolean) => (ok ? "met" : "NOT met");
+  const lines = [
+    `evaluation ${at.evaluationS.toFixed(1)} s, goal ≤ ${GOALS.evaluationS} s: ${verdict(at.evaluationS <= GOALS.evaluationS)}`,
+    `peak RSS ${at.rssMib.toFixed(0)} MiB, goal ≤ 1.2 GB (${GOALS.rssMib.toFixed(0)} MiB): ${verdict(at.rssMib <= GOALS.rssMib)}`,
+    `ratio to the floor (CPU) ${at.ratio.toFixed(2)}, goal ≤ ${GOALS.ratio}: ${verdict(at.ratio <= GOALS.ratio)}`,
+  ];
+  const tenth = sizes.find((x) => x.clusters === GOALS.clusters / 10);
+  if (tenth) {
+    const growth = at.evaluationS / tenth.evaluationS;
+    lines.push(`t(${GOALS.clusters})/t(${tenth.clusters}) ${growth.toFixed(1)}, goal ≤ ${GOALS.growth}: ${verdict(growth <= GOALS.growth)}`);
+  }
+  return lines.map((l) => `- ${l}`);
 }
 
 // Run as a script only: a module that imports edgeOverride must not start a benchmark.
