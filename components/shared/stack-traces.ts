@@ -92,13 +92,14 @@ type SdkStore = { leakCandidates: Set<Promise<unknown>> };
  * (an id, a context and `new Error().stack`, three non-enumerable properties that only the leak
  * report prints, and only with that variable), yet the SDK calls it about 590,000 times at 1,000
  * edge clusters. Capturing the stack was 7.4 s of 47 s CPU at 300 clusters (profiled with
- * `EDP_BENCH_PROF`); defining the three properties still cost about 1.5 µs a promise. The SDK's
- * compiled CommonJS calls it through its module's exports object, so replacing that export
- * reaches every call. The replacement keeps the bookkeeping the SDK acts on, line for line: the
- * promise is a leak candidate until it settles, a rejection carries the promise, and the first
- * call goes through the SDK's own function, which schedules its leak check at exit (a leaked
- * promise still fails the run with the SDK's message). With PULUMI_DEBUG_PROMISE_LEAKS set, the
- * SDK's function runs unchanged and its stacks are formatted without source maps (above).
+ * `EDP_BENCH_PROF`); without it, the empty Error and the three properties still cost 1-1.5 µs a
+ * promise (a microbenchmark of 300,000). The SDK's compiled CommonJS calls it through its
+ * module's exports object, so replacing that export reaches every call. The replacement keeps
+ * the bookkeeping the SDK acts on, line for line: the promise is a leak candidate until it
+ * settles, a rejection carries the promise, and the first call goes through the SDK's own
+ * function, which schedules its leak check at exit (a leaked promise still fails the run with the
+ * SDK's message). With PULUMI_DEBUG_PROMISE_LEAKS set, the SDK's function runs unchanged and its
+ * stacks are formatted without source maps (above).
  */
 function skipSdkPromiseStacks(): void {
   const runtime = SDK_REQUIRE.resolve("@pulumi/pulumi").replace(/index\.js$/, "runtime/");
