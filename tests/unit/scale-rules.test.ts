@@ -56,8 +56,8 @@ const runtime = SDK_REQUIRE.resolve("@pulumi/pulumi").replace(/index\\.js$/, "ru
 const sdk = SDK_REQUIRE(runtime + "debuggable.js") as { debuggablePromise(p: Promise<unknown>, ctx: string): Promise<unknown> };
 const store = (SDK_REQUIRE(runtime + "state.js") as { getStore(): { leakCandidates: Set<Promise<unknown>> } }).getStore();
 type Tracked = Promise<unknown> & { _debugStackTrace?: string; _debugCtx?: string };
-// debuggablePromise marks the promise it is given (and returns a chained one); the SDK's own
-// function takes the first call in any case (it schedules the leak check at exit).
+// debuggablePromise returns a promise chained to the one it is given. The SDK's own function
+// takes the first call in any case (it schedules the leak check at exit) and marks that promise.
 const first = Promise.resolve(0) as Tracked;
 void sdk.debuggablePromise(first, "first");
 let settle: (v: number) => void = () => undefined;
