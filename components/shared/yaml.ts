@@ -18,17 +18,20 @@
  * js-yaml 4 (the Pulumi SDK's own, pinned to the same version) quotes YAML 1.1's booleans (its
  * compatibility mode), nulls, dates and YAML 1.2's numbers by itself; it writes YAML 1.1-only
  * numbers such as `1_000` plain, which Helm reads as the number 1000, so its schema here also
- * knows YAML 1.1's ints and floats and quotes them (the spec's forms, which also take in strings
- * such as `1.4.2`: quoting a string no reader would misread costs nothing). It writes a 1 KB
+ * knows YAML 1.1's ints and floats and quotes them. It writes a 1 KB
  * HelmRelease in about half the time js-yaml 5 took and makes 27 KiB of garbage where js-yaml 5
  * made 69 KiB, which desired states at fleet scale need (the README's scale section). Lines are
  * never folded: a long value stays on one line. The yaml library still does all the reading.
  */
 import { DEFAULT_SCHEMA, dump, Type } from "js-yaml";
 
-/** YAML 1.1's int and float forms (yaml.org/type/int.html and float.html): underscores, base 2, 8 and 60, .inf, .nan. */
-const YAML11_INT = /^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$/;
-const YAML11_FLOAT = /^(?:[-+]?(?:[0-9][0-9_]*)?\.[0-9.]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
+/**
+ * A number to a YAML 1.1 reader once its underscores are dropped: the spec's ints and floats
+ * (yaml.org/type/int.html and float.html: bases 2, 8, 10, 16 and 60, `.inf`, `.nan`), which PyYAML
+ * reads, and Go's literals, which go-yaml v2 (kubectl, Helm) parses (`0o17`, `0X1F`, an exponent
+ * without a sign).
+ */
+const YAML11_NUMBER = /^[-+]?(?:0[bB][01]+|0[oO]?[0-7]+|0[xX][0-9a-fA-F]+|[0-9]+(?::[0-5]?[0-9])*(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9]+)?|\.(?:inf|Inf|INF))$|^\.(?:nan|NaN|NAN)$/;
 
 /**
  * A type the writer only tests strings against: one that a YAML 1.1 reader takes for a number
@@ -36,7 +39,7 @@ const YAML11_FLOAT = /^(?:[-+]?(?:[0-9][0-9_]*)?\.[0-9.]*(?:[eE][-+][0-9]+)?|[-+
  */
 const YAML11_ONLY = new Type("tag:edp.local,2026:yaml-1.1-scalar", {
   kind: "scalar",
-  resolve: (data: unknown) => typeof data === "string" && (data === "=" || YAML11_INT.test(data) || YAML11_FLOAT.test(data)),
+  resolve: (data: unknown) => typeof data === "string" && (data === "=" || YAML11_NUMBER.test(data.replace(/_/g, ""))),
 });
 const SCHEMA = DEFAULT_SCHEMA.extend({ implicit: [YAML11_ONLY] });
 

@@ -13,7 +13,7 @@ import { plainYaml } from "../../components/shared/yaml";
 import { HELM, helmEnv } from "../../scripts/lib/chart-cache";
 
 /** Strings that YAML 1.1 reads as booleans, dates or numbers; a cluster may be named `no`. */
-const TRICKY = ["no", "yes", "on", "off", "y", "n", "No", "ON", "2026-01-01", "0777", "0o17", "1e3", "+12", "1:20", "1_000", "~"];
+const TRICKY = ["no", "yes", "on", "off", "y", "n", "No", "ON", "2026-01-01", "0777", "0o17", "1e3", "+12", "1:20", "1_000", "~", "0X1F", "1_0.5e3", "0o1_7"];
 
 function helmSees(valuesText: string): Record<string, string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edp-yaml-readers-"));
@@ -42,5 +42,11 @@ describe("YAML as a YAML 1.1 reader (real Helm) reads it", () => {
     const seen = helmSees(YAML.stringify({ data }));
     const changed = Object.entries(data).filter(([k, v]) => seen[k] !== `string ${v}`).map(([, v]) => v);
     assert.ok(changed.includes("no") && changed.includes("on") && changed.includes("y"), `only ${changed.join(", ")} read as something else`);
+  });
+
+  it("reads numbers with underscores, 0o and 0X, and an unsigned exponent as numbers when they are plain", () => {
+    // The forms js-yaml 4's own schema writes plain and plainYaml's schema adds (components/shared/yaml.ts).
+    const seen = helmSees("data:\n  a: 1_000\n  b: 1_0.5e3\n  c: 0o1_7\n  d: 0X1F\n");
+    assert.deepEqual(seen, { a: "float64 1000", b: "float64 10500", c: "float64 15", d: "float64 31" });
   });
 });

@@ -40,7 +40,7 @@ describe("writing YAML", () => {
   it("writes text a YAML 1.1 reader reads as a YAML 1.2 reader does", () => {
     // Strings that are booleans, nulls, dates or numbers to YAML 1.1 (go-yaml v2 under kubectl and
     // Helm, PyYAML under cloud-init) but plain strings to the yaml library's default YAML 1.2.
-    const tricky = ["no", "No", "NO", "yes", "on", "Off", "y", "n", "Y", "N", "true", "null", "~", "2026-01-01", "2001-12-14t21:59:43.10-05:00", "0777", "0o17", "0x1F", "0b101", "1e3", "-.5", ".inf", "+12", "1:20", "12:30:00", "=", "<<", "012", "1_000", "0x_1F", "190:20:30.15"];
+    const tricky = ["no", "No", "NO", "yes", "on", "Off", "y", "n", "Y", "N", "true", "null", "~", "2026-01-01", "2001-12-14t21:59:43.10-05:00", "0777", "0o17", "0x1F", "0b101", "1e3", "-.5", ".inf", "+12", "1:20", "12:30:00", "=", "<<", "012", "1_000", "0x_1F", "190:20:30.15", "+1_000", "1_0.5e3", "0X1F", "0o1_7", "-0b1_01"];
     const value = { data: Object.fromEntries(tricky.map((t, i) => [`k${i}`, t])), keys: Object.fromEntries(tricky.map((t) => [t, "v"])), list: tricky };
     const text = plainYaml(value);
     assert.deepEqual(YAML.parse(text), value, "YAML 1.2");
