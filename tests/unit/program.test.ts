@@ -7,7 +7,8 @@ import YAML from "yaml";
 import { DATABASE_NAME } from "../../components/postgres/plan";
 import { STAGES } from "../../config";
 import { validateObject } from "../harness/k8s-schema";
-import { runStage, type StageRun } from "../harness/stage";
+import { publishedTexts, strings } from "../harness/published";
+import { runStage } from "../harness/stage";
 
 /** CRDs of controllers that publish no schema package; their shape is asserted in their component's tests. */
 const NO_SCHEMA_PACKAGE = new Set(["postgresql.cnpg.io/v1"]);
@@ -17,41 +18,6 @@ const NO_SCHEMA_PACKAGE = new Set(["postgresql.cnpg.io/v1"]);
  * serialises: the yaml library's `&a1`/`*a1`, js-yaml's `&ref_0`/`*ref_0`.
  */
 const YAML_LIBRARY_ALIAS = /(?:^|[\s[{,])[&*](?:a|ref_)\d+(?=$|[\s\]},])/m;
-
-/** A string and, when it is base64 of text, that text too (Secrets' data, user data). */
-function withDecoded(s: string): string[] {
-  if (s.length < 24 || !/^[A-Za-z0-9+/\n]+=*$/.test(s)) return [s];
-  const text = Buffer.from(s, "base64").toString("utf8");
-  return /^[\t\n\r\x20-\x7e\u00a0-\uffff]*$/.test(text) && !text.includes("\ufffd") ? [s, text] : [s];
-}
-
-/** Bodies of a script's here-documents (the manifests a bootstrap script applies with kubectl). */
-function heredocs(s: string): string[] {
-  return [...s.matchAll(/<<-?\s*['"]?(\w+)['"]?\n([\s\S]*?)\n\1(?=\s|$)/g)].map((m) => m[2]);
-}
-
-function strings(v: unknown): string[] {
-  if (typeof v === "string") return [v];
-  if (Array.isArray(v)) return v.flatMap(strings);
-  if (v && typeof v === "object") return Object.values(v).flatMap(strings);
-  return [];
-}
-
-/**
- * Every multi-line text the program publishes, with where it is: in resources' inputs and in the
- * stack outputs (the edge bootstrap scripts, whose manifests kubectl applies), base64-decoded texts
- * and scripts' here-documents included.
- */
-function publishedTexts(run: StageRun): { where: string; text: string }[] {
-  const sources = [...run.resources.map((r) => [`${r.type} ${r.name}`, r.inputs] as const), ...Object.entries(run.outputs).map(([k, o]) => [`output ${k}`, o.value] as const)];
-  return sources.flatMap(([where, value]) =>
-    strings(value)
-      .flatMap(withDecoded)
-      .flatMap((t) => [t, ...heredocs(t)])
-      .filter((text) => text.includes("\n"))
-      .map((text) => ({ where, text })),
-  );
-}
 
 interface Container {
   name: string;
