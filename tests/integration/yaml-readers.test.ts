@@ -65,7 +65,8 @@ function helmReads(docs: string[]): Record<string, unknown> {
     fs.mkdirSync(path.join(dir, "chart", "templates"), { recursive: true });
     fs.mkdirSync(path.join(dir, "chart", "docs"));
     fs.writeFileSync(path.join(dir, "chart", "Chart.yaml"), "apiVersion: v2\nname: docs\nversion: 0.1.0\n");
-    docs.forEach((d, i) => fs.writeFileSync(path.join(dir, "chart", "docs", `d${i}.yaml`), d));
+    // A document in the middle of a stream may end without its last newline; a file has one.
+    docs.forEach((d, i) => fs.writeFileSync(path.join(dir, "chart", "docs", `d${i}.yaml`), d.endsWith("\n") ? d : `${d}\n`));
     // One comment line per document (Helm checks that what it renders is YAML): its file name,
     // then what fromYaml read, as one line of JSON.
     fs.writeFileSync(path.join(dir, "chart", "templates", "read.yaml"), '{{- range $path, $_ := .Files.Glob "docs/*.yaml" }}\n# {{ base $path }} {{ $.Files.Get $path | fromYaml | toJson }}\n{{- end }}\n');
