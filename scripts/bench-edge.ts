@@ -284,21 +284,19 @@ async function sizesBench(stage: string, program: string, sizes: number[], repea
     "\nfloor: the same resources, each through its provider SDK's class, replayed with no work of ours, with the SDK promise-stack setting the program installs (components/shared/stack-traces.ts);" +
       " 'SDK as shipped': the same replay once with every promise's stack captured and source-mapped. The ratio is each run's against the floor run right after it.",
   );
-  if (rows.length > 1) {
-    const first = rows[0];
-    const last = rows[rows.length - 1];
-    const evalOf = (row: (typeof rows)[number]) => median(row.pairs.map((p) => p.real.evalMs));
-    const cpuOf = (row: (typeof rows)[number]) => median(row.pairs.map((p) => p.real.cpuMs));
-    console.log(`\nt(${last.clusters})/t(${first.clusters}) = ${(evalOf(last) / evalOf(first)).toFixed(1)} (CPU ${(cpuOf(last) / cpuOf(first)).toFixed(1)}) for ${last.clusters / first.clusters}× the clusters`);
+  const medians: (SizeMedians & { cpuS: number })[] = rows.map(({ clusters, pairs }) => ({
+    clusters,
+    evaluationS: median(pairs.map((p) => p.real.evalMs)) / 1000,
+    cpuS: median(pairs.map((p) => p.real.cpuMs)) / 1000,
+    rssMib: median(pairs.map((p) => p.real.maxRssMb)),
+    ratio: median(pairs.map((p) => p.real.cpuMs / p.floor.cpuMs)),
+  }));
+  if (medians.length > 1) {
+    const first = medians[0];
+    const last = medians[medians.length - 1];
+    console.log(`\nt(${last.clusters})/t(${first.clusters}) = ${(last.evaluationS / first.evaluationS).toFixed(1)} (CPU ${(last.cpuS / first.cpuS).toFixed(1)}) for ${last.clusters / first.clusters}× the clusters`);
   }
-  const goals = goalLines(
-    rows.map(({ clusters, pairs }) => ({
-      clusters,
-      evaluationS: median(pairs.map((p) => p.real.evalMs)) / 1000,
-      rssMib: median(pairs.map((p) => p.real.maxRssMb)),
-      ratio: median(pairs.map((p) => p.real.cpuMs / p.floor.cpuMs)),
-    })),
-  );
+  const goals = goalLines(medians);
   if (goals.length > 0) console.log(`\nissue 22's goals at ${GOALS.clusters} clusters (medians):\n${goals.join("\n")}`);
 }
 

@@ -19,19 +19,36 @@ import { runStage } from "../harness/stage";
 /** Strings that YAML 1.1 reads as booleans, dates or numbers; a cluster may be named `no`. */
 const TRICKY = ["no", "yes", "on", "off", "y", "n", "No", "ON", "2026-01-01", "0777", "0o17", "1e3", "+12", "1:20", "1_000", "~", "0X1F", "1_0.5e3", "0o1_7"];
 
-function helmSees(valuesText: string): Record<string, string> {
+/**
+ * `helm template` of a throwaway chart: its one template, further chart files by path, and an
+ * optional values file; the rendered text.
+ */
+function helmTemplate(template: string, files: Record<string, string> = {}, values?: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edp-yaml-readers-"));
   try {
-    fs.mkdirSync(path.join(dir, "chart", "templates"), { recursive: true });
-    fs.writeFileSync(path.join(dir, "chart", "Chart.yaml"), "apiVersion: v2\nname: readers\nversion: 0.1.0\n");
-    // One line per key: its Go kind, then its value as Helm printed it.
-    fs.writeFileSync(path.join(dir, "chart", "templates", "seen.yaml"), "seen:\n{{- range $k, $v := .Values.data }}\n  {{ $k }}: {{ printf \"%s %v\" (kindOf $v) $v | quote }}\n{{- end }}\n");
-    fs.writeFileSync(path.join(dir, "values.yaml"), valuesText);
-    const out = execFileSync(HELM, ["template", "readers", path.join(dir, "chart"), "-f", path.join(dir, "values.yaml")], { encoding: "utf8", env: helmEnv() });
-    return (YAML.parse(out.split("---").pop() ?? "") as { seen: Record<string, string> }).seen;
+    const chart = path.join(dir, "chart");
+    const write = (rel: string, text: string) => {
+      fs.mkdirSync(path.dirname(path.join(chart, rel)), { recursive: true });
+      fs.writeFileSync(path.join(chart, rel), text);
+    };
+    write("Chart.yaml", "apiVersion: v2\nname: readers\nversion: 0.1.0\n");
+    write("templates/read.yaml", template);
+    for (const [rel, text] of Object.entries(files)) write(rel, text);
+    const args = ["template", "readers", chart];
+    if (values !== undefined) {
+      fs.writeFileSync(path.join(dir, "values.yaml"), values);
+      args.push("-f", path.join(dir, "values.yaml"));
+    }
+    return execFileSync(HELM, args, { encoding: "utf8", env: helmEnv(), maxBuffer: 256 * 1024 * 1024 });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The Go kind and value Helm saw for each key under `data` of a values file. */
+function helmSees(valuesText: string): Record<string, string> {
+  const out = helmTemplate('seen:\n{{- range $k, $v := .Values.data }}\n  {{ $k }}: {{ printf "%s %v" (kindOf $v) $v | quote }}\n{{- end }}\n', {}, valuesText);
+  return (YAML.parse(out.split("---").pop() ?? "") as { seen: Record<string, string> }).seen;
 }
 
 describe("YAML as a YAML 1.1 reader (real Helm) reads it", () => {
@@ -60,22 +77,13 @@ describe("YAML as a YAML 1.1 reader (real Helm) reads it", () => {
  * reader as kubectl), as JSON, by file name.
  */
 function helmReads(docs: string[]): Record<string, unknown> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edp-yaml-docs-"));
-  try {
-    fs.mkdirSync(path.join(dir, "chart", "templates"), { recursive: true });
-    fs.mkdirSync(path.join(dir, "chart", "docs"));
-    fs.writeFileSync(path.join(dir, "chart", "Chart.yaml"), "apiVersion: v2\nname: docs\nversion: 0.1.0\n");
-    // A document in the middle of a stream may end without its last newline; a file has one.
-    docs.forEach((d, i) => fs.writeFileSync(path.join(dir, "chart", "docs", `d${i}.yaml`), d.endsWith("\n") ? d : `${d}\n`));
-    // One comment line per document (Helm checks that what it renders is YAML): its file name,
-    // then what fromYaml read, as one line of JSON.
-    fs.writeFileSync(path.join(dir, "chart", "templates", "read.yaml"), '{{- range $path, $_ := .Files.Glob "docs/*.yaml" }}\n# {{ base $path }} {{ $.Files.Get $path | fromYaml | toJson }}\n{{- end }}\n');
-    const out = execFileSync(HELM, ["template", "docs", path.join(dir, "chart")], { encoding: "utf8", env: helmEnv(), maxBuffer: 256 * 1024 * 1024 });
-    const lines = out.split("\n").flatMap((l) => (/^# d\d+\.yaml /.test(l) ? [l.slice(2)] : []));
-    return Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(" ")), JSON.parse(l.slice(l.indexOf(" ") + 1)) as unknown]));
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  // A document in the middle of a stream may end without its last newline; a file has one.
+  const files = Object.fromEntries(docs.map((d, i) => [`docs/d${i}.yaml`, d.endsWith("\n") ? d : `${d}\n`]));
+  // One comment line per document (Helm checks that what it renders is YAML): its file name,
+  // then what fromYaml read, as one line of JSON.
+  const out = helmTemplate('{{- range $path, $_ := .Files.Glob "docs/*.yaml" }}\n# {{ base $path }} {{ $.Files.Get $path | fromYaml | toJson }}\n{{- end }}\n', files);
+  const lines = out.split("\n").flatMap((l) => (/^# d\d+\.yaml /.test(l) ? [l.slice(2)] : []));
+  return Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(" ")), JSON.parse(l.slice(l.indexOf(" ") + 1)) as unknown]));
 }
 
 describe("every stage's published YAML as kubectl's and Helm's reader (real Helm) reads it", function () {
