@@ -73,9 +73,19 @@ function checkSize(source: ScriptSource, text: string): void {
   if (bytes > BUNDLE_LIMIT_BYTES) throw new Error(`the bundle of ${sourceName(source)} is ${bytes} bytes, over ${BUNDLE_LIMIT_BYTES} (a ConfigMap holds at most 1 MiB)`);
 }
 
-/** cacheDir: where bundles are kept between runs (BUNDLE_CACHE_DIR), or null to build every time. */
-export function bundleScript(source: ScriptSource, pins: readonly LibraryPin[], cacheDir: string | null = BUNDLE_CACHE_DIR): string {
-  const key = "entry" in source ? source.entry : `${source.resolveDir}/${source.name}#${sha256(source.contents)}`;
+/**
+ * How a bundle gets its libraries: "bundle" puts them in the file (an in-cluster script, whose
+ * image has no node_modules); "external" leaves each a `require` that the running process resolves
+ * from the project's node_modules (a dynamic provider, which Pulumi runs in the project directory).
+ */
+export type Packages = "bundle" | "external";
+
+/**
+ * cacheDir: where bundles are kept between runs (BUNDLE_CACHE_DIR), or null to build every time.
+ * pins: the libraries the bundle contains, checked against what is installed.
+ */
+export function bundleScript(source: ScriptSource, pins: readonly LibraryPin[], cacheDir: string | null = BUNDLE_CACHE_DIR, packages: Packages = "bundle"): string {
+  const key = `${packages === "external" ? "external:" : ""}${"entry" in source ? source.entry : `${source.resolveDir}/${source.name}#${sha256(source.contents)}`}`;
   const hit = cached.get(key);
   if (hit !== undefined) return hit;
   for (const pin of pins) {
@@ -93,6 +103,7 @@ export function bundleScript(source: ScriptSource, pins: readonly LibraryPin[], 
     write: false,
     logLevel: "silent",
     absWorkingDir: workingDir,
+    ...(packages === "external" ? { packages: "external" as const } : {}),
   };
   const cacheFile = cacheDir === null ? undefined : path.join(cacheDir, `${sha256(JSON.stringify({ esbuildVersion, options, key, pins }))}.json`);
   const stored = cacheFile === undefined ? undefined : readCached(cacheFile);

@@ -138,7 +138,7 @@ RESOURCE_OUTPUTS["alicloud:kms/ciphertext:Ciphertext"] = (name) => ({ ciphertext
 // Dynamic resources share one type token; each answers by the `kind` its inputs carry.
 RESOURCE_OUTPUTS["pulumi-nodejs:dynamic:Resource"] = (name, i) =>
   i.kind === "edp:vault:bootstrap"
-    ? // An adopted Vault answers with the keys it was given (bootstrap-resource.ts firstRunStart); a new one with its init's keys.
+    ? // An adopted Vault answers with the keys it was given (bootstrap-provider.ts firstRunStart); a new one with its init's keys.
       Array.isArray(i.adoptedKeys)
       ? { keys: i.adoptedKeys, initialisedAt: "adopted" }
       : { keys: mockVaultKeys(name, Number(i.shares ?? 5)), initialisedAt: "2026-01-01T00:00:00.000Z" }

@@ -15,7 +15,7 @@ import { promisify } from "node:util";
 import YAML from "yaml";
 import { zoneBindings } from "../../components/foundation/dns";
 import { ADOPTED_TYPES } from "../../components/shared/adopt";
-import { firstRunStart } from "../../components/vault/bootstrap-resource";
+import { firstRunStart } from "../../components/vault/bootstrap-provider";
 import type { ImportFile } from "../../scripts/lib/adopt-plan";
 import { existingStrings, fullExisting, partialExisting, stageFacts } from "../fixtures/existing";
 import { beforeStage, type RecordedResource, ROOT, runStage, type StageRun } from "../harness/stage";

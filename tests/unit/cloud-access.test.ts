@@ -11,15 +11,8 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import YAML from "yaml";
-import {
-  ACK_CONTROL_PLANE_CIDR,
-  API_SERVER_ACL_KIND,
-  API_SERVER_PORT,
-  type ApiServerAclInputs,
-  apiServerAclEntries,
-  credentialsFromEnv,
-  setListenerAcl,
-} from "../../components/foundation/api-server-acl";
+import { ACK_CONTROL_PLANE_CIDR, API_SERVER_PORT, apiServerAclEntries } from "../../components/foundation/api-server-acl";
+import { API_SERVER_ACL_KIND, type ApiServerAclInputs, credentialsFromEnv, setListenerAcl } from "../../components/foundation/api-server-acl-provider";
 import { STAGES } from "../../config";
 import { parseIpv4Cidr } from "../../config/validators";
 import { mockId } from "../../scripts/lib/mock-outputs";

@@ -15,7 +15,7 @@ import { ConfigError, parseStageConfig, STAGES } from "../../config";
 import { EDGE_ROLE_LABEL as CONFIG_EDGE_ROLE_LABEL } from "../../config/kubeedge";
 import { excludeEdgeFromDaemonSet, kubeClient, readToken, removeNode } from "../../components/kubeedge/cluster-api";
 import { type JoinInput, joinArgs, joinCommand } from "../../components/kubeedge/join";
-import { _providers } from "../../components/kubeedge/resources";
+import { nodeProvider } from "../../components/kubeedge/providers";
 import { cloudHubService, kubeEdgeNetworkPolicies } from "../../components/kubeedge/manifests";
 import {
   edgeMeshAgentConfig,
@@ -334,7 +334,7 @@ describe("KubeEdge API calls (stand-in API server on loopback)", () => {
     ]);
     const api = await fakeApiServer(objects);
     try {
-      await _providers.node.delete?.("gone", { kind: "edp:kubeedge:node", kubeconfig: api.kubeconfig, node: "gone" });
+      await nodeProvider.delete?.("gone", { kind: "edp:kubeedge:node", kubeconfig: api.kubeconfig, node: "gone" });
       assert.deepEqual(api.requests.map((r) => `${r.method} ${r.path}`).slice(0, 2), ["PATCH /api/v1/nodes/gone", "DELETE /api/v1/nodes/gone"]);
       assert.equal(api.requests[0].auth, "Bearer deployer-token");
       assert.equal(objects.has("/api/v1/nodes/gone"), false);
