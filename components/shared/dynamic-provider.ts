@@ -4,17 +4,18 @@
  * the resource's `__provider` input as a CommonJS module and calls its `handler()` for the
  * provider object (cmd/dynamic-provider, getProvider). `pulumi.dynamic.Resource` makes that text
  * by serialising the live provider object with everything its closure captures, through an
- * inspector session and the TypeScript compiler's parser: measured at 0.6-0.7 s of CPU in every
- * run (five providers; `npm run bench`'s CPU profiles, EDP_BENCH_PROF), about a fifth of the
- * program's own cost at one cluster.
+ * inspector session and the TypeScript compiler's parser. That took about 0.7 s of CPU in every
+ * run (five providers), and the session it opens enables V8's debugger and stays connected for
+ * the rest of the run, which cost another 1-3 s of CPU at 1,000 edge clusters (docs/scale.md).
  *
  * Here esbuild bundles the provider's module and what it imports from this program into that
  * module text instead, libraries left as `require`s that the host resolves from the project's
  * node_modules, as the serialiser leaves them too. The text depends only on the code, not on any
  * value of the run (the stack's configuration cannot end up in the state through a captured
- * variable), and bundles are kept between runs by components/shared/bundle.ts. A provider module
- * therefore imports `@pulumi/pulumi` for its types only; tests/unit/dynamic-providers.test.ts
- * checks every stage's providers in the host.
+ * variable), and bundles are kept between runs by components/shared/bundle.ts. A provider
+ * module lives apart from its resource class and imports `@pulumi/pulumi` for its types only (the
+ * SDK's `log` module excepted), so the bundle holds the provider's code and none of the program's
+ * registration. tests/integration/dynamic-providers.test.ts runs every stage's providers in the host.
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
