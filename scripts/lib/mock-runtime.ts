@@ -77,6 +77,12 @@ export interface RunResult {
    * process.cpuUsage() at that moment.
    */
   programDone: { atMs: number; cpu: NodeJS.CpuUsage };
+  /**
+   * Whether the SDK serialised a closure (pulumi.dynamic.Resource, pulumi.runtime.serializeFunction):
+   * its first use loads runtime/closure/v8Hooks.js, which opens an inspector session with V8's
+   * debugger enabled for the rest of the run (components/shared/dynamic-provider.ts).
+   */
+  closureSerialised: boolean;
 }
 
 export interface RunOptions {
@@ -322,5 +328,6 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
   if (!error) {
     for (const [k, v] of Object.entries(programExports)) outputs[k] = await resolveOutput(v);
   }
-  return { stage: opts.stage, resources, outputs, error, standIns, secretSources, programDone };
+  const closureSerialised = Object.keys(require.cache).some((file) => /[\\/]@pulumi[\\/]pulumi[\\/]runtime[\\/]closure[\\/]v8Hooks\.js$/.test(file));
+  return { stage: opts.stage, resources, outputs, error, standIns, secretSources, programDone, closureSerialised };
 }

@@ -4,7 +4,7 @@
  * dynamic-provider host in the project directory, which must load it and answer a diff of the
  * recorded inputs against themselves as the provider's code says. The text is code only: the
  * same in every stage, holding no value of the run, and requiring nothing a deploy machine's
- * `npm ci --omit=dev` would not install.
+ * `npm ci --omit=dev` would not install. And no stage has the SDK serialise a closure.
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -41,13 +41,19 @@ const leaves = (v: unknown): string[] => (typeof v === "string" ? [v] : v && typ
 describe("dynamic providers in every stage, run by Pulumi's dynamic-provider host", function () {
   this.timeout(300_000);
   const byStage = new Map<string, RecordedResource[]>();
+  const serialised = new Map<string, boolean>();
 
   before(async () => {
     for (const stage of STAGES) {
       const run = await runStage(stage);
       assert.equal(run.error, undefined, run.error);
       byStage.set(stage, run.ofType(DYNAMIC));
+      serialised.set(stage, run.result.closureSerialised);
     }
+  });
+
+  it("never has the SDK serialise a closure, whose inspector session keeps V8's debugger on for the rest of the run", () => {
+    assert.deepEqual(Object.fromEntries(serialised), Object.fromEntries(STAGES.map((s) => [s, false])));
   });
 
   it("gives each provider one text in every stage: code only, no stand-in secret, requiring only deployable modules", () => {
