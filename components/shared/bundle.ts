@@ -3,7 +3,8 @@
  * libraries it requires into one file that the pinned Node image runs from a ConfigMap (the
  * image has no node_modules, and the cluster reaches no package registry). Built from this
  * checkout's node_modules, whose versions of the libraries must be the ones versions.ts pins:
- * the bundle is deterministic, so a ConfigMap changes only with the code or a pin.
+ * the bundle is deterministic, so a ConfigMap changes only with the code or a pin. The dynamic
+ * providers' code is bundled here too, its libraries left as `require`s (dynamic-provider.ts).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";

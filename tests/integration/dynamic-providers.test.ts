@@ -10,11 +10,11 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { builtinModules } from "node:module";
 import * as path from "node:path";
+import { STAGES } from "../../config";
 import { STAND_IN_SECRETS } from "../../scripts/lib/stand-in-secrets";
 import { DIFF_NONE, DynamicProviderHost } from "../harness/dynamic-provider-host";
 import { ROOT, runStage, type RecordedResource } from "../harness/stage";
 
-const STAGES = ["testing", "staging", "production"] as const;
 const DYNAMIC = "pulumi-nodejs:dynamic:Resource";
 
 /** Each provider's answer to a diff of unchanged inputs: the token and DaemonSet exclusions are re-checked on every run. */
