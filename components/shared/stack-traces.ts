@@ -71,7 +71,9 @@ export function installCheapSdkStackTraces(env: NodeJS.ProcessEnv = process.env)
 
 // The package's exports map hides runtime/; its file is reached through the package's own path.
 const SDK_REQUIRE = createRequire(__filename);
-const SDK_RESOURCE_FILE = SDK_REQUIRE.resolve("@pulumi/pulumi").replace(/index\.js$/, "resource.js");
+/** The SDK's own directory (its index.js's). */
+const SDK_DIR = SDK_REQUIRE.resolve("@pulumi/pulumi").replace(/index\.js$/, "");
+const SDK_RESOURCE_FILE = `${SDK_DIR}resource.js`;
 export const RESOURCE_STACKS_KEPT = 2048;
 /** The formatted text of each distinct registration stack, by its frames' positions (emptied when full). */
 const RESOURCE_STACKS = new Map<string, unknown>();
@@ -102,9 +104,8 @@ type SdkStore = { leakCandidates: Set<Promise<unknown>> };
  * stacks are formatted without source maps (above).
  */
 function skipSdkPromiseStacks(): void {
-  const runtime = SDK_REQUIRE.resolve("@pulumi/pulumi").replace(/index\.js$/, "runtime/");
-  const debuggable = SDK_REQUIRE(`${runtime}debuggable.js`) as { debuggablePromise?: DebuggablePromise };
-  const state = SDK_REQUIRE(`${runtime}state.js`) as { getStore?: () => SdkStore };
+  const debuggable = SDK_REQUIRE(`${SDK_DIR}runtime/debuggable.js`) as { debuggablePromise?: DebuggablePromise };
+  const state = SDK_REQUIRE(`${SDK_DIR}runtime/state.js`) as { getStore?: () => SdkStore };
   const original = debuggable.debuggablePromise;
   const getStore = state.getStore;
   if (typeof original !== "function" || typeof getStore !== "function") return;

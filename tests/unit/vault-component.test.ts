@@ -11,6 +11,7 @@ import { KEY_SHARES, KEY_THRESHOLD } from "../../components/vault";
 import { CHARTS, IMAGES } from "../../components/versions";
 import { mockVaultKeys } from "../../scripts/lib/mock-outputs";
 import { validateObject } from "../harness/k8s-schema";
+import { strings } from "../harness/published";
 import { ROOT, runStage, type StageRun } from "../harness/stage";
 import { testPki } from "../harness/pki";
 
@@ -34,14 +35,6 @@ interface ReleaseValues {
 const valuesOf = (r: StageRun) => r.get(RELEASE, "vault-chart").inputs.values as ReleaseValues;
 const r0 = {} as Record<Stage, { vault: { replicas: number; seal: string; storageGb: number; snapshotSchedule: string } }>;
 const stackConfig = (stage: Stage) => r0[stage];
-
-/** Every string inside a value, flattened. */
-function strings(v: unknown): string[] {
-  if (typeof v === "string") return [v];
-  if (Array.isArray(v)) return v.flatMap(strings);
-  if (v && typeof v === "object") return Object.values(v).flatMap(strings);
-  return [];
-}
 
 describe("Vault component per stage (mocks)", function () {
   this.timeout(300_000);
